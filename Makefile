@@ -1,0 +1,47 @@
+# TeleClaude: build, run, test, benchmark. `make help` lists the targets.
+
+GO          ?= go
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X github.com/instruktai/teleclaude/internal/version.Version=$(VERSION)
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN         := bin
+# Pure Go everywhere (ncruces/go-sqlite3 needs no cgo): one build runs on any
+# Linux, and darwin cross-compiles from here.
+export CGO_ENABLED := 0
+
+.PHONY: help build run test test-go check bench clean
+
+help:
+	@echo "make run    build, start a single-user daemon on SQLite, run telec against it"
+	@echo "make test   every check and test, with a throwaway PostgreSQL (root runs the multi-user tests)"
+	@echo "make bench  benchmarks; figures go to docs/BENCHMARKS.md"
+	@echo "make build  bin/teleclaude and bin/telec"
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/teleclaude ./cmd/telec
+
+run: build
+	scripts/demo.sh $(BIN)
+
+# The test command of the README and of CI: static checks, the darwin build,
+# then every Go test with a real PostgreSQL that the wrapper starts and stops.
+test: check
+	TELECLAUDE_TEST_REQUIRE_PG=1 scripts/with-postgres.sh $(GO) test -count=1 -timeout 30m ./...
+
+test-go:
+	scripts/with-postgres.sh $(GO) test -count=1 ./...
+
+check:
+	@fmt=$$(gofmt -l cmd internal e2e bench 2>/dev/null); if [ -n "$$fmt" ]; then echo "not gofmt'd: $$fmt"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=darwin GOARCH=arm64 $(GO) vet ./...
+	GOOS=darwin GOARCH=amd64 $(GO) build ./...
+	GOBIN=$(abspath $(BIN)) $(GO) install $(STATICCHECK)
+	$(BIN)/staticcheck ./...
+	GOOS=darwin $(BIN)/staticcheck ./...
+
+bench: build
+	scripts/with-postgres.sh $(GO) run ./bench -bin $(BIN)
+
+clean:
+	rm -rf $(BIN)

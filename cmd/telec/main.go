@@ -1,0 +1,112 @@
+// Command telec is what every user of a TeleClaude machine runs: it talks to
+// the daemon over its Unix socket as the user who runs it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/cli"
+	"github.com/instruktai/teleclaude/internal/client"
+	"github.com/instruktai/teleclaude/internal/version"
+	"github.com/spf13/cobra"
+)
+
+type app struct {
+	socket string
+	json   bool
+	out    io.Writer
+}
+
+func main() {
+	cli.Run(newRoot(os.Stdout))
+}
+
+func newRoot(out io.Writer) *cobra.Command {
+	a := &app{out: out}
+	root := &cobra.Command{
+		Use:   "telec",
+		Short: "Use TeleClaude sessions on this machine",
+		Long: `telec talks to the TeleClaude daemon on this machine as you: the daemon
+learns who you are from the operating system, not from anything telec says.
+
+Exit codes: 0 success, 1 the operation failed or was refused, 2 bad usage or
+config, 3 the daemon could not be reached.`,
+		Version: version.String(),
+	}
+	root.PersistentFlags().StringVar(&a.socket, "socket", os.Getenv("TELECLAUDE_SOCKET"), "daemon socket (default: TELECLAUDE_SOCKET, else the mode's default)")
+	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON document on stdout")
+	root.AddCommand(a.whoamiCmd(), a.statusCmd())
+	return root
+}
+
+func (a *app) client() (*client.Client, error) {
+	t, err := cli.ResolveTarget(a.socket)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(t.Socket, t.SystemMode), nil
+}
+
+func (a *app) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), client.DefaultTimeout)
+}
+
+func (a *app) whoamiCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "whoami",
+		Short: "Show who the daemon thinks you are, and why",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.ctx()
+			defer cancel()
+			var w apitype.Whoami
+			if err := c.Get(ctx, "/v1/whoami", &w); err != nil {
+				return err
+			}
+			if a.json {
+				return cli.PrintJSON(a.out, w)
+			}
+			person := "(no person: public)"
+			if w.Person != nil {
+				person = *w.Person
+			}
+			fmt.Fprintf(a.out, "user:   %s (uid %d)\nperson: %s\nrole:   %s\nwhy:    %s\n", w.OSUsername, w.UID, person, w.Role, w.Reason)
+			return nil
+		},
+	}
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the daemon's version, mode and database",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.ctx()
+			defer cancel()
+			var s apitype.Status
+			if err := c.Get(ctx, "/v1/status", &s); err != nil {
+				return err
+			}
+			if a.json {
+				return cli.PrintJSON(a.out, s)
+			}
+			fmt.Fprintf(a.out, "TeleClaude %s on %s (%s mode)\nsocket:   %s\ndatabase: %s (schema v%d)\nup since: %s (pid %d)\n",
+				s.Version, s.Computer, s.Mode, s.Socket, s.Database.Engine, s.Database.SchemaVersion, s.StartedAt.Local().Format(time.RFC1123), s.PID)
+			return nil
+		},
+	}
+}

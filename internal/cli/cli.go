@@ -1,0 +1,119 @@
+// Package cli holds what both command-line programs share: the exit-code
+// contract (SPEC §1), JSON output, and socket selection.
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/instruktai/teleclaude/internal/client"
+	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, part of the contract scripts rely on.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1 // the operation failed or was refused
+	ExitUsage       = 2 // bad usage or config
+	ExitUnreachable = 3 // the daemon could not be reached
+)
+
+// UsageError marks an error as the caller's mistake in invoking us.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Usagef returns a UsageError.
+func Usagef(format string, args ...any) error {
+	return &UsageError{fmt.Errorf(format, args...)}
+}
+
+// Code maps an error to the contract's exit code.
+func Code(err error) int {
+	var ue *UsageError
+	var ur *client.UnreachableError
+	var probs config.Problems
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue), errors.As(err, &probs):
+		return ExitUsage
+	case errors.As(err, &ur):
+		return ExitUnreachable
+	default:
+		return ExitFailed
+	}
+}
+
+// Run executes root and exits the process with the contract's code, printing
+// the error (if any) to stderr.
+func Run(root *cobra.Command) {
+	root.SilenceErrors = true
+	root.SilenceUsage = true
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &UsageError{fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
+	})
+	err := root.Execute()
+	if err != nil {
+		var ae *client.APIError
+		if errors.As(err, &ae) {
+			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), ae.Msg)
+		} else {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", root.Name(), err)
+		}
+		if isCobraUsage(err) {
+			os.Exit(ExitUsage)
+		}
+	}
+	os.Exit(Code(err))
+}
+
+// isCobraUsage recognises cobra's own argument errors (unknown command,
+// wrong number of arguments), which it returns as plain errors.
+func isCobraUsage(err error) bool {
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand flag", "invalid argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// PrintJSON writes v as one indented JSON document.
+func PrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// Target says which daemon to talk to and in which mode we believe it runs.
+type Target struct {
+	Socket     string
+	SystemMode bool
+}
+
+// ResolveTarget picks the socket: --socket, then TELECLAUDE_SOCKET, then the
+// default of the detected mode.
+func ResolveTarget(flagSocket string) (Target, error) {
+	p, d, err := layout.Detect()
+	if err != nil {
+		return Target{}, &UsageError{err}
+	}
+	t := Target{Socket: p.Socket, SystemMode: d.Mode == layout.System}
+	if flagSocket != "" {
+		t.Socket = flagSocket
+	}
+	return t, nil
+}

@@ -1,0 +1,189 @@
+// Package client talks to the daemon's API over its Unix socket and turns
+// every way that can fail into an error that says what to do.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/user"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/instruktai/teleclaude/internal/apitype"
+)
+
+// Client is an API client bound to one socket.
+type Client struct {
+	Socket string
+	// SystemMode tailors the advice in errors (group membership, systemctl).
+	SystemMode bool
+	hc         *http.Client
+}
+
+// New returns a client for the daemon at socket.
+func New(socket string, systemMode bool) *Client {
+	c := &Client{Socket: socket, SystemMode: systemMode}
+	c.hc = &http.Client{
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", socket)
+			},
+			DisableCompression: true,
+			MaxIdleConns:       1,
+		},
+	}
+	return c
+}
+
+// APIError is an error response from the daemon.
+type APIError struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+func (e *APIError) Error() string { return e.Msg }
+
+// UnreachableError means no conversation with the daemon took place.
+type UnreachableError struct {
+	Socket string
+	Cause  string
+	Fix    string
+	Err    error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the TeleClaude daemon at %s: %s\n  fix: %s", e.Socket, e.Cause, e.Fix)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Do sends a request and decodes a successful JSON answer into out (if not
+// nil). body, if not nil, is sent as JSON.
+func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://teleclaude"+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return c.unreachable(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("read answer from the daemon: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var eb apitype.Error
+		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
+			eb.Error = fmt.Sprintf("daemon answered %s", resp.Status)
+		}
+		return &APIError{Status: resp.StatusCode, Code: eb.Code, Msg: eb.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if raw, ok := out.(*json.RawMessage); ok {
+		*raw = append((*raw)[:0], data...)
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode answer from the daemon: %w", err)
+	}
+	return nil
+}
+
+// Get is Do with GET and no body.
+func (c *Client) Get(ctx context.Context, path string, out any) error {
+	return c.Do(ctx, http.MethodGet, path, nil, out)
+}
+
+// unreachable explains a failed dial: which of the three usual causes it is,
+// and the command that fixes it.
+func (c *Client) unreachable(err error) error {
+	e := &UnreachableError{Socket: c.Socket, Err: err}
+	start := "start it with `teleclaude serve` (or set TELECLAUDE_SOCKET / --socket if it listens elsewhere)"
+	if c.SystemMode {
+		start = "ask an admin to start it: sudo systemctl start teleclaude (or set TELECLAUDE_SOCKET / --socket)"
+	}
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		e.Cause = "no socket there: the daemon is not running"
+		e.Fix = start
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		e.Cause = "permission denied"
+		// The socket's own mode says which fix applies: a group-accessible
+		// socket is joined through its group; a private one is someone
+		// else's single-user daemon.
+		if g, ok := socketGroup(c.Socket); ok {
+			name := "$USER"
+			if u, err := user.Current(); err == nil {
+				name = u.Username
+			}
+			e.Fix = fmt.Sprintf("you need to be in the %s group: ask an admin to run `sudo usermod -aG %s %s`, then log in again (or run `newgrp %s`)", g, g, name, g)
+		} else {
+			e.Fix = fmt.Sprintf("the socket belongs to another user; run telec as the user who started the daemon (you are uid %d)", os.Getuid())
+		}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		e.Cause = "connection refused: the socket is left over from a daemon that is no longer running"
+		e.Fix = start
+	case errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.EINVAL):
+		e.Cause = err.Error()
+		e.Fix = "check the socket path (--socket or TELECLAUDE_SOCKET)"
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		e.Cause = "the daemon did not answer in time"
+		e.Fix = "check its log: journalctl -u teleclaude (system) or the terminal running `teleclaude serve`"
+	default:
+		e.Cause = err.Error()
+		e.Fix = start
+	}
+	return e
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// DefaultTimeout bounds a whole command's conversation with the daemon.
+const DefaultTimeout = 30 * time.Second
+
+// socketGroup names the group that a user must join to reach the socket,
+// and reports false when the socket grants nothing to its group (or cannot be
+// examined at all; a directory on the way may be closed to us).
+func socketGroup(path string) (string, bool) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "teleclaude", os.IsPermission(err)
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok || st.Mode().Perm()&0o060 == 0 {
+		return "", false
+	}
+	g, err := user.LookupGroupId(strconv.Itoa(int(sys.Gid)))
+	if err != nil {
+		return strconv.Itoa(int(sys.Gid)), true
+	}
+	return g.Name, true
+}

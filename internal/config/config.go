@@ -1,0 +1,330 @@
+// Package config loads the system configuration and its secrets (SPEC §5),
+// applies environment overrides and validates the result, reporting every
+// problem as file:line: message.
+package config
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/instruktai/teleclaude/internal/identity"
+	"github.com/instruktai/teleclaude/internal/layout"
+)
+
+// Config is the daemon's effective configuration: file, secrets and
+// environment merged, defaults filled in.
+type Config struct {
+	Computer Computer         `yaml:"computer"`
+	People   []Person         `yaml:"people"`
+	Projects []Project        `yaml:"projects"`
+	Agents   map[string]Agent `yaml:"agents"`
+	Database Database         `yaml:"database"`
+	Socket   Socket           `yaml:"socket"`
+	Sessions Sessions         `yaml:"sessions"`
+	Logging  Logging          `yaml:"logging"`
+
+	Secrets Secrets `yaml:"-"`
+	// File is the config file that was read, "" when none existed.
+	File string `yaml:"-"`
+	// Warnings are problems that do not stop the daemon (a readable secrets file).
+	Warnings []string `yaml:"-"`
+}
+
+type Computer struct {
+	Name string `yaml:"name"`
+}
+
+// Person is someone who may use this machine. Only the system config defines
+// people; the role decides what they may do.
+type Person struct {
+	Name       string            `yaml:"name"`
+	Role       string            `yaml:"role"`
+	OSUsername string            `yaml:"os_username"`
+	Email      string            `yaml:"email"`
+	Chat       map[string]string `yaml:"chat"` // identities for future chat adapters
+}
+
+// Project is a directory sessions may run in.
+type Project struct {
+	Name string `yaml:"name"`
+	Path string `yaml:"path"`
+}
+
+// Agent is a program a session can run.
+type Agent struct {
+	Command []string          `yaml:"command"`
+	Env     map[string]string `yaml:"env"`
+	// SecretsEnv names variables whose values come from the secrets file (or
+	// the daemon's environment) into the session's environment.
+	SecretsEnv []string `yaml:"secrets_env"`
+}
+
+type Database struct {
+	Engine  string `yaml:"engine"` // sqlite | postgresql
+	Path    string `yaml:"path"`
+	Host    string `yaml:"host"`
+	Port    int    `yaml:"port"`
+	DBName  string `yaml:"dbname"`
+	User    string `yaml:"user"`
+	SSLMode string `yaml:"sslmode"`
+}
+
+type Socket struct {
+	Path  string `yaml:"path"`
+	Group string `yaml:"group"`
+	Mode  string `yaml:"mode"`
+}
+
+type Sessions struct {
+	MinUID       *int   `yaml:"min_uid"`
+	DefaultAgent string `yaml:"default_agent"`
+}
+
+type Logging struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"` // text | json
+}
+
+// Secrets is the root-only layer: never world-readable, never logged.
+type Secrets struct {
+	Database struct {
+		Password string `yaml:"password"`
+	} `yaml:"database"`
+	AgentEnv map[string]string            `yaml:"agent_env"`
+	Adapters map[string]map[string]string `yaml:"adapters"`
+}
+
+// Getenv reads environment variables; tests pass their own.
+type Getenv func(string) string
+
+// Load reads the config and secrets named by p, applies the environment and
+// validates. A missing config file is fine in single-user mode and an error in
+// system mode. Problems come back as a Problems error.
+func Load(p layout.Paths, getenv Getenv) (*Config, error) {
+	c := &Config{}
+	var probs Problems
+	data, err := readLimited(p.ConfigFile)
+	switch {
+	case err == nil:
+		c.File = p.ConfigFile
+		probs = append(probs, decodeStrict(p.ConfigFile, data, c, p.Mode == layout.System)...)
+	case os.IsNotExist(err) && p.Mode == layout.SingleUser:
+	case os.IsNotExist(err):
+		return nil, Problems{{File: p.ConfigFile, Msg: "system config not found; create it (the package ships an example) or set " + layout.EnvConfigPath}}
+	default:
+		return nil, Problems{{File: p.ConfigFile, Msg: err.Error()}}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	sp, warns := loadSecrets(p, &c.Secrets)
+	probs = append(probs, sp...)
+	c.Warnings = append(c.Warnings, warns...)
+
+	if err := c.applyEnv(getenv); err != nil {
+		probs = append(probs, Problem{Msg: err.Error()})
+	}
+	c.applyDefaults(p, getenv)
+	probs = append(probs, c.validate(p.ConfigFile, data)...)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return c, nil
+}
+
+// maxFile bounds what we parse: a config larger than this is a mistake, and
+// the bound keeps a hostile file from costing memory before it is rejected.
+const maxFile = 1 << 20
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	if st.Size() > maxFile {
+		return nil, fmt.Errorf("file is %d bytes, over the %d-byte limit", st.Size(), maxFile)
+	}
+	buf := make([]byte, st.Size())
+	_, err = io.ReadFull(f, buf)
+	return buf, err
+}
+
+// applyEnv lets TELECLAUDE_* variables and the agents' own key variables
+// override the files: environment wins, as for every 12-factor service.
+func (c *Config) applyEnv(getenv Getenv) error {
+	str := map[string]*string{
+		"TELECLAUDE_COMPUTER_NAME": &c.Computer.Name,
+		"TELECLAUDE_DB_ENGINE":     &c.Database.Engine,
+		"TELECLAUDE_DB_PATH":       &c.Database.Path,
+		"TELECLAUDE_DB_HOST":       &c.Database.Host,
+		"TELECLAUDE_DB_NAME":       &c.Database.DBName,
+		"TELECLAUDE_DB_USER":       &c.Database.User,
+		"TELECLAUDE_DB_SSLMODE":    &c.Database.SSLMode,
+		"TELECLAUDE_DB_PASSWORD":   &c.Secrets.Database.Password,
+		"TELECLAUDE_SOCKET_GROUP":  &c.Socket.Group,
+		"TELECLAUDE_SOCKET_MODE":   &c.Socket.Mode,
+		"TELECLAUDE_LOG_LEVEL":     &c.Logging.Level,
+		"TELECLAUDE_LOG_FORMAT":    &c.Logging.Format,
+	}
+	for k, dst := range str {
+		if v := getenv(k); v != "" {
+			*dst = v
+		}
+	}
+	if v := getenv("TELECLAUDE_DB_PORT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("TELECLAUDE_DB_PORT=%q: not a number", v)
+		}
+		c.Database.Port = n
+	}
+	if v := getenv("TELECLAUDE_MIN_UID"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("TELECLAUDE_MIN_UID=%q: not a number", v)
+		}
+		c.Sessions.MinUID = &n
+	}
+	for _, a := range c.Agents {
+		for _, k := range a.SecretsEnv {
+			if v := getenv(k); v != "" {
+				if c.Secrets.AgentEnv == nil {
+					c.Secrets.AgentEnv = map[string]string{}
+				}
+				c.Secrets.AgentEnv[k] = v
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) applyDefaults(p layout.Paths, getenv Getenv) {
+	if c.Computer.Name == "" {
+		c.Computer.Name, _ = os.Hostname()
+	}
+	if c.Database.Engine == "" {
+		c.Database.Engine = "sqlite"
+	}
+	if c.Database.Engine == "sqlite" && c.Database.Path == "" {
+		c.Database.Path = filepath.Join(p.DataDir, "teleclaude.db")
+	}
+	if c.Database.Engine == "postgresql" {
+		if c.Database.Host == "" {
+			c.Database.Host = "/var/run/postgresql"
+		}
+		if c.Database.Port == 0 {
+			c.Database.Port = 5432
+		}
+		if c.Database.DBName == "" {
+			c.Database.DBName = "teleclaude"
+		}
+		if c.Database.User == "" {
+			c.Database.User = layout.ServiceUser(runtime.GOOS)
+		}
+	}
+	// Precedence: TELECLAUDE_SOCKET, then TELECLAUDE_RUN_DIR (both already
+	// folded into p.Socket by layout), then the file's socket.path, then the
+	// mode's default.
+	if c.Socket.Path == "" || getenv(layout.EnvSocket) != "" || getenv(layout.EnvRunDir) != "" {
+		c.Socket.Path = p.Socket
+	}
+	if c.Socket.Mode == "" {
+		if p.Mode == layout.System {
+			c.Socket.Mode = "0660"
+		} else {
+			c.Socket.Mode = "0600"
+		}
+	}
+	if c.Socket.Group == "" && p.Mode == layout.System {
+		c.Socket.Group = layout.ServiceUser(runtime.GOOS)
+	}
+	if c.Sessions.MinUID == nil {
+		n := 1000
+		c.Sessions.MinUID = &n
+	}
+	if len(c.Agents) == 0 && p.Mode == layout.SingleUser {
+		shell := os.Getenv("SHELL")
+		if shell == "" {
+			shell = "/bin/sh"
+		}
+		c.Agents = map[string]Agent{"shell": {Command: []string{shell}}}
+	}
+	if c.Sessions.DefaultAgent == "" {
+		if _, ok := c.Agents["shell"]; ok {
+			c.Sessions.DefaultAgent = "shell"
+		}
+	}
+	if c.Logging.Level == "" {
+		c.Logging.Level = "info"
+	}
+	if c.Logging.Format == "" {
+		c.Logging.Format = "text"
+	}
+}
+
+// SocketMode parses socket.mode; validate has already checked it.
+func (c *Config) SocketMode() os.FileMode {
+	m, _ := strconv.ParseUint(c.Socket.Mode, 8, 32)
+	return os.FileMode(m)
+}
+
+// MinUID is the lowest uid that may own a session.
+func (c *Config) MinUID() int { return *c.Sessions.MinUID }
+
+// PersonByOSUser finds the person mapped to an OS account name.
+func (c *Config) PersonByOSUser(name string) (Person, bool) {
+	for _, p := range c.People {
+		if p.OSUsername != "" && p.OSUsername == name {
+			return p, true
+		}
+	}
+	return Person{}, false
+}
+
+// Role is the person's role; validate guarantees it parses.
+func (p Person) RoleValue() identity.Role {
+	r, _ := identity.ParseRole(p.Role)
+	return r
+}
+
+// DatabaseDSN is the PostgreSQL connection URL, password from secrets.
+// TELECLAUDE_DB_DSN, when set, is used as it is.
+func (c *Config) DatabaseDSN(getenv Getenv) string {
+	if v := getenv("TELECLAUDE_DB_DSN"); v != "" {
+		return v
+	}
+	d := c.Database
+	u := url.URL{Scheme: "postgres", Path: "/" + d.DBName}
+	if c.Secrets.Database.Password != "" {
+		u.User = url.UserPassword(d.User, c.Secrets.Database.Password)
+	} else {
+		u.User = url.User(d.User)
+	}
+	q := url.Values{}
+	if strings.HasPrefix(d.Host, "/") {
+		// A socket directory cannot sit in the URL's host part.
+		q.Set("host", d.Host)
+	} else {
+		u.Host = d.Host
+	}
+	q.Set("port", strconv.Itoa(d.Port))
+	if d.SSLMode != "" {
+		q.Set("sslmode", d.SSLMode)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

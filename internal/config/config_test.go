@@ -1,0 +1,261 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/instruktai/teleclaude/internal/identity"
+	"github.com/instruktai/teleclaude/internal/layout"
+)
+
+const good = `computer: {name: devbox}
+people:
+  - {name: alice, role: admin, os_username: alice, email: alice@example.org}
+  - {name: bob, role: member, os_username: bob}
+projects:
+  - {name: demo, path: /srv/projects/demo}
+agents:
+  shell: {command: ["/bin/sh"]}
+  claude: {command: ["claude"], secrets_env: [ANTHROPIC_API_KEY]}
+database: {engine: sqlite, path: /var/lib/teleclaude/teleclaude.db}
+socket: {path: /run/teleclaude/teleclaude.sock, group: teleclaude, mode: "0660"}
+sessions: {min_uid: 1000, default_agent: shell}
+`
+
+func paths(t *testing.T, mode layout.Mode) layout.Paths {
+	t.Helper()
+	dir := t.TempDir()
+	return layout.Paths{Mode: mode, ConfigFile: filepath.Join(dir, "config.yml"), SecretsFile: filepath.Join(dir, "secrets.yml"),
+		DataDir: filepath.Join(dir, "data"), RunDir: filepath.Join(dir, "run"), Socket: filepath.Join(dir, "run", "teleclaude.sock")}
+}
+
+func write(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func env(kv ...string) Getenv {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadGood(t *testing.T) {
+	p := paths(t, layout.System)
+	write(t, p.ConfigFile, good, 0o644)
+	c, err := Load(p, env())
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Computer.Name != "devbox" || len(c.People) != 2 || c.Database.Engine != "sqlite" || c.MinUID() != 1000 {
+		t.Errorf("unexpected config: %+v", c)
+	}
+	if c.Socket.Path != "/run/teleclaude/teleclaude.sock" || c.SocketMode() != 0o660 || c.Socket.Group != "teleclaude" {
+		t.Errorf("socket = %+v", c.Socket)
+	}
+	p2, ok := c.PersonByOSUser("bob")
+	if !ok || p2.Name != "bob" || p2.RoleValue() != identity.Member {
+		t.Errorf("PersonByOSUser(bob) = %+v, %v", p2, ok)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings = %v, want none", c.Warnings)
+	}
+}
+
+func TestSingleUserNeedsNoConfig(t *testing.T) {
+	p := paths(t, layout.SingleUser)
+	c, err := Load(p, env())
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.File != "" || c.Database.Engine != "sqlite" || c.Database.Path != filepath.Join(p.DataDir, "teleclaude.db") {
+		t.Errorf("defaults: file %q db %+v", c.File, c.Database)
+	}
+	if c.Socket.Path != p.Socket || c.SocketMode() != 0o600 || c.Socket.Group != "" {
+		t.Errorf("socket = %+v, want %s 0600 no group", c.Socket, p.Socket)
+	}
+	if _, ok := c.Agents["shell"]; !ok || c.Sessions.DefaultAgent != "shell" {
+		t.Errorf("agents = %v default %q, want a shell agent", c.Agents, c.Sessions.DefaultAgent)
+	}
+}
+
+func TestSystemNeedsConfig(t *testing.T) {
+	p := paths(t, layout.System)
+	_, err := Load(p, env())
+	if err == nil || !strings.Contains(err.Error(), p.ConfigFile+": system config not found") {
+		t.Fatalf("err = %v, want it to name the missing file", err)
+	}
+}
+
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // each must appear, with file: prefix added
+	}{
+		{"not yaml", "people: [\n  - {name: a\n", []string{":1: did not find expected node content"}},
+		{"tab indentation", "computer:\n\tname: x\n", []string{":2: found character that cannot start any token"}},
+		{"top-level unknown key", good + "colour: blue\n", []string{`:13: unknown key "colour" in the top level (known: agents, computer, database, logging, people, projects, sessions, socket)`}},
+		{"nested unknown key", strings.Replace(good, "os_username: bob", "os_user: bob", 1), []string{`:4: unknown key "os_user" in people[1]`}},
+		{"unknown role", strings.Replace(good, "role: member", "role: boss", 1), []string{`:4: people[1] (bob): role "boss": want one of admin, member, contributor, newcomer`}},
+		{"public is not assignable", strings.Replace(good, "role: member", "role: public", 1), []string{`:4: people[1] (bob): role "public"`}},
+		{"shared os_username", strings.Replace(good, "os_username: bob", "os_username: alice", 1), []string{`:4: os_username "alice" is mapped to two people (alice and bob)`}},
+		{"duplicate key", good + "computer: {name: other}\n", []string{`:13: mapping key "computer" already defined at line 1`}},
+		{"wrong type", strings.Replace(good, "min_uid: 1000", "min_uid: lots", 1), []string{":12: cannot unmarshal !!str `lots` into int"}},
+		{"relative project", strings.Replace(good, "/srv/projects/demo", "projects/demo", 1), []string{`:6: projects[0] (demo): path "projects/demo" must be absolute`}},
+		{"default agent missing", strings.Replace(good, "default_agent: shell", "default_agent: vim", 1), []string{`:12: sessions.default_agent "vim" is not one of the agents (claude, shell)`}},
+		{"bad engine", strings.Replace(good, "engine: sqlite", "engine: mysql", 1), []string{`:10: database.engine "mysql": want sqlite or postgresql`}},
+		{"bad socket mode", strings.Replace(good, `mode: "0660"`, `mode: "rw"`, 1), []string{`:11: socket.mode "rw"`}},
+		{"agent without command", strings.Replace(good, "agents:\n", "agents:\n  vim: {env: {A: b}}\n", 1), []string{`:8: agent vim: command is required`}},
+		{"alias", "computer: &c {name: x}\nlogging: *c\n", []string{":2: YAML aliases"}},
+		{"two documents", good + "---\ncomputer: {name: y}\n", []string{"more than one YAML document"}},
+		{"empty", "", []string{":1: file is empty"}},
+		{"only a comment", "# nothing\n", []string{":1: file is empty"}},
+		{"every problem reported", strings.Replace(strings.Replace(good, "role: member", "role: boss", 1), "engine: sqlite", "engine: mysql", 1),
+			[]string{`role "boss"`, `engine "mysql"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := paths(t, layout.System)
+			write(t, p.ConfigFile, tt.yaml, 0o644)
+			_, err := Load(p, env())
+			if err == nil {
+				t.Fatal("Load succeeded, want problems")
+			}
+			if _, ok := err.(Problems); !ok {
+				t.Errorf("err is %T, want Problems", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), p.ConfigFile+w) && !strings.Contains(err.Error(), w) {
+					t.Errorf("err =\n%v\nwant it to contain %q", err, p.ConfigFile+w)
+				}
+				if !strings.HasPrefix(err.Error(), p.ConfigFile) {
+					t.Errorf("err = %v, want it to start with the file name", err)
+				}
+			}
+		})
+	}
+}
+
+func TestDeepNesting(t *testing.T) {
+	p := paths(t, layout.System)
+	deep := "computer: {name: x}\npeople:\n  - name: a\n    chat: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + "\n"
+	write(t, p.ConfigFile, deep, 0o644)
+	_, err := Load(p, env())
+	if err == nil {
+		t.Fatal("Load succeeded on a 5000-level document")
+	}
+}
+
+func TestOversizedFile(t *testing.T) {
+	p := paths(t, layout.System)
+	write(t, p.ConfigFile, good+"# "+strings.Repeat("x", 2<<20)+"\n", 0o644)
+	_, err := Load(p, env())
+	if err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("err = %v, want a size limit error", err)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	p := paths(t, layout.System)
+	write(t, p.ConfigFile, good, 0o644)
+	write(t, p.SecretsFile, "database: {password: fromfile}\nagent_env: {ANTHROPIC_API_KEY: filekey}\n", 0o640)
+	c, err := Load(p, env(
+		"TELECLAUDE_COMPUTER_NAME", "envbox",
+		"TELECLAUDE_DB_ENGINE", "postgresql",
+		"TELECLAUDE_DB_PASSWORD", "fromenv",
+		"TELECLAUDE_MIN_UID", "500",
+		"TELECLAUDE_LOG_LEVEL", "debug",
+		"ANTHROPIC_API_KEY", "envkey",
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Computer.Name != "envbox" || c.Database.Engine != "postgresql" || c.MinUID() != 500 || c.Logging.Level != "debug" {
+		t.Errorf("env did not override: %+v", c)
+	}
+	if c.Secrets.Database.Password != "fromenv" || c.Secrets.AgentEnv["ANTHROPIC_API_KEY"] != "envkey" {
+		t.Errorf("secrets = %+v, want env values", c.Secrets)
+	}
+	if c.Database.User == "" || c.Database.DBName != "teleclaude" || c.Database.Port != 5432 {
+		t.Errorf("postgres defaults not applied: %+v", c.Database)
+	}
+	if _, err := Load(p, env("TELECLAUDE_DB_PORT", "five")); err == nil || !strings.Contains(err.Error(), "TELECLAUDE_DB_PORT") {
+		t.Errorf("bad port: err = %v", err)
+	}
+}
+
+func TestSocketPrecedence(t *testing.T) {
+	p := paths(t, layout.System)
+	write(t, p.ConfigFile, good, 0o644)
+	c, _ := Load(p, env())
+	if c.Socket.Path != "/run/teleclaude/teleclaude.sock" {
+		t.Errorf("file socket.path not used: %s", c.Socket.Path)
+	}
+	c, _ = Load(p, env(layout.EnvRunDir, "/x"))
+	if c.Socket.Path != p.Socket {
+		t.Errorf("TELECLAUDE_RUN_DIR: socket %s, want %s", c.Socket.Path, p.Socket)
+	}
+	c, _ = Load(p, env(layout.EnvSocket, "/y.sock"))
+	if c.Socket.Path != p.Socket {
+		t.Errorf("TELECLAUDE_SOCKET: socket %s, want %s", c.Socket.Path, p.Socket)
+	}
+}
+
+func TestSecretsPermissions(t *testing.T) {
+	p := paths(t, layout.System)
+	write(t, p.ConfigFile, good, 0o644)
+	write(t, p.SecretsFile, "database: {password: x}\n", 0o644)
+	c, err := Load(p, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "readable by every user") || !strings.Contains(c.Warnings[0], "chmod 0640") {
+		t.Errorf("warnings = %v, want one naming the fix", c.Warnings)
+	}
+	if c.Secrets.Database.Password != "x" {
+		t.Errorf("a loose secrets file must still be read; password %q", c.Secrets.Database.Password)
+	}
+
+	os.Remove(p.SecretsFile)
+	other := filepath.Join(t.TempDir(), "elsewhere.yml")
+	write(t, other, "database: {password: x}\n", 0o600)
+	if err := os.Symlink(other, p.SecretsFile); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(p, env())
+	if err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("symlinked secrets: err = %v, want a refusal naming the symlink", err)
+	}
+
+	os.Remove(p.SecretsFile)
+	write(t, p.SecretsFile, "database: {pasword: x}\n", 0o640)
+	_, err = Load(p, env())
+	if err == nil || !strings.Contains(err.Error(), p.SecretsFile+`:1: unknown key "pasword"`) {
+		t.Errorf("typo in secrets: err = %v", err)
+	}
+}
+
+func TestDatabaseDSN(t *testing.T) {
+	c := &Config{Database: Database{Engine: "postgresql", Host: "/var/run/postgresql", Port: 5432, DBName: "teleclaude", User: "teleclaude", SSLMode: "disable"}}
+	if got, want := c.DatabaseDSN(env()), "postgres://teleclaude@/teleclaude?host=%2Fvar%2Frun%2Fpostgresql&port=5432&sslmode=disable"; got != want {
+		t.Errorf("DSN = %s, want %s", got, want)
+	}
+	c.Database.Host = "db.internal"
+	c.Secrets.Database.Password = "p@ss word"
+	if got, want := c.DatabaseDSN(env()), "postgres://teleclaude:p%40ss%20word@db.internal/teleclaude?port=5432&sslmode=disable"; got != want {
+		t.Errorf("DSN = %s, want %s", got, want)
+	}
+	if got := c.DatabaseDSN(env("TELECLAUDE_DB_DSN", "postgres://x/y")); got != "postgres://x/y" {
+		t.Errorf("TELECLAUDE_DB_DSN not used: %s", got)
+	}
+}

@@ -1,0 +1,273 @@
+// Package daemon wires the parts of `teleclaude serve` together: layout and
+// config, logging, the store, the socket and the API, and the service
+// manager's lifecycle (ready, reload, stop).
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/instruktai/teleclaude/internal/api"
+	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/identity"
+	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/logging"
+	"github.com/instruktai/teleclaude/internal/sdnotify"
+	"github.com/instruktai/teleclaude/internal/socket"
+	"github.com/instruktai/teleclaude/internal/store"
+	"github.com/instruktai/teleclaude/internal/version"
+	"github.com/sirupsen/logrus"
+)
+
+// ConfigError marks a failure caused by configuration (exit code 2).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// shutdownGrace bounds how long in-flight requests may take once SIGTERM
+// arrives; systemd's TimeoutStopSec is longer.
+const shutdownGrace = 20 * time.Second
+
+// Daemon is one running `teleclaude serve`.
+type Daemon struct {
+	paths    layout.Paths
+	decision layout.Decision
+	cfg      atomic.Pointer[config.Config]
+	store    *store.Store
+	schema   int64
+	started  time.Time
+}
+
+// Run starts the daemon and blocks until ctx ends or SIGTERM/SIGINT arrives.
+func Run(ctx context.Context) error {
+	paths, decision, err := layout.Detect()
+	if err != nil {
+		return &ConfigError{err}
+	}
+	cfg, err := config.Load(paths, os.Getenv)
+	if err != nil {
+		return &ConfigError{err}
+	}
+	logFile := ""
+	if paths.Mode == layout.System && paths.LogDir != "" && logToFile() {
+		logFile = filepath.Join(paths.LogDir, "teleclaude.log")
+	}
+	where, err := logging.Setup(logging.Options{Level: cfg.Logging.Level, Format: cfg.Logging.Format, File: logFile})
+	if err != nil {
+		return &ConfigError{err}
+	}
+	d := &Daemon{paths: paths, decision: decision, started: time.Now()}
+	d.cfg.Store(cfg)
+
+	log := logrus.WithField("version", version.String())
+	log.WithFields(logrus.Fields{"mode": decision.Mode, "logs": where}).Infof("starting in %s mode: %s", decision.Mode, decision.Reason)
+	if cfg.File != "" {
+		log.Infof("config %s: %d people, %d projects, %d agents", cfg.File, len(cfg.People), len(cfg.Projects), len(cfg.Agents))
+	} else {
+		log.Infof("no config file at %s; single-user defaults", paths.ConfigFile)
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	if decision.Mode == layout.System && os.Getuid() == 0 {
+		log.Warnf("running as root in system mode; the packaged service runs as %s", layout.ServiceUser(runtime.GOOS))
+	}
+
+	if err := d.prepareDirs(); err != nil {
+		return err
+	}
+	if err := d.openStore(ctx); err != nil {
+		return err
+	}
+	defer d.store.Close()
+
+	ln, err := d.listen()
+	if err != nil {
+		return err
+	}
+	srv := &api.Server{Resolver: d.resolver, Backend: d}
+	hs := srv.HTTPServer()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+
+	sdnotify.Ready()
+	sdnotify.Status("serving on " + cfg.Socket.Path)
+	log.WithFields(logrus.Fields{"socket": cfg.Socket.Path, "engine": d.store.Engine(), "schema": d.schema}).Info("ready")
+
+	wctx, stopWatchdog := context.WithCancel(ctx)
+	defer stopWatchdog()
+	go sdnotify.Watchdog(wctx, d.alive)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				d.reload()
+				continue
+			}
+			log.Infof("%s: shutting down", sig)
+			return d.shutdown(hs, ln)
+		case <-ctx.Done():
+			log.Info("shutting down")
+			return d.shutdown(hs, ln)
+		case err := <-serveErr:
+			ln.Close()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+}
+
+// shutdown stops accepting, lets in-flight requests finish, and returns; the
+// deferred store.Close releases the database and its lock.
+func (d *Daemon) shutdown(hs *http.Server, ln *socket.Listener) error {
+	sdnotify.Stopping()
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err := hs.Shutdown(ctx)
+	ln.Close()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logrus.Info("stopped")
+	return nil
+}
+
+// reload re-reads the config on SIGHUP. People, roles, projects and agents
+// take effect for the next connection; a broken file keeps the running
+// config. Database and socket settings need a restart.
+func (d *Daemon) reload() {
+	sdnotify.Reloading()
+	defer sdnotify.Ready()
+	cfg, err := config.Load(d.paths, os.Getenv)
+	if err != nil {
+		logrus.WithError(err).Error("reload failed; keeping the running config")
+		return
+	}
+	old := d.cfg.Load()
+	if cfg.Database != old.Database || cfg.Socket != old.Socket {
+		logrus.Warn("reload: database and socket changes take effect at the next restart")
+	}
+	for _, w := range cfg.Warnings {
+		logrus.Warn(w)
+	}
+	d.cfg.Store(cfg)
+	logrus.Infof("reloaded %s: %d people, %d projects, %d agents", cfg.File, len(cfg.People), len(cfg.Projects), len(cfg.Agents))
+}
+
+// resolver builds the identity ladder for the current config.
+func (d *Daemon) resolver() *identity.Resolver {
+	cfg := d.cfg.Load()
+	return &identity.Resolver{
+		SingleUser: d.paths.Mode == layout.SingleUser,
+		DaemonUID:  os.Getuid(),
+		Person: func(osUser string) (string, identity.Role, bool) {
+			p, ok := cfg.PersonByOSUser(osUser)
+			if !ok {
+				return "", 0, false
+			}
+			return p.Name, p.RoleValue(), true
+		},
+	}
+}
+
+func (d *Daemon) prepareDirs() error {
+	cfg := d.cfg.Load()
+	if d.paths.Mode == layout.SingleUser {
+		if err := socket.EnsurePrivateDir(filepath.Dir(cfg.Socket.Path)); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(d.paths.DataDir, 0o700); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
+		return nil
+	}
+	// In system mode systemd (RuntimeDirectory=, StateDirectory=) or the
+	// package prepares these; creating a missing one here covers launchd,
+	// which has no such settings, and a test's private tree.
+	for _, dir := range []string{filepath.Dir(cfg.Socket.Path), d.paths.DataDir} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w (the package normally creates it; reinstall, or set the TELECLAUDE_*_DIR variables)", dir, err)
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) openStore(ctx context.Context) error {
+	cfg := d.cfg.Load()
+	sc := store.Config{Engine: store.Engine(cfg.Database.Engine), Path: cfg.Database.Path}
+	if sc.Engine == store.PostgreSQL {
+		sc.DSN = cfg.DatabaseDSN(os.Getenv)
+	}
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("teleclaude serve pid %d on %s as uid %d since %s", os.Getpid(), host, os.Getuid(), d.started.UTC().Format(time.RFC3339))
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := store.Open(octx, sc, store.WithHolder(holder))
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	v, err := st.SchemaVersion(octx)
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("database: %w", err)
+	}
+	d.store, d.schema = st, v
+	return nil
+}
+
+func (d *Daemon) listen() (*socket.Listener, error) {
+	ln, err := socket.Activated()
+	if err != nil {
+		return nil, err
+	}
+	if ln != nil {
+		logrus.Info("using the socket passed by systemd")
+		return ln, nil
+	}
+	cfg := d.cfg.Load()
+	return socket.Listen(socket.Options{Path: cfg.Socket.Path, Mode: cfg.SocketMode(), Group: cfg.Socket.Group})
+}
+
+// alive gates watchdog pings: a daemon that cannot reach its database is not
+// well, and systemd should restart it.
+func (d *Daemon) alive() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return d.store.Ping(ctx) == nil
+}
+
+// Status implements api.Backend.
+func (d *Daemon) Status(context.Context) (apitype.Status, error) {
+	cfg := d.cfg.Load()
+	return apitype.Status{
+		Version:   version.String(),
+		Mode:      string(d.paths.Mode),
+		Computer:  cfg.Computer.Name,
+		Socket:    cfg.Socket.Path,
+		PID:       os.Getpid(),
+		StartedAt: d.started.UTC(),
+		Uptime:    time.Since(d.started).Seconds(),
+		Database:  apitype.DatabaseStatus{Engine: string(d.store.Engine()), SchemaVersion: d.schema},
+	}, nil
+}
+
+// Healthy implements api.Backend.
+func (d *Daemon) Healthy(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return d.store.Ping(ctx)
+}

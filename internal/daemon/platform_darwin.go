@@ -1,0 +1,5 @@
+package daemon
+
+// logToFile: launchd has no journal; system mode logs to
+// /Library/Logs/TeleClaude where Console.app finds it.
+func logToFile() bool { return true }

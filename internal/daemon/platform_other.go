@@ -1,0 +1,5 @@
+//go:build !linux && !darwin
+
+package daemon
+
+func logToFile() bool { return false }

@@ -1,0 +1,26 @@
+package peercred
+
+import (
+	"fmt"
+
+	"github.com/instruktai/teleclaude/internal/identity"
+	"golang.org/x/sys/unix"
+)
+
+// fromFD uses LOCAL_PEERCRED for the uid and groups and LOCAL_PEERPID for the
+// pid; the xucred structure carries no pid. A missing pid is not fatal: it
+// only enriches audit records.
+func fromFD(fd int) (identity.Creds, error) {
+	x, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
+	if err != nil {
+		return identity.Creds{}, fmt.Errorf("LOCAL_PEERCRED: %w", err)
+	}
+	c := identity.Creds{UID: int(x.Uid)}
+	if x.Ngroups > 0 {
+		c.GID = int(x.Groups[0])
+	}
+	if pid, err := unix.GetsockoptInt(fd, unix.SOL_LOCAL, unix.LOCAL_PEERPID); err == nil {
+		c.PID = pid
+	}
+	return c, nil
+}

@@ -1,0 +1,5 @@
+//go:build !linux && !darwin
+
+package socket
+
+func maxPathLen() int { return 103 }

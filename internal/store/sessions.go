@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Session is one terminal or agent session and who owns it.
+type Session struct {
+	ID          string          `json:"id"`
+	OwnerPerson *string         `json:"owner_person"` // nil: an unowned legacy session
+	OwnerUID    *int64          `json:"owner_uid"`
+	Project     string          `json:"project"`
+	Agent       string          `json:"agent"`
+	Title       string          `json:"title"`
+	Status      string          `json:"status"` // starting|running|exited|ended|failed
+	ExitCode    *int            `json:"exit_code"`
+	TmuxName    string          `json:"-"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	EndedAt     *time.Time      `json:"ended_at"`
+	Meta        json.RawMessage `json:"meta,omitempty"`
+}
+
+// SessionFilter narrows ListSessions.
+type SessionFilter struct {
+	OwnerUID  *int64   // only sessions of this uid
+	OwnedOnly bool     // exclude unowned sessions
+	Status    []string // only these statuses
+	Limit     int      // 0: no limit
+}
+
+const sessionCols = `id, owner_person, owner_uid, project, agent, title, status, exit_code, tmux_name, created_at, updated_at, ended_at, meta`
+
+// CreateSession inserts s; ID is the caller's.
+func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
+	if sess.ID == "" {
+		return errors.New("create session: no id")
+	}
+	if sess.CreatedAt.IsZero() {
+		sess.CreatedAt = now()
+	}
+	if sess.UpdatedAt.IsZero() {
+		sess.UpdatedAt = sess.CreatedAt
+	}
+	sess.CreatedAt = sess.CreatedAt.UTC().Truncate(time.Microsecond)
+	sess.UpdatedAt = sess.UpdatedAt.UTC().Truncate(time.Microsecond)
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+		sess.ID, sess.OwnerPerson, sess.OwnerUID, sess.Project, sess.Agent, sess.Title, sess.Status, sess.ExitCode,
+		sess.TmuxName, s.tv(sess.CreatedAt), s.tv(sess.UpdatedAt), s.tvp(sess.EndedAt), jv(sess.Meta))
+	if err != nil {
+		return fmt.Errorf("create session %s: %w", sess.ID, err)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanSession(r scanner) (Session, error) {
+	var (
+		ss                      Session
+		person                  sql.NullString
+		uid, exit               sql.NullInt64
+		created, updated, ended dbTime
+		meta                    dbJSON
+	)
+	err := r.Scan(&ss.ID, &person, &uid, &ss.Project, &ss.Agent, &ss.Title, &ss.Status, &exit, &ss.TmuxName,
+		&created, &updated, &ended, &meta)
+	if err != nil {
+		return Session{}, err
+	}
+	if person.Valid {
+		ss.OwnerPerson = &person.String
+	}
+	if uid.Valid {
+		ss.OwnerUID = &uid.Int64
+	}
+	if exit.Valid {
+		c := int(exit.Int64)
+		ss.ExitCode = &c
+	}
+	ss.CreatedAt, ss.UpdatedAt, ss.EndedAt, ss.Meta = created.T, updated.T, ended.ptr(), meta.M
+	return ss, nil
+}
+
+// GetSession returns one session or ErrNotFound.
+func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
+	ss, err := scanSession(s.db.QueryRowContext(ctx, s.q(`SELECT `+sessionCols+` FROM sessions WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, fmt.Errorf("session %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("get session %s: %w", id, err)
+	}
+	return ss, nil
+}
+
+// ListSessions returns sessions ordered by project, then age.
+func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]Session, error) {
+	var where []string
+	var args []any
+	if f.OwnerUID != nil {
+		where = append(where, "owner_uid = ?")
+		args = append(args, *f.OwnerUID)
+	}
+	if f.OwnedOnly {
+		where = append(where, "owner_uid IS NOT NULL")
+	}
+	if len(f.Status) > 0 {
+		where = append(where, "status IN (?"+strings.Repeat(",?", len(f.Status)-1)+")")
+		for _, st := range f.Status {
+			args = append(args, st)
+		}
+	}
+	q := `SELECT ` + sessionCols + ` FROM sessions`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY project, created_at, id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	out := []Session{}
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		out = append(out, ss)
+	}
+	return out, rows.Err()
+}
+
+// UpdateSessionStatus records a status change.
+func (s *Store) UpdateSessionStatus(ctx context.Context, id, status string, exitCode *int, endedAt *time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET status = ?, exit_code = ?, ended_at = ?, updated_at = ? WHERE id = ?`),
+		status, exitCode, s.tvp(endedAt), s.tv(now()), id)
+	if err != nil {
+		return fmt.Errorf("update session %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("session %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
