@@ -81,16 +81,23 @@ func (b *bench) run(runs, requests, clients int) error {
 	if err != nil {
 		return err
 	}
-	api := load(d.sock, "/v1/whoami", requests, clients)
+	api := load(d.sock, "/v1/whoami", requests, clients, true)
 	bare, stopBare, err := bareServer(body)
 	if err != nil {
 		return err
 	}
-	ref := load(bare, "/v1/whoami", requests, clients)
+	ref := load(bare, "/v1/whoami", requests, clients, true)
+	// Identity is decided per connection; a connection per request makes
+	// every request pay for SO_PEERCRED and the account lookup.
+	apiFresh := load(d.sock, "/v1/whoami", requests/4, clients, false)
+	refFresh := load(bare, "/v1/whoami", requests/4, clients, false)
 	stopBare()
 	b.row(fmt.Sprintf("API GET /v1/whoami, %d clients (req/s)", clients), fmt.Sprintf("%.0f", api.rps),
 		fmt.Sprintf("bare Go handler, same bytes: %.0f", ref.rps), fmt.Sprintf("%.2f×", api.rps/ref.rps))
 	b.row("API GET /v1/whoami p50 / p99", ms(api.p50)+" / "+ms(api.p99), "bare: "+ms(ref.p50)+" / "+ms(ref.p99), "")
+	b.row(fmt.Sprintf("API, new connection per request, %d clients (req/s)", clients), fmt.Sprintf("%.0f", apiFresh.rps),
+		fmt.Sprintf("bare Go handler: %.0f", refFresh.rps), fmt.Sprintf("%.2f×", apiFresh.rps/refFresh.rps))
+	b.row("API, new connection per request p50 / p99", ms(apiFresh.p50)+" / "+ms(apiFresh.p99), "bare: "+ms(refFresh.p50)+" / "+ms(refFresh.p99), "")
 
 	b.row("daemon idle RSS after the above (SQLite)", fmt.Sprintf("%.1f MiB", rssMiB(d.cmd.Process.Pid)), "", "")
 	d.stop()
@@ -235,8 +242,8 @@ type loadResult struct {
 	p50, p99 time.Duration
 }
 
-// load sends n GETs from c concurrent keep-alive clients.
-func load(sock, path string, n, c int) loadResult {
+// load sends n GETs from c concurrent clients, reusing connections or not.
+func load(sock, path string, n, c int, keepAlive bool) loadResult {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
@@ -246,6 +253,7 @@ func load(sock, path string, n, c int) loadResult {
 		go func() {
 			defer wg.Done()
 			hc := client(sock)
+			hc.Transport.(*http.Transport).DisableKeepAlives = !keepAlive
 			mine := make([]time.Duration, 0, n/c)
 			for j := 0; j < n/c; j++ {
 				s := time.Now()
