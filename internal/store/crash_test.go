@@ -97,4 +97,3 @@ func crashChild() {
 		fmt.Printf("ack %d\n", r.ID)
 	}
 }
-
