@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
@@ -44,16 +45,15 @@ config, 3 the daemon could not be reached.`,
 	return root
 }
 
-func (a *app) client() (*client.Client, error) {
+// call sends one request to the daemon, with the command's whole budget.
+func (a *app) call(method, path string, body, out any) error {
 	t, err := cli.ResolveTarget(a.socket)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return client.New(t.Socket, t.SystemMode), nil
-}
-
-func (a *app) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), client.DefaultTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), client.DefaultTimeout)
+	defer cancel()
+	return client.New(t.Socket, t.SystemMode).Do(ctx, method, path, body, out)
 }
 
 func (a *app) whoamiCmd() *cobra.Command {
@@ -62,14 +62,8 @@ func (a *app) whoamiCmd() *cobra.Command {
 		Short: "Show who the daemon thinks you are, and why",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx()
-			defer cancel()
 			var w apitype.Whoami
-			if err := c.Get(ctx, "/v1/whoami", &w); err != nil {
+			if err := a.call(http.MethodGet, "/v1/whoami", nil, &w); err != nil {
 				return err
 			}
 			if a.json {
@@ -91,14 +85,8 @@ func (a *app) statusCmd() *cobra.Command {
 		Short: "Show the daemon's version, mode and database",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.ctx()
-			defer cancel()
 			var s apitype.Status
-			if err := c.Get(ctx, "/v1/status", &s); err != nil {
+			if err := a.call(http.MethodGet, "/v1/status", nil, &s); err != nil {
 				return err
 			}
 			if a.json {
