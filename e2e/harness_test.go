@@ -390,3 +390,17 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// tool finds a program a test needs; missing, the test skips, except under
+// CI, where .ci/run installs it and its absence is a failure.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing; .ci/run should have installed it", name)
+		}
+		t.Skipf("no %s", name)
+	}
+	return p
+}

@@ -145,11 +145,8 @@ func TestStatus(t *testing.T) {
 	if s.Mode != "system" || s.Database.Engine != "sqlite" || s.Database.SchemaVersion < 1 || s.Socket != d.socket || s.Version == "" || s.Computer != "e2e" {
 		t.Errorf("status = %+v", s)
 	}
-	h := run(t, nil, nil, "/usr/bin/curl", "-sS", "--unix-socket", d.socket, "http://teleclaude/health")
+	h := run(t, nil, nil, tool(t, "curl"), "-sS", "--unix-socket", d.socket, "http://teleclaude/health")
 	if h.code != 0 || !strings.Contains(h.stdout, `"ok"`) {
-		if h.code == 127 || strings.Contains(h.stderr, "no such file") {
-			t.Skip("no curl")
-		}
 		t.Errorf("curl /health = %d %s %s", h.code, h.stdout, h.stderr)
 	}
 }
