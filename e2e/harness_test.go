@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -224,7 +225,7 @@ type daemon struct {
 	dir    string
 	socket string
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 	done   chan struct{}
 	err    error
 	env    []string
@@ -261,7 +262,7 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
-	d := &daemon{dir: dir, socket: filepath.Join(dir, "run", "teleclaude.sock"), stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	d := &daemon{dir: dir, socket: filepath.Join(dir, "run", "teleclaude.sock"), stderr: &syncBuffer{}, done: make(chan struct{})}
 	for _, sub := range []string{"etc", "run", "log", "data"} {
 		p := filepath.Join(dir, sub)
 		os.Mkdir(p, 0o755)
@@ -403,4 +404,22 @@ func tool(t *testing.T, name string) string {
 		t.Skipf("no %s", name)
 	}
 	return p
+}
+
+// syncBuffer collects a process's output while tests read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -81,7 +81,7 @@ func TestSocketActivation(t *testing.T) {
 	}
 	cmd := exec.Command(activate, append(args, teleBin, "serve")...)
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
-	var log strings.Builder
+	var log syncBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
