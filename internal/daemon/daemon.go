@@ -51,6 +51,16 @@ type Daemon struct {
 
 // Run starts the daemon and blocks until ctx ends or SIGTERM/SIGINT arrives.
 func Run(ctx context.Context) error {
+	// Signals are caught before anything else: systemd may stop a service
+	// that is still starting, and a SIGTERM or SIGHUP arriving before the
+	// handlers exist would kill the daemon with the default action, without
+	// STOPPING=1 and without closing the database.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	paths, decision, err := layout.Detect()
 	if err != nil {
 		return &ConfigError{err}
@@ -88,6 +98,10 @@ func Run(ctx context.Context) error {
 		return err
 	}
 	if err := d.openStore(ctx); err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped before the database was open")
+			return nil
+		}
 		return err
 	}
 	defer d.store.Close()
@@ -109,20 +123,12 @@ func Run(ctx context.Context) error {
 	defer stopWatchdog()
 	go sdnotify.Watchdog(wctx, d.alive)
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	for {
 		select {
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				d.reload()
-				continue
-			}
-			log.Infof("%s: shutting down", sig)
-			return d.shutdown(hs, ln)
+		case <-hup:
+			d.reload()
 		case <-ctx.Done():
-			log.Info("shutting down")
+			log.Infof("shutting down (%v)", context.Cause(ctx))
 			return d.shutdown(hs, ln)
 		case err := <-serveErr:
 			ln.Close()
