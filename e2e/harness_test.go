@@ -60,6 +60,15 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "build:", err)
 			return 1
 		}
+		// The accounts below are machine-wide and removed at the end: a
+		// second run of this suite (another checkout, another package)
+		// would delete them under the first. Runs take turns.
+		unlock, err := lockMachine()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "lock:", err)
+			return 1
+		}
+		defer unlock()
 		if err := ensureAccounts(); err != nil {
 			fmt.Fprintln(os.Stderr, "accounts:", err)
 			return 1
@@ -98,6 +107,20 @@ func build() error {
 	}
 	selfBin = filepath.Join(shared, "e2e.test")
 	return os.WriteFile(selfBin, self, 0o755)
+}
+
+// lockMachine waits for an exclusive lock shared by every run of the
+// end-to-end tests on this machine.
+func lockMachine() (func(), error) {
+	f, err := os.OpenFile("/tmp/teleclaude-e2e.lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
 }
 
 func ensureAccounts() error {
@@ -307,6 +330,19 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 	}
 	go func() { d.err = d.cmd.Wait(); close(d.done) }()
 	t.Cleanup(func() {
+		if t.Failed() {
+			// A daemon still running when a test failed may be stuck:
+			// SIGQUIT makes the Go runtime print every goroutine's stack.
+			select {
+			case <-d.done:
+			default:
+				d.cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-d.done:
+				case <-time.After(5 * time.Second):
+				}
+			}
+		}
 		d.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-d.done:
@@ -315,7 +351,7 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 			<-d.done
 		}
 		if t.Failed() {
-			t.Logf("daemon log:\n%s", d.stderr)
+			t.Logf("daemon (%v) log:\n%s", d.err, d.stderr)
 		}
 	})
 	if !o.noWait {
