@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,44 +12,56 @@ import (
 
 // AuditRecord is one entry of the append-only audit log.
 type AuditRecord struct {
-	ID              int64           `json:"id"`
-	ActorPerson     *string         `json:"actor_person"`
-	ActorUID        int64           `json:"actor_uid"`
-	ActorPID        int64           `json:"actor_pid"`
-	Action          string          `json:"action"`
-	TargetSessionID *string         `json:"target_session_id"`
-	Detail          json.RawMessage `json:"detail,omitempty"`
-	At              time.Time       `json:"at"`
+	ID              int64   `json:"id"`
+	ActorPerson     *string `json:"actor_person"`
+	ActorUID        int64   `json:"actor_uid"`
+	ActorPID        int64   `json:"actor_pid"`
+	Action          string  `json:"action"`
+	TargetSessionID *string `json:"target_session_id"`
+	// The target session's owner when the action happened.
+	TargetOwnerPerson *string         `json:"target_owner_person"`
+	TargetOwnerUID    *int64          `json:"target_owner_uid"`
+	Detail            json.RawMessage `json:"detail,omitempty"`
+	At                time.Time       `json:"at"`
 }
 
 // AuditFilter narrows ListAudit.
 type AuditFilter struct {
 	ActorPerson     string
 	SessionID       string
-	SessionOwnerUID *int64 // records about sessions this uid owns
+	SessionOwnerUID *int64 // records about sessions this uid owned when the action happened
 	Since           time.Time
 	Limit           int
 }
 
-// AppendAudit writes a record; when it returns, the record is durable.
+const auditCols = `id, actor_person, actor_uid, actor_pid, action, target_session_id, target_owner_person, target_owner_uid, detail, at`
+
+// AppendAudit writes a record and returns it with ID (and At, if zero) set.
+// When it returns, the record is durable: SQLite runs with synchronous=FULL,
+// PostgreSQL commits synchronously unless its admin turned that off.
 func (s *Store) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error) {
 	if r.Action == "" {
-		return AuditRecord{}, fmt.Errorf("append audit: no action")
+		return AuditRecord{}, errors.New("append audit: no action")
+	}
+	if len(r.Detail) > 0 && !json.Valid(r.Detail) {
+		return AuditRecord{}, fmt.Errorf("append audit %s: detail is not valid JSON", r.Action)
 	}
 	if r.At.IsZero() {
 		r.At = now()
 	}
 	r.At = r.At.UTC().Truncate(time.Microsecond)
-	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO audit_log (actor_person, actor_uid, actor_pid, action, target_session_id, detail, at)
-		VALUES (?,?,?,?,?,?,?) RETURNING id`),
-		r.ActorPerson, r.ActorUID, r.ActorPID, r.Action, r.TargetSessionID, jv(r.Detail), s.tv(r.At)).Scan(&r.ID)
+	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO audit_log (`+auditCols[len("id, "):]+`)
+		VALUES (?,?,?,?,?,?,?,?,?) RETURNING id`),
+		r.ActorPerson, r.ActorUID, r.ActorPID, r.Action, r.TargetSessionID, r.TargetOwnerPerson, r.TargetOwnerUID,
+		jv(r.Detail), s.tv(r.At)).Scan(&r.ID)
 	if err != nil {
 		return AuditRecord{}, fmt.Errorf("append audit %s: %w", r.Action, err)
 	}
 	return r, nil
 }
 
-// ListAudit returns records in the order they were written.
+// ListAudit returns the records matching every field set in f, in the order
+// they were written. Since is inclusive.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, error) {
 	var where []string
 	var args []any
@@ -61,14 +74,14 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, er
 		args = append(args, f.SessionID)
 	}
 	if f.SessionOwnerUID != nil {
-		where = append(where, "target_session_id IN (SELECT id FROM sessions WHERE owner_uid = ?)")
+		where = append(where, "target_owner_uid = ?")
 		args = append(args, *f.SessionOwnerUID)
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "at >= ?")
 		args = append(args, s.tv(f.Since))
 	}
-	q := `SELECT id, actor_person, actor_uid, actor_pid, action, target_session_id, detail, at FROM audit_log`
+	q := `SELECT ` + auditCols + ` FROM audit_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -84,13 +97,13 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, er
 	out := []AuditRecord{}
 	for rows.Next() {
 		var (
-			r      AuditRecord
-			person sql.NullString
-			target sql.NullString
-			detail dbJSON
-			at     dbTime
+			r                     AuditRecord
+			person, target, owner sql.NullString
+			ownerUID              sql.NullInt64
+			detail                dbJSON
+			at                    dbTime
 		)
-		if err := rows.Scan(&r.ID, &person, &r.ActorUID, &r.ActorPID, &r.Action, &target, &detail, &at); err != nil {
+		if err := rows.Scan(&r.ID, &person, &r.ActorUID, &r.ActorPID, &r.Action, &target, &owner, &ownerUID, &detail, &at); err != nil {
 			return nil, fmt.Errorf("list audit: %w", err)
 		}
 		if person.Valid {
@@ -99,8 +112,17 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, er
 		if target.Valid {
 			r.TargetSessionID = &target.String
 		}
+		if owner.Valid {
+			r.TargetOwnerPerson = &owner.String
+		}
+		if ownerUID.Valid {
+			r.TargetOwnerUID = &ownerUID.Int64
+		}
 		r.Detail, r.At = detail.M, at.T
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	return out, nil
 }

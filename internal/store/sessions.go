@@ -12,19 +12,23 @@ import (
 
 // Session is one terminal or agent session and who owns it.
 type Session struct {
-	ID          string          `json:"id"`
-	OwnerPerson *string         `json:"owner_person"` // nil: an unowned legacy session
-	OwnerUID    *int64          `json:"owner_uid"`
-	Project     string          `json:"project"`
-	Agent       string          `json:"agent"`
-	Title       string          `json:"title"`
-	Status      string          `json:"status"` // starting|running|exited|ended|failed
-	ExitCode    *int            `json:"exit_code"`
-	TmuxName    string          `json:"-"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	EndedAt     *time.Time      `json:"ended_at"`
-	Meta        json.RawMessage `json:"meta,omitempty"`
+	ID          string  `json:"id"`
+	OwnerPerson *string `json:"owner_person"` // nil: an unowned legacy session
+	OwnerUID    *int64  `json:"owner_uid"`
+	Project     string  `json:"project"`
+	ProjectPath string  `json:"project_path"` // the project's directory when the session started
+	Agent       string  `json:"agent"`
+	Title       string  `json:"title"`
+	Status      string  `json:"status"` // starting|running|exited|ended|failed
+	ExitCode    *int    `json:"exit_code"`
+	TmuxName    string  `json:"-"`
+	// OutputOffset is how many bytes of the pane's output log are already
+	// in the transcript.
+	OutputOffset int64           `json:"-"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+	EndedAt      *time.Time      `json:"ended_at"`
+	Meta         json.RawMessage `json:"meta,omitempty"`
 }
 
 // SessionFilter narrows ListSessions.
@@ -35,12 +39,17 @@ type SessionFilter struct {
 	Limit     int      // 0: no limit
 }
 
-const sessionCols = `id, owner_person, owner_uid, project, agent, title, status, exit_code, tmux_name, created_at, updated_at, ended_at, meta`
+const sessionCols = `id, owner_person, owner_uid, project, project_path, agent, title, status, exit_code, tmux_name, output_offset, created_at, updated_at, ended_at, meta`
 
-// CreateSession inserts s; ID is the caller's.
+// CreateSession inserts sess; the caller chooses its ID. Zero CreatedAt and
+// UpdatedAt are set to now, and all times are stored as UTC microseconds
+// (sess is updated to match what the database holds).
 func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 	if sess.ID == "" {
 		return errors.New("create session: no id")
+	}
+	if len(sess.Meta) > 0 && !json.Valid(sess.Meta) {
+		return fmt.Errorf("create session %s: meta is not valid JSON", sess.ID)
 	}
 	if sess.CreatedAt.IsZero() {
 		sess.CreatedAt = now()
@@ -50,9 +59,9 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 	}
 	sess.CreatedAt = sess.CreatedAt.UTC().Truncate(time.Microsecond)
 	sess.UpdatedAt = sess.UpdatedAt.UTC().Truncate(time.Microsecond)
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`),
-		sess.ID, sess.OwnerPerson, sess.OwnerUID, sess.Project, sess.Agent, sess.Title, sess.Status, sess.ExitCode,
-		sess.TmuxName, s.tv(sess.CreatedAt), s.tv(sess.UpdatedAt), s.tvp(sess.EndedAt), jv(sess.Meta))
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+		sess.ID, sess.OwnerPerson, sess.OwnerUID, sess.Project, sess.ProjectPath, sess.Agent, sess.Title, sess.Status, sess.ExitCode,
+		sess.TmuxName, sess.OutputOffset, s.tv(sess.CreatedAt), s.tv(sess.UpdatedAt), s.tvp(sess.EndedAt), jv(sess.Meta))
 	if err != nil {
 		return fmt.Errorf("create session %s: %w", sess.ID, err)
 	}
@@ -69,8 +78,8 @@ func scanSession(r scanner) (Session, error) {
 		created, updated, ended dbTime
 		meta                    dbJSON
 	)
-	err := r.Scan(&ss.ID, &person, &uid, &ss.Project, &ss.Agent, &ss.Title, &ss.Status, &exit, &ss.TmuxName,
-		&created, &updated, &ended, &meta)
+	err := r.Scan(&ss.ID, &person, &uid, &ss.Project, &ss.ProjectPath, &ss.Agent, &ss.Title, &ss.Status, &exit, &ss.TmuxName,
+		&ss.OutputOffset, &created, &updated, &ended, &meta)
 	if err != nil {
 		return Session{}, err
 	}
@@ -100,7 +109,8 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 	return ss, nil
 }
 
-// ListSessions returns sessions ordered by project, then age.
+// ListSessions returns sessions ordered by project, then age, then ID;
+// never nil, so that it encodes as a JSON array.
 func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]Session, error) {
 	var where []string
 	var args []any
@@ -138,10 +148,14 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]Session, e
 		}
 		out = append(out, ss)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
 }
 
-// UpdateSessionStatus records a status change.
+// UpdateSessionStatus records a status change, replacing exit code and end
+// time (nil clears them), or returns ErrNotFound.
 func (s *Store) UpdateSessionStatus(ctx context.Context, id, status string, exitCode *int, endedAt *time.Time) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET status = ?, exit_code = ?, ended_at = ?, updated_at = ? WHERE id = ?`),
 		status, exitCode, s.tvp(endedAt), s.tv(now()), id)

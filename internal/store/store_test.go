@@ -3,19 +3,31 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"errors"
+	"io/fs"
+	"net"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 
 	"github.com/instruktai/teleclaude/internal/pgtest"
 )
 
 // engines runs f on SQLite and on PostgreSQL, each with a fresh database.
 func engines(t *testing.T, f func(t *testing.T, cfg Config)) {
+	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
 		f(t, Config{Engine: SQLite, Path: filepath.Join(t.TempDir(), "t.db")})
 	})
@@ -36,195 +48,116 @@ func open(t *testing.T, cfg Config, opts ...Option) *Store {
 
 func ptr[T any](v T) *T { return &v }
 
+// latestMigration is the version of the newest embedded migration.
+func latestMigration(t *testing.T, dialect string) (names []string, version int64) {
+	t.Helper()
+	files, err := fs.Glob(migrations, "migrations/"+dialect+"/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("embedded %s migrations: %v (%d files)", dialect, err, len(files))
+	}
+	for _, f := range files {
+		names = append(names, path.Base(f))
+	}
+	return names, int64(len(files))
+}
+
+func TestMigrationsInStep(t *testing.T) {
+	lite, _ := latestMigration(t, "sqlite")
+	pg, _ := latestMigration(t, "postgres")
+	if !slices.Equal(lite, pg) {
+		t.Errorf("sqlite migrations %v, postgres migrations %v: want the same versions in both dialects", lite, pg)
+	}
+}
+
 func TestMigrations(t *testing.T) {
+	_, want := latestMigration(t, "sqlite")
 	engines(t, func(t *testing.T, cfg Config) {
+		ctx := context.Background()
 		s := open(t, cfg)
-		v, err := s.SchemaVersion(context.Background())
-		if err != nil || v != 1 {
-			t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
+		if got, err := s.SchemaVersion(ctx); err != nil || got != want {
+			t.Errorf("SchemaVersion = %d, %v; want %d", got, err, want)
+		}
+		for _, table := range []string{"sessions", "transcript_entries", "audit_log"} {
+			var n int
+			if err := s.DB().QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
+				t.Errorf("table %s: %d rows, %v; want an empty table", table, n, err)
+			}
+		}
+		if got := s.Engine(); got != cfg.Engine {
+			t.Errorf("Engine() = %q, want %q", got, cfg.Engine)
+		}
+		if err := s.Ping(ctx); err != nil {
+			t.Errorf("Ping: %v", err)
 		}
 		s.Close()
-		// Reopening applies nothing new and keeps the version.
+		// Reopening applies nothing and keeps the version.
 		s = open(t, cfg)
-		if v, _ := s.SchemaVersion(context.Background()); v != 1 {
-			t.Errorf("after reopen SchemaVersion = %d", v)
+		if got, err := s.SchemaVersion(ctx); err != nil || got != want {
+			t.Errorf("after reopening, SchemaVersion = %d, %v; want %d", got, err, want)
 		}
 	})
 }
 
-func TestSessions(t *testing.T) {
+// TestUpgradeFromVersion1: a database made by the first release reaches the
+// latest schema at Open, keeping its data.
+func TestUpgradeFromVersion1(t *testing.T) {
+	_, latest := latestMigration(t, "sqlite")
 	engines(t, func(t *testing.T, cfg Config) {
 		ctx := context.Background()
-		s := open(t, cfg)
-		created := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.FixedZone("X", 3600))
-		mine := &Session{ID: "s1", OwnerPerson: ptr("alice"), OwnerUID: ptr(int64(1001)), Project: "demo", Agent: "shell",
-			Title: "naïve ✓", Status: "running", CreatedAt: created, Meta: json.RawMessage(`{"k":[1,2]}`)}
-		theirs := &Session{ID: "s2", OwnerPerson: ptr("bob"), OwnerUID: ptr(int64(1002)), Project: "alpha", Agent: "shell", Status: "running"}
-		legacy := &Session{ID: "s3", Project: "demo", Agent: "shell", Status: "exited"}
-		for _, ss := range []*Session{mine, theirs, legacy} {
-			if err := s.CreateSession(ctx, ss); err != nil {
+		dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+		db, err := sql.Open("sqlite3", "file:"+cfg.Path)
+		if cfg.Engine == PostgreSQL {
+			dialect, dir = goose.DialectPostgres, "migrations/postgres"
+			db, err = sql.Open("pgx", cfg.DSN)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		sub, _ := fs.Sub(migrations, dir)
+		p, err := goose.NewProvider(dialect, db, sub, goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.UpTo(ctx, 1); err != nil {
+			t.Fatalf("migrate to version 1: %v", err)
+		}
+		stmts := []string{
+			"INSERT INTO sessions (id, project, agent, status, created_at, updated_at) VALUES ('old', 'p', 'a', 'exited', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')",
+			"INSERT INTO audit_log (actor_uid, actor_pid, action, target_session_id, at) VALUES (1, 1, 'old.read', 'old', '2025-01-01T00:00:00.000000Z')",
+		}
+		for _, q := range stmts {
+			if _, err := db.ExecContext(ctx, q); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := s.CreateSession(ctx, &Session{ID: "s1", Project: "x", Agent: "y", Status: "z"}); err == nil {
-			t.Error("duplicate id accepted")
-		}
-		got, err := s.GetSession(ctx, "s1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !got.CreatedAt.Equal(created.Truncate(time.Microsecond)) || got.CreatedAt.Location() != time.UTC {
-			t.Errorf("CreatedAt = %v, want %v in UTC", got.CreatedAt, created.Truncate(time.Microsecond))
-		}
-		var m map[string]any
-		if err := json.Unmarshal(got.Meta, &m); err != nil || len(m["k"].([]any)) != 2 {
-			t.Errorf("Meta = %s (%v)", got.Meta, err)
-		}
-		if *got.OwnerPerson != "alice" || *got.OwnerUID != 1001 || got.Title != "naïve ✓" || got.EndedAt != nil || got.ExitCode != nil {
-			t.Errorf("GetSession = %+v", got)
-		}
-		if _, err := s.GetSession(ctx, "nope"); !errors.Is(err, ErrNotFound) {
-			t.Errorf("GetSession(nope) err = %v, want ErrNotFound", err)
-		}
+		db.Close()
 
-		all, _ := s.ListSessions(ctx, SessionFilter{})
-		if ids := idsOf(all); ids != "s2,s1,s3" {
-			t.Errorf("ListSessions order = %s, want s2,s1,s3 (by project, then age)", ids)
+		s := open(t, cfg)
+		if v, err := s.SchemaVersion(ctx); err != nil || v != latest {
+			t.Errorf("SchemaVersion after upgrade = %d, %v; want %d", v, err, latest)
 		}
-		if l, _ := s.ListSessions(ctx, SessionFilter{OwnerUID: ptr(int64(1001))}); idsOf(l) != "s1" {
-			t.Errorf("owner filter = %s", idsOf(l))
+		if recs, err := s.ListAudit(ctx, AuditFilter{SessionID: "old"}); err != nil || len(recs) != 1 || recs[0].Action != "old.read" {
+			t.Errorf("audit after upgrade = %+v, %v; want the old record", recs, err)
 		}
-		if l, _ := s.ListSessions(ctx, SessionFilter{OwnedOnly: true}); idsOf(l) != "s2,s1" {
-			t.Errorf("owned only = %s", idsOf(l))
-		}
-		if l, _ := s.ListSessions(ctx, SessionFilter{Status: []string{"exited", "ended"}}); idsOf(l) != "s3" {
-			t.Errorf("status filter = %s", idsOf(l))
-		}
-		if l, _ := s.ListSessions(ctx, SessionFilter{OwnerUID: ptr(int64(7))}); l == nil || len(l) != 0 {
-			t.Errorf("empty list = %#v, want an empty non-nil slice (JSON [])", l)
-		}
-
-		end := time.Now()
-		if err := s.UpdateSessionStatus(ctx, "s1", "exited", ptr(3), &end); err != nil {
-			t.Fatal(err)
-		}
-		got, _ = s.GetSession(ctx, "s1")
-		if got.Status != "exited" || *got.ExitCode != 3 || got.EndedAt == nil || !got.UpdatedAt.After(got.CreatedAt) {
-			t.Errorf("after update: %+v", got)
-		}
-		if err := s.UpdateSessionStatus(ctx, "nope", "x", nil, nil); !errors.Is(err, ErrNotFound) {
-			t.Errorf("update unknown: %v", err)
+		if _, err := s.GetSession(ctx, "old"); err != nil {
+			t.Errorf("session after upgrade: %v", err)
 		}
 	})
 }
 
-func idsOf(ss []Session) string {
-	var ids []string
-	for _, s := range ss {
-		ids = append(ids, s.ID)
-	}
-	return strings.Join(ids, ",")
-}
-
-func TestTranscript(t *testing.T) {
+// TestNewerSchemaRefused: a database that a newer release migrated must not
+// be written by this one.
+func TestNewerSchemaRefused(t *testing.T) {
 	engines(t, func(t *testing.T, cfg Config) {
-		ctx := context.Background()
 		s := open(t, cfg)
-		s.CreateSession(ctx, &Session{ID: "s1", Project: "p", Agent: "a", Status: "running"})
-		huge := strings.Repeat("é", 1<<19) // 1 MiB of UTF-8
-		first, err := s.AppendTranscript(ctx, "s1", TranscriptEntry{Direction: "in", Content: "ls\n"}, TranscriptEntry{Direction: "out", Content: "a b\n"})
-		if err != nil {
+		if _, err := s.DB().Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (99, true)"); err != nil {
 			t.Fatal(err)
 		}
-		if first[0].Seq != 1 || first[1].Seq != 2 {
-			t.Errorf("seqs = %d,%d", first[0].Seq, first[1].Seq)
-		}
-		if _, err := s.AppendTranscript(ctx, "s1", TranscriptEntry{Direction: "out", Content: huge}); err != nil {
-			t.Fatal(err)
-		}
-		all, _ := s.Transcript(ctx, "s1", 0, 0)
-		if len(all) != 3 || all[2].Seq != 3 || all[2].Content != huge || all[0].Content != "ls\n" {
-			t.Fatalf("transcript has %d entries", len(all))
-		}
-		if after, _ := s.Transcript(ctx, "s1", 1, 1); len(after) != 1 || after[0].Seq != 2 {
-			t.Errorf("after 1 limit 1 = %+v", after)
-		}
-		if _, err := s.AppendTranscript(ctx, "s1", TranscriptEntry{Direction: "sideways", Content: "x"}); err == nil {
-			t.Error("bad direction accepted")
-		}
-		if _, err := s.AppendTranscript(ctx, "ghost", TranscriptEntry{Direction: "in", Content: "x"}); err == nil {
-			t.Error("entry for an unknown session accepted")
-		}
-		// A failed append leaves nothing half-written.
-		if n, _ := s.Transcript(ctx, "s1", 0, 0); len(n) != 3 {
-			t.Errorf("after failed appends: %d entries, want 3", len(n))
-		}
-	})
-}
-
-func TestAudit(t *testing.T) {
-	engines(t, func(t *testing.T, cfg Config) {
-		ctx := context.Background()
-		s := open(t, cfg)
-		s.CreateSession(ctx, &Session{ID: "bob1", OwnerPerson: ptr("bob"), OwnerUID: ptr(int64(1002)), Project: "p", Agent: "a", Status: "running"})
-		s.CreateSession(ctx, &Session{ID: "carl1", OwnerPerson: ptr("carl"), OwnerUID: ptr(int64(1003)), Project: "p", Agent: "a", Status: "running"})
-		t0 := time.Now()
-		r1, err := s.AppendAudit(ctx, AuditRecord{ActorPerson: ptr("ada"), ActorUID: 1001, ActorPID: 42, Action: "transcript.read", TargetSessionID: ptr("bob1"), Detail: json.RawMessage(`{"as_admin":true}`)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r1.ID == 0 || r1.At.Before(t0.Add(-time.Second)) {
-			t.Errorf("AppendAudit = %+v", r1)
-		}
-		s.AppendAudit(ctx, AuditRecord{ActorPerson: ptr("ada"), ActorUID: 1001, ActorPID: 43, Action: "session.end", TargetSessionID: ptr("carl1")})
-		s.AppendAudit(ctx, AuditRecord{ActorUID: 0, ActorPID: 1, Action: "daemon.note"})
-		tests := []struct {
-			name string
-			f    AuditFilter
-			want int
-		}{
-			{"all", AuditFilter{}, 3},
-			{"actor", AuditFilter{ActorPerson: "ada"}, 2},
-			{"session", AuditFilter{SessionID: "carl1"}, 1},
-			{"about bob's sessions", AuditFilter{SessionOwnerUID: ptr(int64(1002))}, 1},
-			{"since the future", AuditFilter{Since: time.Now().Add(time.Hour)}, 0},
-			{"limit", AuditFilter{Limit: 2}, 2},
-		}
-		for _, tt := range tests {
-			got, err := s.ListAudit(ctx, tt.f)
-			if err != nil || len(got) != tt.want {
-				t.Errorf("%s: %d records (%v), want %d", tt.name, len(got), err, tt.want)
-			}
-		}
-		got, _ := s.ListAudit(ctx, AuditFilter{SessionOwnerUID: ptr(int64(1002))})
-		if g := got[0]; *g.ActorPerson != "ada" || g.ActorPID != 42 || *g.TargetSessionID != "bob1" || !bytes.Contains(g.Detail, []byte("as_admin")) || !g.At.Equal(r1.At) {
-			t.Errorf("record = %+v, want %+v", g, r1)
-		}
-	})
-}
-
-// TestAuditAppendOnly goes around the store's API, as a person with the
-// database would, and expects the database itself to refuse.
-func TestAuditAppendOnly(t *testing.T) {
-	engines(t, func(t *testing.T, cfg Config) {
-		ctx := context.Background()
-		s := open(t, cfg)
-		if _, err := s.AppendAudit(ctx, AuditRecord{ActorUID: 1, ActorPID: 1, Action: "x"}); err != nil {
-			t.Fatal(err)
-		}
-		stmts := []string{"UPDATE audit_log SET action = 'y'", "DELETE FROM audit_log", "UPDATE audit_log SET actor_uid = 0 WHERE id = 1"}
-		if cfg.Engine == PostgreSQL {
-			stmts = append(stmts, "TRUNCATE audit_log")
-		}
-		for _, q := range stmts {
-			_, err := s.DB().ExecContext(ctx, q)
-			if err == nil || !strings.Contains(err.Error(), "append-only") {
-				t.Errorf("%s: err = %v, want the database to refuse (append-only)", q, err)
-			}
-		}
-		got, _ := s.ListAudit(ctx, AuditFilter{})
-		if len(got) != 1 || got[0].Action != "x" {
-			t.Errorf("audit log changed: %+v", got)
+		s.Close()
+		_, err := Open(context.Background(), cfg)
+		if err == nil || !strings.Contains(err.Error(), "schema version 99 is newer") {
+			t.Errorf("Open: err = %v, want it to refuse schema version 99", err)
 		}
 	})
 }
@@ -232,16 +165,47 @@ func TestAuditAppendOnly(t *testing.T) {
 func TestInstanceLock(t *testing.T) {
 	engines(t, func(t *testing.T, cfg Config) {
 		ctx := context.Background()
-		first := open(t, cfg, WithHolder("teleclaude serve pid 1234 on testhost"))
+		const holder = "teleclaude serve pid 1234 on testhost as uid 999"
+		first := open(t, cfg, WithHolder(holder))
+
 		_, err := Open(ctx, cfg, WithHolder("second"))
 		var le *LockedError
-		if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || !strings.Contains(le.Holder, "teleclaude serve pid 1234 on testhost") {
-			t.Fatalf("second Open: err = %v, want LockedError naming the first holder", err)
+		if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || !strings.Contains(le.Holder, holder) {
+			t.Fatalf("second Open: err = %v, want a *LockedError naming %q", err, holder)
 		}
-		// Read-only tools may open without the lock.
+		if want := "database is in use by another daemon: " + le.Holder; le.Error() != want {
+			t.Errorf("LockedError.Error() = %q, want %q", le.Error(), want)
+		}
+		t.Logf("second Open: %v", err)
+
+		switch cfg.Engine {
+		case SQLite:
+			st, err := os.Stat(cfg.Path + ".lock")
+			if err != nil || st.Mode().Perm() != 0o600 {
+				t.Errorf("lock file: %v, %v; want mode 0600", st.Mode(), err)
+			}
+		case PostgreSQL:
+			// The holder is findable by any PostgreSQL tool, too.
+			var n int
+			err := first.DB().QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", holder).Scan(&n)
+			if err != nil || n == 0 {
+				t.Errorf("connections with application_name %q: %d, %v; want some", holder, n, err)
+			}
+		}
+
+		// Read-only tools may open without the lock while a daemon runs.
 		ro := open(t, cfg, WithoutLock())
+		if _, err := ro.ListSessions(ctx, SessionFilter{}); err != nil {
+			t.Errorf("WithoutLock store: %v", err)
+		}
 		ro.Close()
-		first.Close()
+
+		if err := first.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := first.Close(); err != nil {
+			t.Errorf("second Close: %v, want the first result (nil)", err)
+		}
 		again, err := Open(ctx, cfg, WithHolder("third"))
 		if err != nil {
 			t.Fatalf("Open after Close: %v", err)
@@ -250,59 +214,261 @@ func TestInstanceLock(t *testing.T) {
 	})
 }
 
+// TestLockConnectionLost: when the connection holding the advisory lock
+// dies, the lock is gone, and Ping (the daemon's health check) must say so.
+func TestLockConnectionLost(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, Config{Engine: PostgreSQL, DSN: pgtest.DSN(t)})
+	var n int
+	err := s.DB().QueryRowContext(ctx, `
+		SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+		WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n)
+	if err != nil || n != 1 {
+		t.Fatalf("terminated %d lock holders (%v), want 1", n, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for err = s.Ping(ctx); err == nil && time.Now().Before(deadline); err = s.Ping(ctx) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err == nil || !strings.Contains(err.Error(), "instance lock") {
+		t.Errorf("Ping after the lock connection died: %v, want an error about the instance lock", err)
+	}
+}
+
 func TestBadSQLite(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	garbage := filepath.Join(dir, "notes.db")
-	content := []byte("these are my notes, not a database\n")
-	os.WriteFile(garbage, content, 0o600)
+	write := func(name string, content []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	notes := []byte("these are my notes, not a database\n")
+	corrupt := append([]byte(sqliteMagic), bytes.Repeat([]byte{0xAB}, 4096)...)
+	files := map[string][]byte{
+		"notes.db":   notes,
+		"short.db":   []byte("SQLite"),
+		"corrupt.db": corrupt,
+	}
+	for name, content := range files {
+		write(name, content)
+	}
 	tests := []struct {
 		name string
-		cfg  Config
+		path string
 		want string
 	}{
-		{"missing directory", Config{Engine: SQLite, Path: filepath.Join(dir, "nope", "t.db")}, "directory"},
-		{"relative path", Config{Engine: SQLite, Path: "t.db"}, "absolute"},
-		{"not a database", Config{Engine: SQLite, Path: garbage}, "not a SQLite database"},
-		{"unknown engine", Config{Engine: "mysql"}, "unknown database engine"},
+		{"missing directory", filepath.Join(dir, "nope", "t.db"), "directory " + filepath.Join(dir, "nope") + " does not exist"},
+		{"parent is a file", filepath.Join(dir, "notes.db", "t.db"), "is not a directory"},
+		{"relative path", "t.db", "path must be absolute"},
+		{"no path", "", "no database path"},
+		{"a directory", dir, "is a directory"},
+		{"not a database", filepath.Join(dir, "notes.db"), "not a SQLite database (it was left untouched"},
+		{"shorter than a header", filepath.Join(dir, "short.db"), "not a SQLite database"},
+		{"damaged database", filepath.Join(dir, "corrupt.db"), "damaged, encrypted or not a SQLite database"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Open(ctx, tt.cfg)
+			_, err := Open(ctx, Config{Engine: SQLite, Path: tt.path})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+				t.Errorf("Open(%q): err = %v, want it to contain %q", tt.path, err, tt.want)
+			} else if tt.path != "" && !strings.Contains(err.Error(), tt.path) {
+				t.Errorf("Open(%q): err = %v, want it to name the path", tt.path, err)
 			}
 		})
 	}
-	if b, _ := os.ReadFile(garbage); !bytes.Equal(b, content) {
-		t.Error("the non-database file was modified")
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if b, _ := os.ReadFile(p); !bytes.Equal(b, content) {
+			t.Errorf("%s was modified", name)
+		}
+		if m, _ := filepath.Glob(p + "-*"); len(m) != 0 {
+			t.Errorf("SQLite files created beside %s: %v", name, m)
+		}
 	}
-	if m, _ := filepath.Glob(garbage + "-*"); len(m) != 0 {
-		t.Errorf("files created beside the non-database: %v", m)
+}
+
+func TestBadConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		want    string
+		notWant string
+	}{
+		{"unknown engine", Config{Engine: "mysql"}, `unknown engine "mysql" (want sqlite or postgresql)`, ""},
+		{"no engine", Config{}, "no engine", ""},
+		{"no DSN", Config{Engine: PostgreSQL}, "open postgresql: no DSN", ""},
+		{"bad DSN", Config{Engine: PostgreSQL, DSN: "postgres://tc:s3cr3t@db:notaport/x"}, "bad DSN", "s3cr3t"},
+		{"bad keyword DSN", Config{Engine: PostgreSQL, DSN: "host=db password=s3cr3t port=notaport"}, "bad DSN", "s3cr3t"},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Open(context.Background(), tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if tt.notWant != "" && err != nil && strings.Contains(err.Error(), tt.notWant) {
+				t.Errorf("err = %v, which shows the password", err)
+			}
+		})
+	}
+}
+
+// silentServer accepts connections and never answers, like a server behind
+// a firewall that drops packets after the handshake, or a hung one.
+func silentServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
 }
 
 func TestUnreachablePostgres(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	start := time.Now()
-	_, err := Open(ctx, Config{Engine: PostgreSQL, DSN: "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"})
-	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
-		t.Errorf("err = %v, want a connection error naming 127.0.0.1:1", err)
+	silent := silentServer(t)
+	tests := []struct {
+		name    string
+		dsn     string
+		ctx     time.Duration // 0: no deadline from the caller
+		want    []string
+		maxWait time.Duration
+	}{
+		{"connection refused", "postgres://tc@127.0.0.1:1/tc?sslmode=disable", 0,
+			[]string{"open postgresql database tc as tc at 127.0.0.1:1", "connection refused"}, 3 * time.Second},
+		{"silent server, default timeout", "postgres://tc@" + silent + "/tc?sslmode=disable", 0,
+			[]string{"open postgresql database tc as tc at " + silent, "timeout"}, 8 * time.Second},
+		{"silent server, caller's deadline", "postgres://tc@" + silent + "/tc?sslmode=disable", 500 * time.Millisecond,
+			[]string{silent}, 3 * time.Second},
 	}
-	if time.Since(start) > 25*time.Second {
-		t.Errorf("Open hung for %v", time.Since(start))
-	}
-	if _, err := Open(ctx, Config{Engine: PostgreSQL, DSN: "postgres://%zz"}); err == nil || !strings.Contains(err.Error(), "bad DSN") {
-		t.Errorf("bad DSN: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tt.ctx > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.ctx)
+				defer cancel()
+			}
+			start := time.Now()
+			_, err := Open(ctx, Config{Engine: PostgreSQL, DSN: tt.dsn})
+			took := time.Since(start)
+			if err == nil {
+				t.Fatal("Open succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v, want it to contain %q", err, w)
+				}
+			}
+			if took > tt.maxWait {
+				t.Errorf("Open took %v, want at most %v", took, tt.maxWait)
+			}
+			t.Logf("after %v: %v", took.Round(time.Millisecond), err)
+		})
 	}
 }
 
+// TestWrongPassword needs a server that checks passwords: the one
+// scripts/with-postgres.sh starts does for members of tc_password_auth.
 func TestWrongPassword(t *testing.T) {
-	admin := pgtest.DSN(t) // the test server uses trust auth, so prove the error shape with an unknown database instead
-	bad := strings.Replace(admin, "/tc_", "/missing_tc_", 1)
-	_, err := Open(context.Background(), Config{Engine: PostgreSQL, DSN: bad})
-	if err == nil || !strings.Contains(err.Error(), "missing_tc_") {
-		t.Errorf("err = %v, want it to name the database", err)
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", pgtest.AdminDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() }) // after the role is dropped
+	var group bool
+	if err := admin.QueryRowContext(ctx, "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tc_password_auth')").Scan(&group); err != nil {
+		t.Fatal(err)
+	}
+	if !group {
+		t.Skip("the test server has no role tc_password_auth (scripts/with-postgres.sh creates it)")
+	}
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	role := "tc_pw_" + hex.EncodeToString(suffix)
+	if _, err := admin.ExecContext(ctx, "CREATE ROLE "+role+" LOGIN PASSWORD 'right-password' IN ROLE tc_password_auth"); err != nil {
+		t.Fatal(err)
+	}
+	// Registered before pgtest.DSN, so it runs after the database is gone.
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP ROLE " + role); err != nil {
+			t.Logf("drop role %s: %v", role, err)
+		}
+	})
+	dbDSN := pgtest.DSN(t)
+	db, err := sql.Open("pgx", dbDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "GRANT CREATE ON SCHEMA public TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	tcp, _ := pgx.ParseConfig(dbDSN)
+	dsn := func(password string) string {
+		return "postgres://" + role + ":" + password + "@" + hostPort(tcp.Host, tcp.Port) + "/" + tcp.Database + "?sslmode=disable"
+	}
+	s, err := Open(ctx, Config{Engine: PostgreSQL, DSN: dsn("right-password")})
+	if err != nil {
+		t.Fatalf("the right password: %v", err)
+	}
+	s.Close()
+	_, err = Open(ctx, Config{Engine: PostgreSQL, DSN: dsn("wrong-password")})
+	if err == nil || !strings.Contains(err.Error(), "password authentication failed") || !strings.Contains(err.Error(), "as "+role) {
+		t.Errorf("err = %v, want password authentication failed for %s", err, role)
+	}
+	if err != nil && strings.Contains(err.Error(), "wrong-password") {
+		t.Errorf("err = %v, which shows the password", err)
+	}
+}
+
+func TestMissingPostgresDatabase(t *testing.T) {
+	dsn, err := pgtest.WithDatabase(pgtest.AdminDSN(t), "tc_no_such_database")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(context.Background(), Config{Engine: PostgreSQL, DSN: dsn})
+	if err == nil || !strings.Contains(err.Error(), `database "tc_no_such_database" does not exist`) {
+		t.Errorf("err = %v, want it to say the database does not exist", err)
+	}
+}
+
+// TestPostgresSocket opens through the Unix socket, as a daemon on the same
+// machine does (peer authentication in production, trust here).
+func TestPostgresSocket(t *testing.T) {
+	sock := os.Getenv("TELECLAUDE_TEST_PG_SOCKET_DIR")
+	if sock == "" {
+		t.Skip("TELECLAUDE_TEST_PG_SOCKET_DIR is not set (scripts/with-postgres.sh sets it)")
+	}
+	tcp, _ := pgx.ParseConfig(pgtest.DSN(t))
+	dsn := "host=" + sock + " port=" + strconv.Itoa(int(tcp.Port)) + " dbname=" + tcp.Database + " user=postgres sslmode=disable"
+	s := open(t, Config{Engine: PostgreSQL, DSN: dsn}, WithHolder("socket test"))
+	if err := s.Ping(context.Background()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+	_, err := Open(context.Background(), Config{Engine: PostgreSQL, DSN: dsn})
+	if want := "database " + tcp.Database + " as postgres on socket " + sock; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "the local socket") {
+		t.Errorf("second Open: err = %v, want it to contain %q and the holder's local socket", err, want)
 	}
 }

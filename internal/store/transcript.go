@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // TranscriptEntry is one piece of input or output of a session.
@@ -14,24 +18,46 @@ type TranscriptEntry struct {
 	At        time.Time `json:"at"`
 }
 
-// AppendTranscript appends entries in one transaction, numbering them after
-// the session's last entry.
+// AppendTranscript appends entries in one transaction, numbering them
+// 1, 2, 3… per session after its last entry, and returns them as stored:
+// Seq and At set, and Content with any NUL byte or invalid UTF-8 replaced
+// by U+FFFD (see storableText). An unknown session gives ErrNotFound.
 func (s *Store) AppendTranscript(ctx context.Context, sessionID string, entries ...TranscriptEntry) ([]TranscriptEntry, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
+	fail := func(err error) error { return fmt.Errorf("append transcript %s: %w", sessionID, err) }
+	for _, e := range entries {
+		if e.Direction != "in" && e.Direction != "out" {
+			return nil, fail(fmt.Errorf("direction %q, want \"in\" or \"out\"", e.Direction))
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("append transcript %s: %w", sessionID, err)
+		return nil, fail(err)
 	}
 	defer tx.Rollback()
+	// Appenders to one session take turns, or two of them would read the
+	// same MAX(seq). SQLite's BEGIN IMMEDIATE (see openSQLite) already makes
+	// writers take turns; PostgreSQL locks the session's row. NO KEY UPDATE
+	// still lets other sessions' foreign-key checks through.
+	lock := `SELECT id FROM sessions WHERE id = ?`
+	if s.engine == PostgreSQL {
+		lock += ` FOR NO KEY UPDATE`
+	}
+	var id string
+	if err := tx.QueryRowContext(ctx, s.q(lock), sessionID).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+		return nil, fail(fmt.Errorf("session %w", ErrNotFound))
+	} else if err != nil {
+		return nil, fail(err)
+	}
 	var last int64
 	if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(MAX(seq), 0) FROM transcript_entries WHERE session_id = ?`), sessionID).Scan(&last); err != nil {
-		return nil, fmt.Errorf("append transcript %s: %w", sessionID, err)
+		return nil, fail(err)
 	}
 	stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO transcript_entries (session_id, seq, direction, content, at) VALUES (?,?,?,?,?)`))
 	if err != nil {
-		return nil, fmt.Errorf("append transcript %s: %w", sessionID, err)
+		return nil, fail(err)
 	}
 	defer stmt.Close()
 	out := make([]TranscriptEntry, len(entries))
@@ -42,18 +68,20 @@ func (s *Store) AppendTranscript(ctx context.Context, sessionID string, entries 
 			e.At = now()
 		}
 		e.At = e.At.UTC().Truncate(time.Microsecond)
+		e.Content = storableText(e.Content)
 		if _, err := stmt.ExecContext(ctx, sessionID, e.Seq, e.Direction, e.Content, s.tv(e.At)); err != nil {
-			return nil, fmt.Errorf("append transcript %s: %w", sessionID, err)
+			return nil, fail(err)
 		}
 		out[i] = e
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("append transcript %s: %w", sessionID, err)
+		return nil, fail(err)
 	}
 	return out, nil
 }
 
-// Transcript returns a session's entries after afterSeq, in order.
+// Transcript returns a session's entries after afterSeq, in order; limit <= 0
+// means all of them. An unknown session has no entries.
 func (s *Store) Transcript(ctx context.Context, sessionID string, afterSeq int64, limit int) ([]TranscriptEntry, error) {
 	q := `SELECT seq, direction, content, at FROM transcript_entries WHERE session_id = ? AND seq > ? ORDER BY seq`
 	if limit > 0 {
@@ -74,5 +102,18 @@ func (s *Store) Transcript(ctx context.Context, sessionID string, afterSeq int64
 		e.At = at.T
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("transcript %s: %w", sessionID, err)
+	}
+	return out, nil
+}
+
+// storableText makes program output storable, and the same, on both
+// engines: PostgreSQL text holds neither NUL bytes nor invalid UTF-8, and
+// a program may print either. Refusing them would lose the whole batch.
+func storableText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }

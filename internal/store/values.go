@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -97,4 +98,7 @@ func (d *dbJSON) Scan(v any) error {
 	return nil
 }
 
-var _ interface{ Scan(any) error } = (*dbTime)(nil)
+var (
+	_ sql.Scanner = (*dbTime)(nil)
+	_ sql.Scanner = (*dbJSON)(nil)
+)
