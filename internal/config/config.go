@@ -84,7 +84,21 @@ type Socket struct {
 type Sessions struct {
 	MinUID       *int   `yaml:"min_uid"`
 	DefaultAgent string `yaml:"default_agent"`
+	// Host says how each user's tmux server is started: "systemd" (the
+	// teleclaude-sessions@<uid> unit, over D-Bus), "direct" (the daemon
+	// starts it, switching users when it may), or "auto" (systemd when
+	// systemd runs and the unit is installed, else direct).
+	Host string `yaml:"host"`
+	// Tmux is the tmux program; default: "tmux" looked up in PATH.
+	Tmux string `yaml:"tmux"`
 }
+
+// Session host kinds (sessions.host).
+const (
+	HostAuto    = "auto"
+	HostSystemd = "systemd"
+	HostDirect  = "direct"
+)
 
 type Logging struct {
 	Level  string `yaml:"level"`
@@ -262,6 +276,12 @@ func (c *Config) applyDefaults(p layout.Paths, getenv Getenv) {
 			shell = "/bin/sh"
 		}
 		c.Agents = map[string]Agent{"shell": {Command: []string{shell}}}
+	}
+	if c.Sessions.Host == "" {
+		c.Sessions.Host = HostAuto
+	}
+	if c.Sessions.Tmux == "" {
+		c.Sessions.Tmux = "tmux"
 	}
 	if c.Sessions.DefaultAgent == "" {
 		if _, ok := c.Agents["shell"]; ok {

@@ -59,6 +59,9 @@ func TestLoadGood(t *testing.T) {
 	if c.Computer.Name != "devbox" || len(c.People) != 2 || c.Database.Engine != "sqlite" || c.MinUID() != 1000 {
 		t.Errorf("unexpected config: %+v", c)
 	}
+	if c.Sessions.Host != HostAuto || c.Sessions.Tmux != "tmux" {
+		t.Errorf("sessions defaults = %+v, want host auto and tmux from PATH", c.Sessions)
+	}
 	if c.Socket.Path != "/run/teleclaude/teleclaude.sock" || c.SocketMode() != 0o660 || c.Socket.Group != "teleclaude" {
 		t.Errorf("socket = %+v", c.Socket)
 	}
@@ -113,6 +116,8 @@ func TestProblems(t *testing.T) {
 		{"wrong type", strings.Replace(good, "min_uid: 1000", "min_uid: lots", 1), []string{":12: cannot unmarshal !!str `lots` into int"}},
 		{"relative project", strings.Replace(good, "/srv/projects/demo", "projects/demo", 1), []string{`:6: projects[0] (demo): path "projects/demo" must be absolute`}},
 		{"default agent missing", strings.Replace(good, "default_agent: shell", "default_agent: vim", 1), []string{`:12: sessions.default_agent "vim" is not one of the agents (claude, shell)`}},
+		{"bad session host", strings.Replace(good, "default_agent: shell}", "default_agent: shell, host: docker}", 1), []string{`:12: sessions.host "docker": want auto, systemd or direct`}},
+		{"relative tmux", strings.Replace(good, "default_agent: shell}", "default_agent: shell, tmux: bin/tmux}", 1), []string{`:12: sessions.tmux "bin/tmux": give an absolute path`}},
 		{"bad engine", strings.Replace(good, "engine: sqlite", "engine: mysql", 1), []string{`:10: database.engine "mysql": want sqlite or postgresql`}},
 		{"bad socket mode", strings.Replace(good, `mode: "0660"`, `mode: "rw"`, 1), []string{`:11: socket.mode "rw"`}},
 		{"agent without command", strings.Replace(good, "agents:\n", "agents:\n  vim: {env: {A: b}}\n", 1), []string{`:8: agent vim: command is required`}},

@@ -105,6 +105,14 @@ func (c *Config) validate(file string, data []byte) Problems {
 	if *c.Sessions.MinUID < 0 {
 		add(loc.line("sessions", "min_uid"), "sessions.min_uid must not be negative")
 	}
+	switch c.Sessions.Host {
+	case HostAuto, HostSystemd, HostDirect:
+	default:
+		add(loc.line("sessions", "host"), "sessions.host %q: want auto, systemd or direct", c.Sessions.Host)
+	}
+	if t := c.Sessions.Tmux; strings.Contains(t, "/") && !filepath.IsAbs(t) {
+		add(loc.line("sessions", "tmux"), "sessions.tmux %q: give an absolute path, or a bare name to look up in PATH", t)
+	}
 
 	switch c.Database.Engine {
 	case "sqlite":
