@@ -45,6 +45,33 @@ const sessionCols = `id, owner_person, owner_uid, project, project_path, agent, 
 // UpdatedAt are set to now, and all times are stored as UTC microseconds
 // (sess is updated to match what the database holds).
 func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
+	return s.createSession(ctx, s.db, sess)
+}
+
+// CreateSessions inserts many sessions in one transaction (imports, bulk
+// loads): all of them or none.
+func (s *Store) CreateSessions(ctx context.Context, ss []*Session) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create sessions: %w", err)
+	}
+	defer tx.Rollback()
+	for _, sess := range ss {
+		if err := s.createSession(ctx, tx, sess); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create sessions: %w", err)
+	}
+	return nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *Store) createSession(ctx context.Context, db execer, sess *Session) error {
 	if sess.ID == "" {
 		return errors.New("create session: no id")
 	}
@@ -59,7 +86,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 	}
 	sess.CreatedAt = sess.CreatedAt.UTC().Truncate(time.Microsecond)
 	sess.UpdatedAt = sess.UpdatedAt.UTC().Truncate(time.Microsecond)
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO sessions (`+sessionCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
 		sess.ID, sess.OwnerPerson, sess.OwnerUID, sess.Project, sess.ProjectPath, sess.Agent, sess.Title, sess.Status, sess.ExitCode,
 		sess.TmuxName, sess.OutputOffset, s.tv(sess.CreatedAt), s.tv(sess.UpdatedAt), s.tvp(sess.EndedAt), jv(sess.Meta))
 	if err != nil {
@@ -164,6 +191,30 @@ func (s *Store) UpdateSessionStatus(ctx context.Context, id, status string, exit
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("session %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteSession removes a session that never started (its start failed),
+// with any transcript entries. Sessions that ran are ended, never deleted.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete session %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM transcript_entries WHERE session_id = ?`), id); err != nil {
+		return fmt.Errorf("delete session %s: %w", id, err)
+	}
+	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE id = ?`), id)
+	if err != nil {
+		return fmt.Errorf("delete session %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("session %s: %w", id, ErrNotFound)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete session %s: %w", id, err)
 	}
 	return nil
 }

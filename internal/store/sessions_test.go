@@ -193,3 +193,22 @@ func idsOf(ss []Session) string {
 	}
 	return strings.Join(ids, ",")
 }
+
+func TestCreateSessions(t *testing.T) {
+	engines(t, func(t *testing.T, cfg Config) {
+		ctx := context.Background()
+		s := open(t, cfg)
+		batch := []*Session{{ID: "b1", Project: "p", Agent: "a", Status: "ended"}, {ID: "b2", Project: "p", Agent: "a", Status: "ended"}}
+		if err := s.CreateSessions(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		// One bad row (a duplicate id) and the whole batch is refused.
+		bad := []*Session{{ID: "b3", Project: "p", Agent: "a", Status: "ended"}, {ID: "b1", Project: "p", Agent: "a", Status: "ended"}}
+		if err := s.CreateSessions(ctx, bad); err == nil {
+			t.Fatal("CreateSessions accepted a duplicate id")
+		}
+		if got, _ := s.ListSessions(ctx, SessionFilter{}); len(got) != 2 {
+			t.Errorf("after a failed batch: %d sessions, want 2 (all or nothing)", len(got))
+		}
+	})
+}

@@ -26,6 +26,18 @@ func (s *Store) AppendTranscript(ctx context.Context, sessionID string, entries 
 	if len(entries) == 0 {
 		return nil, nil
 	}
+	return s.appendTranscript(ctx, sessionID, nil, entries)
+}
+
+// AppendOutput appends entries (there may be none) like AppendTranscript
+// and, in the same transaction, records that the session's output log has
+// been read up to offset: a daemon that dies at any point resumes reading
+// at the recorded offset and neither loses nor repeats output.
+func (s *Store) AppendOutput(ctx context.Context, sessionID string, offset int64, entries ...TranscriptEntry) ([]TranscriptEntry, error) {
+	return s.appendTranscript(ctx, sessionID, &offset, entries)
+}
+
+func (s *Store) appendTranscript(ctx context.Context, sessionID string, offset *int64, entries []TranscriptEntry) ([]TranscriptEntry, error) {
 	fail := func(err error) error { return fmt.Errorf("append transcript %s: %w", sessionID, err) }
 	for _, e := range entries {
 		if e.Direction != "in" && e.Direction != "out" {
@@ -73,6 +85,11 @@ func (s *Store) AppendTranscript(ctx context.Context, sessionID string, entries 
 			return nil, fail(err)
 		}
 		out[i] = e
+	}
+	if offset != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE sessions SET output_offset = ? WHERE id = ?`), *offset, sessionID); err != nil {
+			return nil, fail(err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fail(err)

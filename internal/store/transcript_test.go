@@ -215,3 +215,54 @@ func seqs(es []TranscriptEntry) string {
 	}
 	return "[" + strings.Join(s, " ") + "]"
 }
+
+// TestAppendOutput: entries and the log offset move together; an append
+// with no entries still records how far the log was read.
+func TestAppendOutput(t *testing.T) {
+	engines(t, func(t *testing.T, cfg Config) {
+		ctx := context.Background()
+		s := open(t, cfg)
+		if err := s.CreateSession(ctx, &Session{ID: "o1", Project: "p", Agent: "a", Status: "running"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AppendOutput(ctx, "o1", 12, TranscriptEntry{Direction: "out", Content: "hello world\n"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AppendOutput(ctx, "o1", 20); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.GetSession(ctx, "o1")
+		entries, _ := s.Transcript(ctx, "o1", 0, 0)
+		if got.OutputOffset != 20 || len(entries) != 1 || entries[0].Content != "hello world\n" {
+			t.Errorf("offset %d, entries %+v; want 20 and the one entry", got.OutputOffset, entries)
+		}
+		// A failed append (bad direction) moves neither.
+		if _, err := s.AppendOutput(ctx, "o1", 99, TranscriptEntry{Direction: "sideways", Content: "x"}); err == nil {
+			t.Error("AppendOutput accepted a bad direction")
+		}
+		if got, _ := s.GetSession(ctx, "o1"); got.OutputOffset != 20 {
+			t.Errorf("offset after a failed append = %d, want 20", got.OutputOffset)
+		}
+		if _, err := s.AppendOutput(ctx, "nope", 1); !errors.Is(err, ErrNotFound) {
+			t.Errorf("AppendOutput(unknown) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestDeleteSession(t *testing.T) {
+	engines(t, func(t *testing.T, cfg Config) {
+		ctx := context.Background()
+		s := open(t, cfg)
+		s.CreateSession(ctx, &Session{ID: "d1", Project: "p", Agent: "a", Status: "starting"})
+		s.AppendTranscript(ctx, "d1", TranscriptEntry{Direction: "out", Content: "x"})
+		if err := s.DeleteSession(ctx, "d1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetSession(ctx, "d1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("GetSession after delete = %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteSession(ctx, "d1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("second delete = %v, want ErrNotFound", err)
+		}
+	})
+}
