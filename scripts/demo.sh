@@ -1,7 +1,8 @@
 #!/bin/sh
 # The main job, end to end: start a single-user daemon on embedded SQLite in
-# the background, talk to it with telec, stop it. Data stays in
-# ~/.teleclaude, so a second run shows the same database.
+# the background, talk to it with telec (who am I, the daemon's status, a
+# shell session in the home directory, its transcript), stop it. Data stays
+# in ~/.teleclaude, so a second run shows the same database.
 set -eu
 bin=${1:-bin}
 export TELECLAUDE_SYSTEM_MODE=0
@@ -23,20 +24,36 @@ until "$bin/telec" status >/dev/null 2>&1; do
 	sleep 0.1
 done
 
-echo "\$ telec whoami"
-"$bin/telec" whoami
-echo
-echo "\$ telec status"
-"$bin/telec" status
-echo
-echo "\$ telec whoami --json"
-"$bin/telec" whoami --json
-echo "\$ telec status --json"
-"$bin/telec" status --json
+show() {
+	echo "\$ telec $*"
+	"$bin/telec" "$@"
+	echo
+}
+
+show whoami
+show status
+show whoami --json
+show status --json
+
+if command -v tmux >/dev/null 2>&1; then
+	echo "\$ telec sessions start --project home --agent shell --title demo"
+	id=$("$bin/telec" sessions start --project home --agent shell --title demo --json |
+		sed -n 's/^  "id": "\(.*\)",$/\1/p')
+	echo "started session $id"
+	echo
+	show sessions send "$id" 'echo "hello from a TeleClaude session in $PWD"'
+	# Output reaches the transcript within about a second.
+	sleep 1.5
+	show sessions transcript "$id"
+	show sessions list
+	show sessions end "$id"
+else
+	echo "(tmux is not installed: skipping the session part of the demo)"
+	echo
+fi
 
 kill -TERM "$pid"
 wait "$pid" || { echo "daemon exited with $?" >&2; cat "$log" >&2; exit 1; }
 trap 'rm -f "$log"' EXIT
-echo
 echo "daemon log:"
 cat "$log"

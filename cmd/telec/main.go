@@ -4,10 +4,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
@@ -41,8 +43,22 @@ config, 3 the daemon could not be reached.`,
 	}
 	root.PersistentFlags().StringVar(&a.socket, "socket", os.Getenv("TELECLAUDE_SOCKET"), "daemon socket (default: TELECLAUDE_SOCKET, else the mode's default)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON document on stdout")
-	root.AddCommand(a.whoamiCmd(), a.statusCmd())
+	root.AddCommand(a.whoamiCmd(), a.statusCmd(), a.sessionsCmd(), a.auditCmd(), a.docsCmd())
 	return root
+}
+
+// fetch is call for the commands that print a list: with --json the
+// daemon's answer goes out as it came (indented); otherwise it is decoded
+// into out for the human form, and fetch reports true.
+func (a *app) fetch(path string, out any) (human bool, err error) {
+	if a.json {
+		var raw json.RawMessage
+		if err := a.call(http.MethodGet, path, nil, &raw); err != nil {
+			return false, err
+		}
+		return false, cli.PrintRawJSON(a.out, raw)
+	}
+	return true, a.call(http.MethodGet, path, nil, out)
 }
 
 // call sends one request to the daemon, with the command's whole budget.
@@ -94,7 +110,31 @@ func (a *app) statusCmd() *cobra.Command {
 			}
 			fmt.Fprintf(a.out, "TeleClaude %s on %s (%s mode)\nsocket:   %s\ndatabase: %s (schema v%d)\nup since: %s (pid %d)\n",
 				s.Version, s.Computer, s.Mode, s.Socket, s.Database.Engine, s.Database.SchemaVersion, s.StartedAt.Local().Format(time.RFC1123), s.PID)
+			fmt.Fprintf(a.out, "projects: %s\nagents:   %s\n", listOr(s.Projects, "(none configured)"), agentList(s))
+			if s.Sessions.Available {
+				fmt.Fprintf(a.out, "sessions: run as their owners (%s)\n", s.Sessions.Host)
+			} else {
+				fmt.Fprintf(a.out, "sessions: unavailable: %s\n", s.Sessions.Problem)
+			}
 			return nil
 		},
 	}
+}
+
+func listOr(items []string, none string) string {
+	if len(items) == 0 {
+		return none
+	}
+	return strings.Join(items, ", ")
+}
+
+func agentList(s apitype.Status) string {
+	names := make([]string, len(s.Agents))
+	for i, a := range s.Agents {
+		names[i] = a
+		if a == s.DefaultAgent {
+			names[i] += " (default)"
+		}
+	}
+	return listOr(names, "(none configured)")
 }

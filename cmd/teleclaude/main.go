@@ -9,6 +9,7 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/daemon"
+	"github.com/instruktai/teleclaude/internal/sessions"
 	"github.com/instruktai/teleclaude/internal/store"
 	"github.com/instruktai/teleclaude/internal/version"
 	"github.com/spf13/cobra"
@@ -29,7 +30,7 @@ then whether we run as the service user, then whether the system config
 exists. See the README for the directory layout of each mode.`,
 		Version: version.String(),
 	}
-	root.AddCommand(serveCmd(), versionCmd())
+	root.AddCommand(serveCmd(), versionCmd(), sessionExecCmd())
 	return root
 }
 
@@ -68,4 +69,24 @@ func versionCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// sessionExecCmd is what a session's tmux pane runs, as the session's
+// owner: it reads the launch spec the daemon wrote, then becomes the agent.
+// Not for people; hidden from help.
+func sessionExecCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "session-exec SPEC",
+		Short:  "Start a session's program (run by the daemon inside tmux)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := sessions.Exec(args[0])
+			// Only a failure returns. It shows in the pane and so in the
+			// transcript; 127 is the shell's "could not run the command".
+			fmt.Fprintf(os.Stderr, "teleclaude: cannot start the session's program: %v\n", err)
+			os.Exit(127)
+			return nil
+		},
+	}
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/errdefs"
 	"github.com/instruktai/teleclaude/internal/store"
 	"github.com/sirupsen/logrus"
 )
@@ -43,16 +45,34 @@ func Unavailable(format string, args ...any) *Error {
 	return errorf(http.StatusServiceUnavailable, "unavailable", format, args...)
 }
 
+// kindStatus is how the daemon's kinds of failure reach clients.
+var kindStatus = map[errdefs.Kind]struct {
+	status int
+	code   string
+}{
+	errdefs.Invalid:     {http.StatusBadRequest, "bad_request"},
+	errdefs.Forbidden:   {http.StatusForbidden, "forbidden"},
+	errdefs.NotFound:    {http.StatusNotFound, "not_found"},
+	errdefs.Conflict:    {http.StatusConflict, "conflict"},
+	errdefs.Unavailable: {http.StatusServiceUnavailable, "unavailable"},
+}
+
 // writeError maps err to a status and body. Unknown errors are logged with
 // their detail and shown to the client only as "internal error": the detail
 // may name paths or SQL the caller has no business seeing.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *Error
+	var de *errdefs.Error
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &mbe):
 		ae = errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is over %d bytes", mbe.Limit)
+	case errors.As(err, &de):
+		ae = &Error{Status: kindStatus[de.Kind].status, Code: kindStatus[de.Kind].code, Msg: de.Msg}
+		if ae.Status == 0 {
+			ae.Status, ae.Code = http.StatusInternalServerError, "internal"
+		}
 	case errors.Is(err, store.ErrNotFound):
 		ae = NotFound("not found")
 	case errors.Is(err, context.Canceled):
@@ -65,9 +85,25 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := encode(v)
+	if err != nil {
+		// Only a type that cannot be JSON: a bug, never the client's.
+		logrus.WithError(err).Error("encoding an answer")
+		body, status = []byte(`{"error":"internal error","code":"internal"}`+"\n"), http.StatusInternalServerError
+	}
+	writeBody(w, status, body)
+}
+
+// encode is the one JSON encoding of every answer: a value and a newline.
+func encode(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	return append(b, '\n'), err
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	_ = enc.Encode(v)
+	w.Write(body)
 }

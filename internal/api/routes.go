@@ -1,20 +1,11 @@
 package api
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
 	"github.com/instruktai/teleclaude/internal/identity"
 )
-
-// Backend is what the API needs from the daemon.
-type Backend interface {
-	// Status reports the daemon's state; it must be cheap.
-	Status(ctx context.Context) (apitype.Status, error)
-	// Healthy returns nil when the daemon can serve (database reachable).
-	Healthy(ctx context.Context) error
-}
 
 // testRoutes lets the package's tests add routes; it is empty in the product.
 var testRoutes []route
@@ -24,6 +15,21 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/health", identity.Public, s.health},
 		{http.MethodGet, "/v1/whoami", identity.Public, s.whoami},
 		{http.MethodGet, "/v1/status", identity.Public, s.status},
+
+		{http.MethodGet, "/v1/sessions", identity.Newcomer, s.listSessions},
+		{http.MethodPost, "/v1/sessions", identity.Newcomer, s.startSession},
+		{http.MethodGet, "/v1/sessions/{id}", identity.Newcomer, s.getSession},
+		{http.MethodPost, "/v1/sessions/{id}/input", identity.Newcomer, s.sendInput},
+		{http.MethodGet, "/v1/sessions/{id}/transcript", identity.Newcomer, s.transcript},
+		{http.MethodPost, "/v1/sessions/{id}/end", identity.Newcomer, s.endSession},
+		{http.MethodGet, "/v1/sessions/{id}/attach", identity.Newcomer, s.attach},
+
+		{http.MethodGet, "/v1/audit", identity.Admin, s.audit},
+		{http.MethodGet, "/v1/audit/mine", identity.Newcomer, s.auditMine},
+
+		{http.MethodGet, "/v1/docs", identity.Public, s.listDocs},
+		{http.MethodGet, "/v1/docs/{name}", identity.Public, s.getDoc},
+		{http.MethodPut, "/v1/docs/{name}", identity.Member, s.putDoc},
 	}...)
 }
 

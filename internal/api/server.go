@@ -37,10 +37,13 @@ type Server struct {
 	// called per connection so a reload applies to the next connection.
 	Resolver func() *identity.Resolver
 	Backend  Backend
+	Sessions Sessions
+	Docs     Docs
 	// Trace, when set, is told about every identity decision (tests use it).
 	Trace func(identity.Identity)
 
-	mux *http.ServeMux
+	mux   *http.ServeMux
+	lists listCache
 }
 
 type ctxKey struct{}

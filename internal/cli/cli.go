@@ -3,10 +3,12 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 
@@ -40,10 +42,14 @@ func Code(err error) int {
 	var ue *UsageError
 	var ur *client.UnreachableError
 	var probs config.Problems
+	var ae *client.APIError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ue), errors.As(err, &probs):
+		return ExitUsage
+	case errors.As(err, &ae) && (ae.Status == http.StatusBadRequest || ae.Status == http.StatusRequestEntityTooLarge):
+		// The daemon found the request itself wrong: bad usage.
 		return ExitUsage
 	case errors.As(err, &ur):
 		return ExitUnreachable
@@ -89,6 +95,19 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// PrintRawJSON writes a JSON document received from the daemon, indented,
+// without decoding it: large lists pass straight through.
+func PrintRawJSON(w io.Writer, raw []byte) error {
+	var buf bytes.Buffer
+	buf.Grow(len(raw) + len(raw)/2)
+	if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
+		return fmt.Errorf("the daemon's answer is not JSON: %w", err)
+	}
+	buf.WriteByte('\n')
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 // PrintJSON writes v as one indented JSON document.

@@ -270,6 +270,13 @@ func (c *Config) applyDefaults(p layout.Paths, getenv Getenv) {
 		n := 1000
 		c.Sessions.MinUID = &n
 	}
+	if len(c.Projects) == 0 && p.Mode == layout.SingleUser {
+		// One person's own daemon: their home is where they work unless
+		// they configure projects.
+		if home := getenv("HOME"); filepath.IsAbs(home) {
+			c.Projects = []Project{{Name: "home", Path: home}}
+		}
+	}
 	if len(c.Agents) == 0 && p.Mode == layout.SingleUser {
 		shell := os.Getenv("SHELL")
 		if shell == "" {

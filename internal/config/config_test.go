@@ -76,9 +76,12 @@ func TestLoadGood(t *testing.T) {
 
 func TestSingleUserNeedsNoConfig(t *testing.T) {
 	p := paths(t, layout.SingleUser)
-	c, err := Load(p, env())
+	c, err := Load(p, env("HOME", "/home/solo"))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
+	}
+	if len(c.Projects) != 1 || c.Projects[0] != (Project{Name: "home", Path: "/home/solo"}) {
+		t.Errorf("projects = %+v, want the home directory as project home", c.Projects)
 	}
 	if c.File != "" || c.Database.Engine != "sqlite" || c.Database.Path != filepath.Join(p.DataDir, "teleclaude.db") {
 		t.Errorf("defaults: file %q db %+v", c.File, c.Database)

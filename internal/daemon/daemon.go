@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -19,10 +22,13 @@ import (
 	"github.com/instruktai/teleclaude/internal/api"
 	"github.com/instruktai/teleclaude/internal/apitype"
 	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/docs"
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/logging"
 	"github.com/instruktai/teleclaude/internal/sdnotify"
+	"github.com/instruktai/teleclaude/internal/sessionhost"
+	"github.com/instruktai/teleclaude/internal/sessions"
 	"github.com/instruktai/teleclaude/internal/socket"
 	"github.com/instruktai/teleclaude/internal/store"
 	"github.com/instruktai/teleclaude/internal/version"
@@ -47,6 +53,9 @@ type Daemon struct {
 	store    *store.Store
 	schema   int64
 	started  time.Time
+	// Where sessions run, or why they cannot.
+	host    *sessionhost.Host
+	hostErr error
 }
 
 // Run starts the daemon and blocks until ctx ends or SIGTERM/SIGINT arrives.
@@ -90,6 +99,9 @@ func Run(ctx context.Context) error {
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
+	if err := dropAmbientCaps(); err != nil {
+		return err
+	}
 	if decision.Mode == layout.System && os.Getuid() == 0 {
 		log.Warnf("running as root in system mode; the packaged service runs as %s", layout.ServiceUser(runtime.GOOS))
 	}
@@ -106,11 +118,13 @@ func Run(ctx context.Context) error {
 	}
 	defer d.store.Close()
 
+	mgr := d.sessionManager()
 	ln, err := d.listen()
 	if err != nil {
 		return err
 	}
-	srv := &api.Server{Resolver: d.resolver, Backend: d}
+	lib := &docs.Library{Shipped: paths.ShippedDocs, Shared: paths.SharedDir}
+	srv := &api.Server{Resolver: d.resolver, Backend: d, Sessions: mgr, Docs: lib}
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
@@ -122,6 +136,12 @@ func Run(ctx context.Context) error {
 	wctx, stopWatchdog := context.WithCancel(ctx)
 	defer stopWatchdog()
 	go sdnotify.Watchdog(wctx, d.alive)
+	// The recorder stops after the API (deferred calls run last first):
+	// nothing it has not read is lost, the next daemon resumes there.
+	rctx, stopRecorder := context.WithCancel(context.Background())
+	recorded := make(chan struct{})
+	go func() { mgr.Run(rctx); close(recorded) }()
+	defer func() { stopRecorder(); <-recorded }()
 
 	for {
 		select {
@@ -209,6 +229,10 @@ func (d *Daemon) prepareDirs() error {
 			return fmt.Errorf("create %s: %w (the package normally creates it; reinstall, or set the TELECLAUDE_*_DIR variables)", dir, err)
 		}
 	}
+	// Without the shared docs directory only `telec docs put` fails.
+	if err := os.MkdirAll(d.paths.SharedDir, 0o755); err != nil {
+		logrus.WithError(err).Warnf("shared docs directory %s; telec docs put will fail until it exists and the daemon may write it", d.paths.SharedDir)
+	}
 	return nil
 }
 
@@ -259,16 +283,34 @@ func (d *Daemon) alive() bool {
 // Status implements api.Backend.
 func (d *Daemon) Status(context.Context) (apitype.Status, error) {
 	cfg := d.cfg.Load()
-	return apitype.Status{
-		Version:   version.String(),
-		Mode:      string(d.paths.Mode),
-		Computer:  cfg.Computer.Name,
-		Socket:    cfg.Socket.Path,
-		PID:       os.Getpid(),
-		StartedAt: d.started.UTC(),
-		Uptime:    time.Since(d.started).Seconds(),
-		Database:  apitype.DatabaseStatus{Engine: string(d.store.Engine()), SchemaVersion: d.schema},
-	}, nil
+	st := apitype.Status{
+		Version:      version.String(),
+		Mode:         string(d.paths.Mode),
+		Computer:     cfg.Computer.Name,
+		Socket:       cfg.Socket.Path,
+		PID:          os.Getpid(),
+		StartedAt:    d.started.UTC(),
+		Uptime:       time.Since(d.started).Seconds(),
+		Database:     apitype.DatabaseStatus{Engine: string(d.store.Engine()), SchemaVersion: d.schema},
+		Projects:     make([]string, 0, len(cfg.Projects)),
+		Agents:       make([]string, 0, len(cfg.Agents)),
+		DefaultAgent: cfg.Sessions.DefaultAgent,
+		Sessions:     apitype.SessionsStatus{Available: d.hostErr == nil},
+	}
+	for _, p := range cfg.Projects {
+		st.Projects = append(st.Projects, p.Name)
+	}
+	for name := range cfg.Agents {
+		st.Agents = append(st.Agents, name)
+	}
+	sort.Strings(st.Projects)
+	sort.Strings(st.Agents)
+	if d.hostErr != nil {
+		st.Sessions.Problem = d.hostErr.Error()
+	} else {
+		st.Sessions.Host = string(d.host.Kind())
+	}
+	return st, nil
 }
 
 // Healthy implements api.Backend.
@@ -276,4 +318,59 @@ func (d *Daemon) Healthy(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	return d.store.Ping(ctx)
+}
+
+// sessionManager sets up where sessions run. When they cannot run here
+// (no tmux, say) the daemon still serves everything else, and starting a
+// session says why not.
+func (d *Daemon) sessionManager() *sessions.Manager {
+	cfg := d.cfg.Load()
+	o := sessions.Options{
+		Store: d.store, Config: d.cfg.Load, SystemMode: d.paths.Mode == layout.System, DaemonUID: os.Getuid(),
+	}
+	o.Host, o.HostErr = d.sessionHost(cfg)
+	if o.HostErr != nil {
+		logrus.WithError(o.HostErr).Warn("sessions cannot run on this machine")
+	} else {
+		logrus.WithField("host", o.Host.Kind()).Info("sessions run as their owners")
+	}
+	if exe, err := os.Executable(); err == nil {
+		o.Launcher = exe
+	} else if o.HostErr == nil {
+		o.Host, o.HostErr = nil, fmt.Errorf("cannot find the teleclaude program to launch sessions with: %w", err)
+	}
+	d.host, d.hostErr = o.Host, o.HostErr
+	return sessions.New(o)
+}
+
+func (d *Daemon) sessionHost(cfg *config.Config) (*sessionhost.Host, error) {
+	bin, err := exec.LookPath(cfg.Sessions.Tmux)
+	if err != nil {
+		return nil, fmt.Errorf("tmux is not installed (sessions.tmux is %q): install tmux: %w", cfg.Sessions.Tmux, err)
+	}
+	bin, err = filepath.Abs(bin)
+	if err != nil {
+		return nil, err
+	}
+	self, err := user.Current()
+	if err != nil {
+		return nil, fmt.Errorf("the daemon's own account: %w", err)
+	}
+	kind := sessionhost.Direct
+	switch {
+	case d.paths.Mode == layout.SingleUser:
+		// Every session is the daemon's own user's: no switching at all.
+	case cfg.Sessions.Host == config.HostSystemd:
+		kind = sessionhost.Systemd
+	case cfg.Sessions.Host == config.HostAuto:
+		kind = sessionhost.Detect()
+	}
+	if kind == sessionhost.Direct && d.paths.Mode == layout.System {
+		if err := sessionhost.CanSwitch(); err != nil {
+			return nil, err
+		}
+	}
+	return sessionhost.New(sessionhost.Config{
+		RunDir: d.paths.RunDir, Tmux: bin, Kind: kind, DaemonUID: os.Getuid(), DaemonUser: self.Username,
+	})
 }

@@ -1,0 +1,225 @@
+// Package docs serves the shared docs: Markdown snippets whose front matter
+// names the lowest role that may read them (SPEC §4). Snippets shipped with
+// the package are read-only; the runtime directory holds what admins and
+// members add, and a snippet there overrides a shipped one of the same name.
+package docs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/instruktai/teleclaude/internal/errdefs"
+	"github.com/instruktai/teleclaude/internal/identity"
+	"github.com/sirupsen/logrus"
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultRole is the reader's minimum role when a snippet names none.
+const DefaultRole = identity.Member
+
+// MaxSize bounds a snippet.
+const MaxSize = 1 << 20
+
+var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// Doc is a snippet. Content is set only by Get.
+type Doc struct {
+	Name      string        `json:"name"`
+	Role      identity.Role `json:"role"`
+	Size      int64         `json:"size"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	Shipped   bool          `json:"shipped"`
+	Content   string        `json:"content,omitempty"`
+}
+
+// Library is the shared docs of one daemon.
+type Library struct {
+	Shipped string // read-only directory; "" for none
+	Shared  string // the runtime directory where Put writes
+}
+
+// List returns the snippets the role may read, by name.
+func (l *Library) List(role identity.Role) ([]Doc, error) {
+	all := map[string]Doc{}
+	for _, d := range []struct {
+		dir     string
+		shipped bool
+	}{{l.Shipped, true}, {l.Shared, false}} {
+		if d.dir == "" {
+			continue
+		}
+		entries, err := os.ReadDir(d.dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list docs: %w", err)
+		}
+		for _, e := range entries {
+			name, ok := strings.CutSuffix(e.Name(), ".md")
+			if !ok || !nameRe.MatchString(name) || !e.Type().IsRegular() {
+				continue
+			}
+			doc, err := load(filepath.Join(d.dir, e.Name()), name, d.shipped, false)
+			if err != nil {
+				logrus.WithError(err).Warn("skipping a doc")
+				continue
+			}
+			all[name] = doc // the runtime directory comes second and wins
+		}
+	}
+	out := []Doc{}
+	for _, d := range all {
+		if role.AtLeast(d.Role) {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Get returns one snippet with its content. One the role may not read is
+// reported as missing, as List leaves it out.
+func (l *Library) Get(role identity.Role, name string) (Doc, error) {
+	name, err := checkName(name)
+	if err != nil {
+		return Doc{}, err
+	}
+	for _, d := range []struct {
+		dir     string
+		shipped bool
+	}{{l.Shared, false}, {l.Shipped, true}} {
+		if d.dir == "" {
+			continue
+		}
+		doc, err := load(filepath.Join(d.dir, name+".md"), name, d.shipped, true)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return Doc{}, err
+		}
+		if !role.AtLeast(doc.Role) {
+			break
+		}
+		return doc, nil
+	}
+	return Doc{}, errdefs.NotFoundf("no doc %q that you may read", name)
+}
+
+// Put writes a snippet to the runtime directory, replacing one of the same
+// name; created reports whether it is new there.
+func (l *Library) Put(name string, content []byte) (doc Doc, created bool, err error) {
+	if name, err = checkName(name); err != nil {
+		return Doc{}, false, err
+	}
+	if len(content) > MaxSize {
+		return Doc{}, false, errdefs.Invalidf("doc is %d bytes; at most %d", len(content), MaxSize)
+	}
+	if !utf8.Valid(content) || bytes.IndexByte(content, 0) >= 0 {
+		return Doc{}, false, errdefs.Invalidf("doc is not UTF-8 text")
+	}
+	if _, _, err := parse(content); err != nil {
+		return Doc{}, false, errdefs.Invalidf("doc %s: %v", name, err)
+	}
+	if err := os.MkdirAll(l.Shared, 0o755); err != nil {
+		return Doc{}, false, fmt.Errorf("docs directory: %w", err)
+	}
+	path := filepath.Join(l.Shared, name+".md")
+	_, statErr := os.Lstat(path)
+	tmp, err := os.CreateTemp(l.Shared, ".put-")
+	if err != nil {
+		return Doc{}, false, fmt.Errorf("write doc: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(content); err != nil {
+		tmp.Close()
+		return Doc{}, false, fmt.Errorf("write doc: %w", err)
+	}
+	// World-readable, like the directory: who may read is decided by role
+	// in the daemon, and the files hold nothing secret.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return Doc{}, false, fmt.Errorf("write doc: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return Doc{}, false, fmt.Errorf("write doc: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return Doc{}, false, fmt.Errorf("write doc: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return Doc{}, false, fmt.Errorf("write doc: %w", err)
+	}
+	doc, err = load(path, name, false, false)
+	return doc, errors.Is(statErr, fs.ErrNotExist), err
+}
+
+func checkName(name string) (string, error) {
+	name = strings.TrimSuffix(name, ".md")
+	if !nameRe.MatchString(name) {
+		return "", errdefs.Invalidf("doc name %q: use lower-case letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit", name)
+	}
+	return name, nil
+}
+
+func load(path, name string, shipped, withContent bool) (Doc, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Doc{}, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return Doc{}, err
+	}
+	role, _, err := parse(b)
+	if err != nil {
+		// Unreadable front matter: only admins see it, to fix it.
+		logrus.WithError(err).WithField("doc", path).Warn("doc front matter; showing it to admins only")
+		role = identity.Admin
+	}
+	d := Doc{Name: name, Role: role, Size: st.Size(), UpdatedAt: st.ModTime().UTC(), Shipped: shipped}
+	if withContent {
+		d.Content = string(b)
+	}
+	return d, nil
+}
+
+// parse reads the front matter: a first line "---", YAML, a line "---".
+// It returns the role and the body after the front matter.
+func parse(b []byte) (identity.Role, []byte, error) {
+	rest, ok := bytes.CutPrefix(b, []byte("---\n"))
+	if !ok {
+		return DefaultRole, b, nil
+	}
+	front, body, ok := bytes.Cut(rest, []byte("\n---\n"))
+	if !ok {
+		if front, ok = bytes.CutSuffix(rest, []byte("\n---")); !ok {
+			return 0, nil, errors.New("front matter starts with --- but never ends with a --- line")
+		}
+	}
+	var fm struct {
+		Role string `yaml:"role"`
+	}
+	if err := yaml.Unmarshal(front, &fm); err != nil {
+		return 0, nil, fmt.Errorf("front matter: %v", err)
+	}
+	if fm.Role == "" {
+		return DefaultRole, body, nil
+	}
+	r, err := identity.ParseRole(fm.Role)
+	if err != nil {
+		return 0, nil, fmt.Errorf("front matter: %v (want public, newcomer, contributor, member or admin)", err)
+	}
+	return r, body, nil
+}

@@ -1,0 +1,111 @@
+package docs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/instruktai/teleclaude/internal/errdefs"
+	"github.com/instruktai/teleclaude/internal/identity"
+)
+
+func names(ds []Doc) string {
+	var n []string
+	for _, d := range ds {
+		n = append(n, d.Name)
+	}
+	return strings.Join(n, ",")
+}
+
+func TestRolesAndOverride(t *testing.T) {
+	shipped, shared := t.TempDir(), t.TempDir()
+	write := func(dir, name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(shipped, "welcome.md", "---\nrole: public\n---\n# Welcome\n")
+	write(shipped, "rules.md", "# No front matter: members\n")
+	write(shipped, "ops.md", "---\nrole: admin\n---\nroot passwords are elsewhere\n")
+	write(shared, "rules.md", "---\nrole: newcomer\n---\n# House rules, edited\n")
+	write(shared, "broken.md", "---\nrole: wizard\n---\nx\n")
+	write(shared, "notes.txt", "not markdown")
+	write(shared, "Bad Name.md", "ignored")
+
+	lib := &Library{Shipped: shipped, Shared: shared}
+	tests := []struct {
+		role identity.Role
+		want string
+	}{
+		{identity.Public, "welcome"},
+		{identity.Newcomer, "rules,welcome"},
+		{identity.Member, "rules,welcome"},
+		{identity.Admin, "broken,ops,rules,welcome"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.role.String(), func(t *testing.T) {
+			got, err := lib.List(tt.role)
+			if err != nil || names(got) != tt.want {
+				t.Errorf("List(%s) = %s, %v; want %s", tt.role, names(got), err, tt.want)
+			}
+		})
+	}
+	d, err := lib.Get(identity.Newcomer, "rules")
+	if err != nil || d.Shipped || !strings.Contains(d.Content, "edited") {
+		t.Errorf("Get(rules) = %+v, %v; want the runtime override", d, err)
+	}
+	if _, err := lib.Get(identity.Member, "ops"); err == nil {
+		t.Error("a member read an admin doc")
+	} else if k, _ := errdefs.KindOf(err); k != errdefs.NotFound {
+		t.Errorf("Get above one's role: kind %v, want NotFound", k)
+	}
+	if d, err := lib.Get(identity.Admin, "ops.md"); err != nil || d.Role != identity.Admin {
+		t.Errorf("Get(ops.md) as admin = %+v, %v", d, err)
+	}
+}
+
+func TestPut(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "shared")
+	lib := &Library{Shared: shared}
+	d, created, err := lib.Put("howto", []byte("---\nrole: contributor\n---\nhow to\n"))
+	if err != nil || !created || d.Role != identity.Contributor {
+		t.Fatalf("Put = %+v, %v, %v", d, created, err)
+	}
+	if _, created, _ := lib.Put("howto.md", []byte("v2\n")); created {
+		t.Error("replacing reported created")
+	}
+	if d, _ := lib.Get(identity.Member, "howto"); d.Content != "v2\n" || d.Role != identity.Member {
+		t.Errorf("after replace: %+v", d)
+	}
+	st, _ := os.Stat(filepath.Join(shared, "howto.md"))
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode())
+	}
+	bad := []struct {
+		name, content, want string
+	}{
+		{"../etc/passwd", "x", "doc name"},
+		{"UPPER", "x", "doc name"},
+		{"", "x", "doc name"},
+		{"r", "---\nrole: wizard\n---\n", "unknown role"},
+		{"r", "---\nrole: [\n---\n", "front matter"},
+		{"r", "---\nno end\n", "never ends"},
+		{"r", "a\x00b", "not UTF-8"},
+		{"r", "\xff\xfe", "not UTF-8"},
+		{"r", strings.Repeat("x", MaxSize+1), "at most"},
+	}
+	for _, b := range bad {
+		_, _, err := lib.Put(b.name, []byte(b.content))
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("Put(%q) = %v, want an error containing %q", b.name, err, b.want)
+		}
+		if k, _ := errdefs.KindOf(err); k != errdefs.Invalid {
+			t.Errorf("Put(%q): kind %v, want Invalid", b.name, k)
+		}
+	}
+	entries, _ := os.ReadDir(shared)
+	if len(entries) != 1 {
+		t.Errorf("shared dir holds %d entries after refused puts, want 1 (no temp files)", len(entries))
+	}
+}

@@ -1,0 +1,562 @@
+// Package sessions runs terminal and agent sessions for the people of a
+// machine and enforces who may do what with them (SPEC §4): starting one
+// in a configured project as its owner's own user, seeing, reading,
+// typing into and ending sessions, and the audit records an admin's look
+// at someone else's session leaves.
+package sessions
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/errdefs"
+	"github.com/instruktai/teleclaude/internal/identity"
+	"github.com/instruktai/teleclaude/internal/sessionhost"
+	"github.com/instruktai/teleclaude/internal/store"
+	"github.com/instruktai/teleclaude/internal/tmux"
+	"github.com/sirupsen/logrus"
+)
+
+// Notice is what every session start tells its owner.
+const Notice = "Sessions on this system are subject to admin audit."
+
+// Session statuses.
+const (
+	Starting = "starting" // being created (for a moment)
+	Running  = "running"
+	Exited   = "exited" // the program ended by itself (exit_code says how)
+	Ended    = "ended"  // ended through the API
+	Lost     = "lost"   // its tmux server or session vanished
+)
+
+// Audit actions: an admin acting on a session that is not theirs.
+const (
+	ActionTranscriptRead = "transcript.read"
+	ActionEnd            = "session.end"
+)
+
+// Limits on what a caller may send.
+const (
+	MaxInput = 64 << 10
+	MaxTitle = 200
+)
+
+// agentPath is where agents' commands are looked up unless the agent's env
+// sets PATH; it is also the sessions' PATH.
+const agentPath = "/usr/local/bin:/usr/bin:/bin"
+
+// Options configure a Manager.
+type Options struct {
+	Store  *store.Store
+	Config func() *config.Config // the current config (reloads swap it)
+	// Host runs owners' tmux servers; nil means sessions cannot run here,
+	// and HostErr says why.
+	Host    *sessionhost.Host
+	HostErr error
+	// SystemMode applies the system-mode owner rules (min_uid, not the
+	// service user).
+	SystemMode bool
+	DaemonUID  int
+	// Launcher is the teleclaude program; sessions run `Launcher
+	// session-exec SPEC`, which execs the agent.
+	Launcher string
+	// Poll is how often output logs are read (default 250ms); status is
+	// checked every fourth poll.
+	Poll time.Duration
+}
+
+// Manager is the session service.
+type Manager struct {
+	o Options
+
+	mu    sync.Mutex
+	live  map[string]*live       // running sessions being recorded
+	locks map[string]*sync.Mutex // per session: input and output append in turn
+
+	// gen counts changes to what lists show (a session created, its
+	// status changed, removed). It moves after the change is written, so
+	// a list read under a generation is never older than it.
+	gen atomic.Uint64
+}
+
+// Generation changes whenever any session's listed metadata may have; a
+// list cached under one generation is current while it lasts.
+func (m *Manager) Generation() uint64 { return m.gen.Load() }
+
+func (m *Manager) createRow(ctx context.Context, s *store.Session) error {
+	defer m.gen.Add(1)
+	return m.o.Store.CreateSession(ctx, s)
+}
+
+func (m *Manager) setStatus(ctx context.Context, id, status string, exit *int, ended *time.Time) error {
+	defer m.gen.Add(1)
+	return m.o.Store.UpdateSessionStatus(ctx, id, status, exit, ended)
+}
+
+func (m *Manager) deleteRow(ctx context.Context, id string) error {
+	defer m.gen.Add(1)
+	return m.o.Store.DeleteSession(ctx, id)
+}
+
+// New returns a Manager; call Run to record output and follow status.
+func New(o Options) *Manager {
+	if o.Poll <= 0 {
+		o.Poll = 250 * time.Millisecond
+	}
+	return &Manager{o: o, live: map[string]*live{}, locks: map[string]*sync.Mutex{}}
+}
+
+// StartRequest is what a caller asks to start.
+type StartRequest struct {
+	Project string
+	Agent   string // "" for the default agent
+	Title   string
+}
+
+// Start starts a session for the caller, as the caller's own OS user, in
+// a configured project.
+func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartRequest) (store.Session, error) {
+	cfg := m.o.Config()
+	proj, err := findProject(cfg, req.Project)
+	if err != nil {
+		return store.Session{}, err
+	}
+	agentName := req.Agent
+	if agentName == "" {
+		agentName = cfg.Sessions.DefaultAgent
+	}
+	agent, ok := cfg.Agents[agentName]
+	if !ok || agentName == "" {
+		return store.Session{}, errdefs.Invalidf("unknown agent %q; this machine has: %s", agentName, strings.Join(sortedKeys(cfg.Agents), ", "))
+	}
+	if err := checkTitle(req.Title); err != nil {
+		return store.Session{}, err
+	}
+	if err := m.checkOwner(cfg, c); err != nil {
+		return store.Session{}, err
+	}
+	if st, err := os.Stat(proj.Path); err != nil || !st.IsDir() {
+		return store.Session{}, errdefs.Unavailablef("project %s: its directory %s is missing or not a directory; ask an admin to restore it or fix the config", proj.Name, proj.Path)
+	}
+	env := agentEnv(cfg, agent)
+	if _, err := lookPath(agent.Command[0], env["PATH"]); err != nil {
+		return store.Session{}, errdefs.Unavailablef("agent %s cannot start: %v; ask an admin to install it or fix the config", agentName, err)
+	}
+	if m.o.Host == nil {
+		return store.Session{}, errdefs.Unavailablef("sessions cannot run on this machine: %v", m.o.HostErr)
+	}
+	owner, err := sessionhost.LookupOwner(c.UID)
+	if err != nil {
+		return store.Session{}, errdefs.Unavailablef("your account: %v", err)
+	}
+
+	uid := int64(c.UID)
+	person := c.Person
+	s := store.Session{
+		ID: newID(), OwnerPerson: &person, OwnerUID: &uid, Project: proj.Name, ProjectPath: proj.Path,
+		Agent: agentName, Title: req.Title, Status: Starting,
+	}
+	s.TmuxName = s.ID
+	if err := m.createRow(ctx, &s); err != nil {
+		return store.Session{}, err
+	}
+	// From here on a failure removes every trace of the session.
+	if err := m.launch(ctx, owner, &s, agent, env); err != nil {
+		m.discard(s)
+		return store.Session{}, err
+	}
+	if err := m.setStatus(ctx, s.ID, Running, nil, nil); err != nil {
+		m.o.Host.Server(owner.UID).KillSession(context.Background(), s.ID)
+		m.discard(s)
+		return store.Session{}, err
+	}
+	s.Status = Running
+	m.track(s)
+	logrus.WithFields(logrus.Fields{"session": s.ID, "person": c.Person, "uid": c.UID, "project": s.Project, "agent": s.Agent}).Info("session started")
+	return m.o.Store.GetSession(ctx, s.ID)
+}
+
+// launch starts the tmux session: the agent's spec goes in a file only
+// the owner and the daemon can read (secrets never appear on a command
+// line), and the pane's output goes to a log the daemon reads.
+func (m *Manager) launch(ctx context.Context, owner sessionhost.Owner, s *store.Session, agent config.Agent, env map[string]string) error {
+	srv, err := m.o.Host.Ensure(ctx, owner)
+	if err != nil {
+		return errdefs.Unavailablef("cannot start your tmux server: %w", err)
+	}
+	dir := m.o.Host.Dir(owner.UID)
+	spec := launchSpec{Argv: agent.Command, Env: env, Dir: s.ProjectPath, Session: s.ID}
+	specPath := filepath.Join(dir, s.ID+".launch")
+	if err := writeSpec(specPath, spec, owner.UID, m.o.DaemonUID); err != nil {
+		return err
+	}
+	logPath := m.logPath(*s)
+	if err := createLog(logPath, owner.UID, m.o.DaemonUID); err != nil {
+		return err
+	}
+	pipe := "exec cat >> " + shellQuote(logPath)
+	argv := []string{m.o.Launcher, "session-exec", specPath}
+	if err := srv.NewSession(ctx, s.ID, s.ProjectPath, argv, pipe); err != nil {
+		return errdefs.Unavailablef("tmux could not start the session: %w", err)
+	}
+	return nil
+}
+
+// discard removes a session whose start failed: row, files, tmux session.
+func (m *Manager) discard(s store.Session) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.deleteRow(ctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		logrus.WithError(err).WithField("session", s.ID).Error("could not remove a session whose start failed")
+	}
+	if m.o.Host != nil && s.OwnerUID != nil {
+		dir := m.o.Host.Dir(int(*s.OwnerUID))
+		os.Remove(filepath.Join(dir, s.ID+".launch"))
+		os.Remove(m.logPath(s))
+	}
+}
+
+func (m *Manager) logPath(s store.Session) string {
+	return filepath.Join(m.o.Host.Dir(int(*s.OwnerUID)), s.ID+".out")
+}
+
+// checkOwner applies SPEC §4's owner rules in system mode: never the
+// service user, never a system account below sessions.min_uid. In
+// single-user mode the daemon's own user owns every session by design.
+func (m *Manager) checkOwner(cfg *config.Config, c identity.Identity) error {
+	if !m.o.SystemMode {
+		return nil
+	}
+	if c.UID == m.o.DaemonUID {
+		return errdefs.Forbiddenf("the service user (uid %d) cannot own sessions: a session running as it could read and rewrite everything the daemon keeps", c.UID)
+	}
+	if c.UID < cfg.MinUID() {
+		return errdefs.Forbiddenf("uid %d (%s) is below sessions.min_uid (%d): system accounts cannot own sessions", c.UID, c.OSUsername, cfg.MinUID())
+	}
+	return nil
+}
+
+func findProject(cfg *config.Config, name string) (config.Project, error) {
+	var names []string
+	for _, p := range cfg.Projects {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	if name == "" {
+		return config.Project{}, errdefs.Invalidf("no project given; sessions start in a configured project: %s", listOrNone(names))
+	}
+	return config.Project{}, errdefs.Invalidf("unknown project %q: sessions start only in configured projects: %s", name, listOrNone(names))
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "(none configured; ask an admin)"
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func checkTitle(t string) error {
+	if utf8.RuneCountInString(t) > MaxTitle {
+		return errdefs.Invalidf("title is %d characters; at most %d", utf8.RuneCountInString(t), MaxTitle)
+	}
+	for i, r := range t {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return errdefs.Invalidf("title has a control character or invalid UTF-8 at byte %d", i)
+		}
+	}
+	return nil
+}
+
+// checkInput refuses input a person would not type: control characters
+// (escape sequences could drive the terminal) other than newline and tab.
+func checkInput(text string) error {
+	if len(text) > MaxInput {
+		return errdefs.Invalidf("input is %d bytes; at most %d per send", len(text), MaxInput)
+	}
+	for i, r := range text {
+		if r == utf8.RuneError && !strings.HasPrefix(text[i:], "\uFFFD") {
+			return errdefs.Invalidf("input is not valid UTF-8 (byte %d)", i)
+		}
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return errdefs.Invalidf("input has control character %U at byte %d; send plain text (newlines and tabs are fine)", r, i)
+		}
+	}
+	return nil
+}
+
+// agentEnv is what a session adds to its owner's environment: PATH, the
+// agent's env, and the API keys it names from the secrets.
+func agentEnv(cfg *config.Config, a config.Agent) map[string]string {
+	env := map[string]string{"PATH": agentPath}
+	for k, v := range a.Env {
+		env[k] = v
+	}
+	for _, k := range a.SecretsEnv {
+		if v, ok := cfg.Secrets.AgentEnv[k]; ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// lookPath finds a command as the launcher will, without the daemon's own
+// PATH taking part.
+func lookPath(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		st, err := os.Stat(name)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+		if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+			return "", fmt.Errorf("%s is not an executable file", name)
+		}
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("command %q not found in PATH (%s): %w", name, path, exec.ErrNotFound)
+}
+
+// shellQuote quotes s for /bin/sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// newID returns a session id: ten characters of Crockford's base32 (50
+// bits), short enough to type, safe as a tmux session and file name.
+func newID() string {
+	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+	b := make([]byte, 10)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	for i := range b {
+		b[i] = alphabet[b[i]&31]
+	}
+	return string(b)
+}
+
+// get returns a session the caller may see: unknown ids are NotFound,
+// others' sessions Forbidden (non-admins learn nothing else about them).
+func (m *Manager) get(ctx context.Context, c identity.Identity, id string) (store.Session, error) {
+	if len(id) > 128 {
+		return store.Session{}, errdefs.Invalidf("session id is %d bytes; ids are short", len(id))
+	}
+	s, err := m.o.Store.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, errdefs.NotFoundf("no session %q", id)
+	}
+	if err != nil {
+		return store.Session{}, err
+	}
+	return s, nil
+}
+
+func forbidden(id string) error {
+	return errdefs.Forbiddenf("session %s is not yours", id)
+}
+
+// List returns the sessions the caller may see, by project then age:
+// admins all of them, everybody else their own.
+func (m *Manager) List(ctx context.Context, c identity.Identity) ([]store.Session, error) {
+	f := store.SessionFilter{}
+	if c.Role != identity.Admin {
+		uid := int64(c.UID)
+		f.OwnerUID = &uid
+	}
+	return m.o.Store.ListSessions(ctx, f)
+}
+
+// Get returns one session's metadata.
+func (m *Manager) Get(ctx context.Context, c identity.Identity, id string) (store.Session, error) {
+	s, err := m.get(ctx, c, id)
+	if err != nil {
+		return store.Session{}, err
+	}
+	if !canSee(c, s) {
+		return store.Session{}, forbidden(id)
+	}
+	return s, nil
+}
+
+// Send types text into the owner's running session, then Enter if enter.
+func (m *Manager) Send(ctx context.Context, c identity.Identity, id, text string, enter bool) error {
+	s, err := m.get(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	if !canSend(c, s) {
+		if c.Role == identity.Admin {
+			return errdefs.Forbiddenf("only its owner may type into session %s, admins included", id)
+		}
+		return forbidden(id)
+	}
+	if err := checkInput(text); err != nil {
+		return err
+	}
+	if s.Status != Running {
+		return errdefs.Conflictf("session %s is %s; input goes only to running sessions", id, s.Status)
+	}
+	lock := m.lock(id)
+	lock.Lock()
+	defer lock.Unlock()
+	if err := m.o.Host.Server(int(*s.OwnerUID)).Paste(ctx, s.ID, text, enter); err != nil {
+		if errors.Is(err, tmux.ErrNoSession) || errors.Is(err, tmux.ErrNoServer) {
+			return errdefs.Conflictf("session %s has just ended", id)
+		}
+		return err
+	}
+	in := text
+	if enter {
+		in += "\n"
+	}
+	// Recorded once delivered; output the program prints in answer is
+	// appended after it, as the recorder waits for this lock.
+	_, err = m.o.Store.AppendTranscript(ctx, id, store.TranscriptEntry{Direction: "in", Content: in})
+	return err
+}
+
+// Transcript returns a session's entries after seq after (limit <= 0: all).
+// An admin reading someone else's gets it only with asAdmin, and only
+// after the read is in the audit log.
+func (m *Manager) Transcript(ctx context.Context, c identity.Identity, id string, asAdmin bool, after int64, limit int) ([]store.TranscriptEntry, error) {
+	s, err := m.get(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	switch canReadTranscript(c, s, asAdmin) {
+	case transcriptDenied:
+		return nil, errdefs.Forbiddenf("the transcript of session %s is its owner's", id)
+	case transcriptNeedsFlag:
+		return nil, errdefs.Forbiddenf("session %s is not yours: reading its transcript needs --as-admin (as_admin=true), and the read is written to the audit log, where its owner sees it", id)
+	case transcriptAudited:
+		if err := m.audit(ctx, c, ActionTranscriptRead, s, nil); err != nil {
+			return nil, err
+		}
+	}
+	return m.o.Store.Transcript(ctx, id, after, limit)
+}
+
+// End ends a running session: its owner may, and an admin (audited).
+func (m *Manager) End(ctx context.Context, c identity.Identity, id string) (store.Session, error) {
+	s, err := m.get(ctx, c, id)
+	if err != nil {
+		return store.Session{}, err
+	}
+	ok, audited := canEnd(c, s)
+	if !ok {
+		return store.Session{}, forbidden(id)
+	}
+	if s.Status != Running && s.Status != Starting {
+		return store.Session{}, errdefs.Conflictf("session %s has already %s", id, s.Status)
+	}
+	if audited {
+		if err := m.audit(ctx, c, ActionEnd, s, nil); err != nil {
+			return store.Session{}, err
+		}
+	}
+	if err := m.end(ctx, s, Ended, nil); err != nil {
+		return store.Session{}, err
+	}
+	logrus.WithFields(logrus.Fields{"session": id, "by": c.Person, "uid": c.UID}).Info("session ended")
+	return m.o.Store.GetSession(ctx, id)
+}
+
+// Attach says how the owner's own tmux reaches the session.
+func (m *Manager) Attach(ctx context.Context, c identity.Identity, id string) (socket, target string, err error) {
+	s, err := m.get(ctx, c, id)
+	if err != nil {
+		return "", "", err
+	}
+	if !owns(c, s) {
+		return "", "", errdefs.Forbiddenf("only its owner may attach to session %s", id)
+	}
+	if s.Status != Running {
+		return "", "", errdefs.Conflictf("session %s is %s; there is nothing to attach to", id, s.Status)
+	}
+	return m.o.Host.Server(c.UID).Socket, tmux.Target(s.ID), nil
+}
+
+// audit writes the record of an admin acting on a session that is not
+// theirs; the action goes ahead only once the record is durable.
+func (m *Manager) audit(ctx context.Context, c identity.Identity, action string, s store.Session, detail map[string]any) error {
+	r := store.AuditRecord{
+		ActorUID: int64(c.UID), ActorPID: int64(c.PID), Action: action,
+		TargetSessionID: &s.ID, TargetOwnerPerson: s.OwnerPerson, TargetOwnerUID: s.OwnerUID,
+	}
+	if c.HasPerson() {
+		p := c.Person
+		r.ActorPerson = &p
+	}
+	if detail != nil {
+		b, err := json.Marshal(detail)
+		if err != nil {
+			return err
+		}
+		r.Detail = b
+	}
+	if _, err := m.o.Store.AppendAudit(ctx, r); err != nil {
+		return fmt.Errorf("audit %s of session %s (the action was not done): %w", action, s.ID, err)
+	}
+	logrus.WithFields(logrus.Fields{"action": action, "session": s.ID, "actor": c.Person, "uid": c.UID, "pid": c.PID}).Info("audited")
+	return nil
+}
+
+// AuditFilter narrows Audit.
+type AuditFilter struct {
+	Actor   string
+	Session string
+	Since   time.Time
+	Limit   int
+}
+
+// Audit lists audit records (admins only; the API enforces the role).
+func (m *Manager) Audit(ctx context.Context, f AuditFilter) ([]store.AuditRecord, error) {
+	return m.o.Store.ListAudit(ctx, store.AuditFilter{ActorPerson: f.Actor, SessionID: f.Session, Since: f.Since, Limit: f.Limit})
+}
+
+// AuditMine lists the records about the caller's own sessions: an admin's
+// look is never silent.
+func (m *Manager) AuditMine(ctx context.Context, c identity.Identity, f AuditFilter) ([]store.AuditRecord, error) {
+	uid := int64(c.UID)
+	return m.o.Store.ListAudit(ctx, store.AuditFilter{ActorPerson: f.Actor, SessionID: f.Session, Since: f.Since, Limit: f.Limit, SessionOwnerUID: &uid})
+}
+
+func (m *Manager) lock(id string) *sync.Mutex {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.locks[id]
+	if !ok {
+		l = &sync.Mutex{}
+		m.locks[id] = l
+	}
+	return l
+}

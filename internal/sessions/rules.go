@@ -1,0 +1,62 @@
+package sessions
+
+import (
+	"github.com/instruktai/teleclaude/internal/identity"
+	"github.com/instruktai/teleclaude/internal/store"
+)
+
+// The access rules of SPEC §4, in one place. Ownership is by uid: the
+// kernel vouches for it, and the session runs as that uid.
+
+// owns reports whether the caller owns the session. Unowned (legacy)
+// sessions belong to nobody.
+func owns(c identity.Identity, s store.Session) bool {
+	return c.HasPerson() && s.OwnerUID != nil && *s.OwnerUID == int64(c.UID)
+}
+
+// canSee reports whether the caller may see the session's metadata: its
+// owner, or an admin (who sees every session, unowned ones included).
+func canSee(c identity.Identity, s store.Session) bool {
+	return owns(c, s) || c.Role == identity.Admin
+}
+
+// transcriptAccess says whether the caller may read the transcript and
+// whether the read must be audited. Owners read their own freely (an admin
+// included); an admin reads anyone else's only when asking explicitly, and
+// that read is audited; everybody else is refused.
+type transcriptAccess int
+
+const (
+	transcriptDenied transcriptAccess = iota
+	transcriptOwn
+	transcriptAudited
+	transcriptNeedsFlag // an admin who did not ask explicitly
+)
+
+func canReadTranscript(c identity.Identity, s store.Session, asAdmin bool) transcriptAccess {
+	switch {
+	case owns(c, s):
+		return transcriptOwn
+	case c.Role != identity.Admin:
+		return transcriptDenied
+	case asAdmin:
+		return transcriptAudited
+	default:
+		return transcriptNeedsFlag
+	}
+}
+
+// canSend: input comes from the owner only, admins included.
+func canSend(c identity.Identity, s store.Session) bool { return owns(c, s) }
+
+// canEnd reports whether the caller may end the session, and whether that
+// is an admin ending someone else's (audited).
+func canEnd(c identity.Identity, s store.Session) (ok, audited bool) {
+	if owns(c, s) {
+		return true, false
+	}
+	if c.Role == identity.Admin {
+		return true, true
+	}
+	return false, false
+}
