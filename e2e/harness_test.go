@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Accounts the tests create. Their names are distinct enough not to clash
@@ -27,6 +30,8 @@ const (
 	svcUser   = "tce-svc"
 	uAdmin    = "tce-admin"
 	uMember   = "tce-member"
+	uMember2  = "tce-member2"
+	uSys      = "tce-sys"     // a system account (uid below min_uid) mapped to a person
 	uPublic   = "tce-public"  // in the socket group, but no person
 	uOutside  = "tce-outside" // not in the socket group
 )
@@ -136,7 +141,7 @@ func ensureAccounts() error {
 		groups string
 	}{
 		{svcUser, true, sockGroup}, {uAdmin, false, sockGroup}, {uMember, false, sockGroup},
-		{uPublic, false, sockGroup}, {uOutside, false, ""},
+		{uMember2, false, sockGroup}, {uSys, true, sockGroup}, {uPublic, false, sockGroup}, {uOutside, false, ""},
 	}
 	for _, a := range accounts {
 		if _, err := user.Lookup(a.name); err == nil {
@@ -261,20 +266,38 @@ type daemonOpts struct {
 	noWait    bool   // do not wait for readiness
 	extraEnv  []string
 	runAsRoot bool
-	socket    string // listen here instead of the tree's run directory
+	// noCaps runs the daemon without CAP_SETUID/CAP_SETGID: it cannot start
+	// sessions as their owners (there is no systemd here either).
+	noCaps bool
+	socket string // listen here instead of the tree's run directory
+	runDir string // reuse a run directory (restart tests: the users' tmux servers live there)
 }
 
+// stdConfig is the test machine's config; PROJECTS stands for the daemon's
+// project directory.
 const stdConfig = `computer: {name: e2e}
 people:
   - {name: ada, role: admin, os_username: tce-admin}
   - {name: max, role: member, os_username: tce-member}
+  - {name: mo, role: member, os_username: tce-member2}
+  - {name: sys, role: member, os_username: tce-sys}
+  - {name: svc, role: member, os_username: tce-svc}
 projects:
-  - {name: demo, path: /tmp}
+  - {name: demo, path: PROJECTS/demo}
+  - {name: other, path: PROJECTS/other}
 agents:
   shell: {command: ["/bin/sh"]}
+  echo: {command: ["/bin/sh", "-c", "echo started-$TELECLAUDE_SESSION_ID; exec cat"]}
+  quick: {command: ["/bin/sh", "-c", "echo bye; exit 3"]}
+  ghost: {command: ["tce-no-such-agent"]}
+  keyed: {command: ["/bin/sh", "-c", "echo key=$TCE_TEST_KEY; exec cat"], secrets_env: [TCE_TEST_KEY]}
 socket: {group: tce-sock, mode: "0660"}
+sessions: {default_agent: echo}
 logging: {level: debug}
 `
+
+// testSecret is the agent key in the test secrets file.
+const testSecret = "tce-s3cret-4242"
 
 func startDaemon(t *testing.T, o daemonOpts) *daemon {
 	t.Helper()
@@ -286,11 +309,19 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
 	d := &daemon{dir: dir, socket: filepath.Join(dir, "run", "teleclaude.sock"), stderr: &syncBuffer{}, done: make(chan struct{})}
-	for _, sub := range []string{"etc", "run", "log", "data"} {
+	for _, sub := range []string{"etc", "run", "log", "data", "shared"} {
 		p := filepath.Join(dir, sub)
 		os.Mkdir(p, 0o755)
 		os.Chown(p, svc.uid, svc.gid)
 	}
+	// Projects anyone may work in, as /tmp is.
+	for _, sub := range []string{"projects", "projects/demo", "projects/other"} {
+		os.Mkdir(filepath.Join(dir, sub), 0o755)
+		os.Chmod(filepath.Join(dir, sub), 0o1777)
+	}
+	secrets := filepath.Join(dir, "etc", "secrets.yml")
+	os.WriteFile(secrets, []byte("agent_env: {TCE_TEST_KEY: "+testSecret+"}\n"), 0o600)
+	os.Chown(secrets, svc.uid, svc.gid)
 	data := filepath.Join(dir, "data")
 	if o.dataDir != "" {
 		data = o.dataDir
@@ -299,14 +330,12 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 	if cfg == "" {
 		cfg = stdConfig
 	}
-	if err := os.WriteFile(filepath.Join(dir, "etc", "config.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	d.writeConfig(t, cfg)
 	d.env = []string{
 		"TELECLAUDE_SYSTEM_MODE=1",
 		"TELECLAUDE_CONFIG_DIR=" + filepath.Join(dir, "etc"),
 		"TELECLAUDE_DATA_DIR=" + data,
-		"TELECLAUDE_RUN_DIR=" + filepath.Join(dir, "run"),
+		"TELECLAUDE_RUN_DIR=" + cmp.Or(o.runDir, filepath.Join(dir, "run")),
 		"TELECLAUDE_LOG_DIR=" + filepath.Join(dir, "log"),
 		"TELECLAUDE_SHARED_DIR=" + filepath.Join(dir, "shared"),
 	}
@@ -322,7 +351,12 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 	d.cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}, d.env...)
 	d.cmd.Dir = "/"
 	if !o.runAsRoot {
+		// The service user, not root; without systemd here, it needs
+		// exactly these two capabilities to start sessions as their owners.
 		d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: svc.cred}
+		if !o.noCaps {
+			d.cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SETUID, unix.CAP_SETGID}
+		}
 	}
 	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
 	if err := d.cmd.Start(); err != nil {
@@ -353,11 +387,31 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 		if t.Failed() {
 			t.Logf("daemon (%v) log:\n%s", d.err, d.stderr)
 		}
+		d.killTmuxServers()
 	})
 	if !o.noWait {
 		d.waitReady(t)
 	}
 	return d
+}
+
+// writeConfig writes the daemon's config.yml, PROJECTS standing for its
+// project directory.
+func (d *daemon) writeConfig(t *testing.T, cfg string) {
+	t.Helper()
+	cfg = strings.ReplaceAll(cfg, "PROJECTS", filepath.Join(d.dir, "projects"))
+	if err := os.WriteFile(filepath.Join(d.dir, "etc", "config.yml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// killTmuxServers stops the users' tmux servers this daemon started: they
+// outlive the daemon by design.
+func (d *daemon) killTmuxServers() {
+	socks, _ := filepath.Glob(filepath.Join(d.dir, "run", "users", "*", "tmux.sock"))
+	for _, sock := range socks {
+		exec.Command("tmux", "-S", sock, "kill-server").Run()
+	}
 }
 
 // waitReady polls until the socket answers, the daemon dies, or a minute

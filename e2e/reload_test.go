@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,21 +17,20 @@ func TestReload(t *testing.T) {
 	requireRoot(t)
 	d := startDaemon(t, daemonOpts{})
 	pub := lookup(t, uPublic)
-	cfgPath := filepath.Join(d.dir, "etc", "config.yml")
 	role := func() string { return decode[apitype.Whoami](t, d.telec(t, pub, "whoami", "--json")).Role }
 	if r := role(); r != "public" {
 		t.Fatalf("before reload: %s", r)
 	}
 
 	good := strings.Replace(stdConfig, "projects:", "  - {name: pat, role: contributor, os_username: tce-public}\nprojects:", 1)
-	os.WriteFile(cfgPath, []byte(good), 0o644)
+	d.writeConfig(t, good)
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, func() bool { return strings.Contains(d.stderr.String(), "reloaded ") })
 	if r := role(); r != "contributor" {
 		t.Errorf("after a good reload: role %s, want contributor", r)
 	}
 
-	os.WriteFile(cfgPath, []byte("people: [\n"), 0o644)
+	d.writeConfig(t, "people: [\n")
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, func() bool { return strings.Contains(d.stderr.String(), "reload failed; keeping the running config") })
 	if !strings.Contains(d.stderr.String(), "config.yml:") {

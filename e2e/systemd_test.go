@@ -71,7 +71,7 @@ func TestSocketActivation(t *testing.T) {
 	for _, sub := range []string{"etc", "data", "run"} {
 		os.Mkdir(filepath.Join(dir, sub), 0o755)
 	}
-	os.WriteFile(filepath.Join(dir, "etc", "config.yml"), []byte(strings.Replace(stdConfig, "socket: {group: tce-sock, mode: \"0660\"}\n", "", 1)), 0o644)
+	os.WriteFile(filepath.Join(dir, "etc", "config.yml"), []byte(strings.ReplaceAll(strings.Replace(stdConfig, "socket: {group: tce-sock, mode: \"0660\"}\n", "", 1), "PROJECTS", dir)), 0o644)
 	sock := filepath.Join(dir, "run", "act.sock")
 	env := []string{"TELECLAUDE_SYSTEM_MODE=1", "TELECLAUDE_CONFIG_DIR=" + filepath.Join(dir, "etc"),
 		"TELECLAUDE_DATA_DIR=" + filepath.Join(dir, "data"), "TELECLAUDE_RUN_DIR=" + filepath.Join(dir, "run"), "TELECLAUDE_SOCKET=" + sock}
