@@ -102,6 +102,10 @@ func (b *bench) run(runs, requests, clients int) error {
 	b.row("daemon idle RSS after the above (SQLite)", fmt.Sprintf("%.1f MiB", rssMiB(d.cmd.Process.Pid)), "", "")
 	d.stop()
 
+	if err := b.sessions(runs, requests, clients); err != nil {
+		return err
+	}
+
 	// Start to ready: exec until the socket accepts (READY=1 is sent at the
 	// same point), median of 10, each on a fresh database.
 	for _, eng := range []struct{ name, dsn string }{{"sqlite", ""}, {"postgresql", os.Getenv("TELECLAUDE_TEST_PG_DSN")}} {
@@ -177,12 +181,19 @@ func (b *bench) start(engine, dsn string) (*daemonProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &daemonProc{dir: dir, sock: filepath.Join(dir, "run", "teleclaude.sock"), log: &bytes.Buffer{}}
-	d.env = []string{"TELECLAUDE_SYSTEM_MODE=0", "HOME=" + dir, "TELECLAUDE_RUN_DIR=" + filepath.Join(dir, "run"),
-		"TELECLAUDE_SOCKET=" + d.sock, "PATH=" + os.Getenv("PATH")}
+	env := []string{"TELECLAUDE_SYSTEM_MODE=0", "HOME=" + dir}
 	if engine == "postgresql" {
-		d.env = append(d.env, "TELECLAUDE_DB_ENGINE=postgresql", "TELECLAUDE_DB_DSN="+freshDB(dsn, dir))
+		env = append(env, "TELECLAUDE_DB_ENGINE=postgresql", "TELECLAUDE_DB_DSN="+freshDB(dsn, dir))
 	}
+	return b.startIn(dir, env)
+}
+
+// startIn runs a daemon in tree dir with env (which sets the mode) and
+// waits until its socket accepts.
+func (b *bench) startIn(dir string, env []string) (*daemonProc, error) {
+	d := &daemonProc{dir: dir, sock: filepath.Join(dir, "run", "teleclaude.sock"), log: &bytes.Buffer{}}
+	d.env = append([]string{"TELECLAUDE_RUN_DIR=" + filepath.Join(dir, "run"),
+		"TELECLAUDE_SOCKET=" + d.sock, "PATH=" + os.Getenv("PATH")}, env...)
 	d.cmd = exec.Command(filepath.Join(b.bin, "teleclaude"), "serve")
 	d.cmd.Env = d.env
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
