@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/store"
 )
 
 // startSession starts a session as acct and returns it.
@@ -517,4 +519,76 @@ func TestAttachTarget(t *testing.T) {
 	}
 	// Without a terminal, attach says what to do instead.
 	d.refused(t, max, 1, "attach needs a terminal", "sessions", "attach", s.ID)
+}
+
+// TestTranscriptPaging: a transcript longer than a page comes out whole
+// and in order, and an admin's read of it is audited page by page.
+func TestTranscriptPaging(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{})
+	max, ada := lookup(t, uMember), lookup(t, uAdmin)
+	s := d.startSession(t, max, "--project", "demo", "--agent", "shell")
+	// 2,500 entries, written beside the daemon as a long session would.
+	st, err := store.Open(context.Background(), store.Config{Engine: store.SQLite, Path: filepath.Join(d.dir, "data", "teleclaude.db")}, store.WithoutLock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch []store.TranscriptEntry
+	for i := 0; i < 2500; i++ {
+		batch = append(batch, store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("entry %d\n", i)})
+	}
+	if _, err := st.AppendTranscript(context.Background(), s.ID, batch...); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	entries := d.transcript(t, max, s.ID)
+	if len(entries) < 2500 {
+		t.Fatalf("transcript has %d entries, want at least 2500", len(entries))
+	}
+	for i, e := range entries {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("entry %d has seq %d", i, e.Seq)
+		}
+	}
+	human := d.telec(t, max, "sessions", "transcript", s.ID).stdout
+	if !strings.Contains(human, "entry 0\n") || !strings.Contains(human, "entry 2499\n") {
+		t.Errorf("the human transcript is not whole (%d bytes)", len(human))
+	}
+	d.transcript(t, ada, s.ID, "--as-admin")
+	recs := decode[[]apitype.AuditRecord](t, d.telec(t, ada, "audit", "--session", s.ID, "--json"))
+	if len(recs) != 3 {
+		t.Errorf("an admin's read of 3 pages left %d audit records, want 3", len(recs))
+	}
+}
+
+// TestOutputLogSwap: the owner may write in their run directory (tmux
+// needs it), so they could swap their session's output log for a link to
+// a file only the daemon may read. The daemon must not read it.
+func TestOutputLogSwap(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{})
+	max := lookup(t, uMember)
+	s := d.startSession(t, max, "--project", "demo")
+	d.waitOutput(t, max, s.ID, "started-")
+	d.cmd.Process.Kill()
+	d.exited(t, 10*time.Second)
+
+	logPath := filepath.Join(d.dir, "run", "users", strconv.Itoa(max.uid), s.ID+".out")
+	secrets := filepath.Join(d.dir, "etc", "secrets.yml")
+	if r := run(t, &max, nil, "/bin/sh", "-c", "rm -f "+logPath+" && ln -s "+secrets+" "+logPath); r.code != 0 {
+		t.Fatalf("the owner could not replace the log: %s", r.stderr)
+	}
+	again := startDaemon(t, daemonOpts{dataDir: filepath.Join(d.dir, "data"), socket: d.socket, runDir: filepath.Join(d.dir, "run")})
+	leaked := func() bool {
+		out := outputOf(again.transcript(t, max, s.ID))
+		return strings.Contains(out, "TCE_TEST_KEY") || strings.Contains(out, testSecret)
+	}
+	refusedLog := func() bool { return strings.Contains(again.stderr.String(), "symbolic link; not reading it") }
+	waitFor(t, func() bool { return refusedLog() || leaked() })
+	if leaked() {
+		t.Fatal("the daemon copied its secrets file into the owner's transcript")
+	}
+	if !refusedLog() {
+		t.Errorf("the daemon did not say why it skipped the log:\n%s", again.stderr)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -199,25 +200,43 @@ func (a *app) transcriptCmd() *cobra.Command {
 		Long: `Print what was typed into a session and what it printed.
 
 An admin reading a session that is not theirs must say so with --as-admin;
-the read is recorded in the audit log, where the session's owner sees it.`,
+the read is recorded in the audit log, where the session's owner sees it
+(one record per page of 1,000 entries read).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q := url.Values{}
-			if asAdmin {
-				q.Set("as_admin", "true")
+			var all []json.RawMessage
+			p := transcriptPrinter{w: a.out, atLineStart: true}
+			// The daemon answers a page at a time; read on until a short one.
+			for {
+				q := url.Values{}
+				if asAdmin {
+					q.Set("as_admin", "true")
+				}
+				if after > 0 {
+					q.Set("after", fmt.Sprint(after))
+				}
+				var page []json.RawMessage
+				if err := a.call(http.MethodGet, sessionPath(args[0], "/transcript")+"?"+q.Encode(), nil, &page); err != nil {
+					return err
+				}
+				for _, raw := range page {
+					var e apitype.TranscriptEntry
+					if err := json.Unmarshal(raw, &e); err != nil {
+						return fmt.Errorf("decode the transcript: %w", err)
+					}
+					after = e.Seq
+					if !a.json {
+						p.print(e)
+					}
+				}
+				all = append(all, page...)
+				if len(page) < transcriptPage {
+					break
+				}
 			}
-			if after > 0 {
-				q.Set("after", fmt.Sprint(after))
+			if a.json {
+				return cli.PrintJSON(a.out, all)
 			}
-			path := sessionPath(args[0], "/transcript")
-			if len(q) > 0 {
-				path += "?" + q.Encode()
-			}
-			var entries []apitype.TranscriptEntry
-			if human, err := a.fetch(path, &entries); !human || err != nil {
-				return err
-			}
-			printTranscript(a.out, entries)
 			return nil
 		},
 	}
@@ -225,6 +244,9 @@ the read is recorded in the audit log, where the session's owner sees it.`,
 	cmd.Flags().Int64Var(&after, "after", 0, "only entries after this sequence number")
 	return cmd
 }
+
+// transcriptPage is the daemon's page size (sessions.MaxPage).
+const transcriptPage = 1000
 
 func (a *app) attachCmd() *cobra.Command {
 	return &cobra.Command{
@@ -271,25 +293,27 @@ func (a *app) endCmd() *cobra.Command {
 	}
 }
 
-// printTranscript shows output as it was and each input on a line of its
-// own, marked », even where the program's prompt left the line open.
-func printTranscript(w io.Writer, entries []apitype.TranscriptEntry) {
-	atLineStart := true
-	for _, e := range entries {
-		text := e.Content
-		if e.Direction == "in" {
-			if !atLineStart {
-				fmt.Fprintln(w)
-			}
-			text = "» " + text
-			if !strings.HasSuffix(text, "\n") {
-				text += "\n"
-			}
+// transcriptPrinter shows output as it was and each input on a line of
+// its own, marked », even where the program's prompt left the line open.
+type transcriptPrinter struct {
+	w           io.Writer
+	atLineStart bool
+}
+
+func (p *transcriptPrinter) print(e apitype.TranscriptEntry) {
+	text := e.Content
+	if e.Direction == "in" {
+		if !p.atLineStart {
+			fmt.Fprintln(p.w)
 		}
-		if text == "" {
-			continue
+		text = "» " + text
+		if !strings.HasSuffix(text, "\n") {
+			text += "\n"
 		}
-		fmt.Fprint(w, text)
-		atLineStart = strings.HasSuffix(text, "\n")
 	}
+	if text == "" {
+		return
+	}
+	fmt.Fprint(p.w, text)
+	p.atLineStart = strings.HasSuffix(text, "\n")
 }

@@ -425,6 +425,9 @@ func (m *Manager) Send(ctx context.Context, c identity.Identity, id, text string
 	if s.Status != Running {
 		return errdefs.Conflictf("session %s is %s; input goes only to running sessions", id, s.Status)
 	}
+	if m.o.Host == nil {
+		return errdefs.Unavailablef("sessions cannot run on this machine: %v", m.o.HostErr)
+	}
 	lock := m.lock(id)
 	lock.Lock()
 	defer lock.Unlock()
@@ -444,10 +447,18 @@ func (m *Manager) Send(ctx context.Context, c identity.Identity, id, text string
 	return err
 }
 
-// Transcript returns a session's entries after seq after (limit <= 0: all).
-// An admin reading someone else's gets it only with asAdmin, and only
-// after the read is in the audit log.
+// MaxPage is the most transcript entries one read returns (each at most
+// 64 KiB); readers page on with after.
+const MaxPage = 1000
+
+// Transcript returns a session's entries after seq after, at most limit
+// (0 or above MaxPage: MaxPage). An admin reading someone else's gets it
+// only with asAdmin, and only after the read is in the audit log: every
+// page is a read, and each is recorded.
 func (m *Manager) Transcript(ctx context.Context, c identity.Identity, id string, asAdmin bool, after int64, limit int) ([]store.TranscriptEntry, error) {
+	if limit <= 0 || limit > MaxPage {
+		limit = MaxPage
+	}
 	s, err := m.get(ctx, c, id)
 	if err != nil {
 		return nil, err
@@ -458,7 +469,7 @@ func (m *Manager) Transcript(ctx context.Context, c identity.Identity, id string
 	case transcriptNeedsFlag:
 		return nil, errdefs.Forbiddenf("session %s is not yours: reading its transcript needs --as-admin (as_admin=true), and the read is written to the audit log, where its owner sees it", id)
 	case transcriptAudited:
-		if err := m.audit(ctx, c, ActionTranscriptRead, s, nil); err != nil {
+		if err := m.audit(ctx, c, ActionTranscriptRead, s, map[string]any{"after": after, "limit": limit}); err != nil {
 			return nil, err
 		}
 	}
@@ -501,6 +512,9 @@ func (m *Manager) Attach(ctx context.Context, c identity.Identity, id string) (s
 	}
 	if s.Status != Running {
 		return "", "", errdefs.Conflictf("session %s is %s; there is nothing to attach to", id, s.Status)
+	}
+	if m.o.Host == nil {
+		return "", "", errdefs.Unavailablef("sessions cannot run on this machine: %v", m.o.HostErr)
 	}
 	return m.o.Host.Server(c.UID).Socket, tmux.Target(s.ID), nil
 }

@@ -3,9 +3,12 @@ package sessions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/instruktai/teleclaude/internal/ansi"
 	"github.com/instruktai/teleclaude/internal/store"
@@ -27,7 +30,8 @@ const maxRead = 1 << 20
 type live struct {
 	s      store.Session
 	log    string
-	offset int64 // guarded by the session's lock
+	offset int64    // guarded by the session's lock
+	f      *os.File // the open log, guarded by the session's lock
 
 	// Set under Manager.mu once the session is over: finalize at this
 	// time (giving the pane's last output time to reach the log), then
@@ -94,14 +98,17 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 	lock := m.lock(l.s.ID)
 	lock.Lock()
 	defer lock.Unlock()
-	f, err := os.Open(l.log)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	if l.f == nil {
+		f, err := openLog(l.log, m.o.DaemonUID)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		l.f = f
 	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+	f := l.f
 	for {
 		st, err := f.Stat()
 		if err != nil {
@@ -119,10 +126,7 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 		if n == 0 {
 			return nil // only the start of a sequence so far
 		}
-		var entries []store.TranscriptEntry
-		if len(text) > 0 {
-			entries = append(entries, store.TranscriptEntry{Direction: "out", Content: string(text)})
-		}
+		entries := outputEntries(text)
 		if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, l.offset+int64(n), entries...); err != nil {
 			return err
 		}
@@ -131,6 +135,33 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 			return nil
 		}
 	}
+}
+
+// openLog opens a session's output log for reading. The owner may write
+// in the directory the log is in (tmux puts its socket there), so the name
+// proves nothing: it could have been replaced by a link to a file only the
+// daemon may read (the database, the secrets). Only a regular file that
+// the daemon itself owns, with no other link to it, is the log the daemon
+// created; nothing else is read.
+func openLog(path string, daemonUID int) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("output log %s has been replaced by a symbolic link; not reading it", path)
+		}
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !st.Mode().IsRegular() || !ok || int(sys.Uid) != daemonUID || sys.Nlink != 1 {
+		f.Close()
+		return nil, fmt.Errorf("output log %s is not the file the daemon created (mode %v); not reading it", path, st.Mode())
+	}
+	return f, nil
 }
 
 // pollStatus asks each owner's tmux server about its panes: a dead pane's
@@ -207,6 +238,13 @@ func (m *Manager) finalize(ctx context.Context, l *live) {
 	if err := srv.KillSession(ctx, l.s.ID); err != nil && !errors.Is(err, tmux.ErrNoSession) && !errors.Is(err, tmux.ErrNoServer) {
 		log.WithError(err).Warn("removing a finished tmux session")
 	}
+	lock := m.lock(l.s.ID)
+	lock.Lock()
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+	lock.Unlock()
 	os.Remove(l.log)
 	m.mu.Lock()
 	delete(m.live, l.s.ID)
@@ -292,4 +330,24 @@ func (m *Manager) reconcile(ctx context.Context) {
 			log.Warn("session vanished while the daemon was away; recording it as lost")
 		}
 	}
+}
+
+// maxEntry bounds one transcript entry, so that a page of entries stays a
+// reasonable answer; longer output is split at character boundaries.
+const maxEntry = 64 << 10
+
+func outputEntries(text []byte) []store.TranscriptEntry {
+	var out []store.TranscriptEntry
+	for len(text) > 0 {
+		n := min(len(text), maxEntry)
+		for n < len(text) && n > 0 && !utf8.RuneStart(text[n]) {
+			n--
+		}
+		if n == 0 {
+			n = min(len(text), maxEntry)
+		}
+		out = append(out, store.TranscriptEntry{Direction: "out", Content: string(text[:n])})
+		text = text[n:]
+	}
+	return out
 }
