@@ -1,0 +1,247 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// transfer copies every table in one transaction, verifies the copy inside
+// it, resets the sequences, proves the source unchanged, and commits. Any
+// failure before the commit rolls everything back; a dead process or
+// server rolls back by itself.
+func transfer(ctx context.Context, o Options, src *source, tgt *target, plans []*tablePlan, rep *Report) (err error) {
+	tx, err := tgt.conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("target %s: begin: %w", tgt.desc, err)
+	}
+	committed := false
+	defer func() {
+		if committed {
+			return
+		}
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		tx.Rollback(rctx) // a dead connection rolled back already
+		if err != nil {
+			err = fmt.Errorf("%w\nnothing was committed: the target has no rows, and the source was only read", err)
+		}
+	}()
+	for _, tp := range plans {
+		if err := copyTable(ctx, o, tx, tp); err != nil {
+			return err
+		}
+		if err := verifyTable(ctx, o, tx, tp); err != nil {
+			return err
+		}
+	}
+	if err := resetSequences(ctx, tx, tgt, plans, rep); err != nil {
+		return err
+	}
+	if err := src.verifyUnchanged(); err != nil {
+		return err
+	}
+	rep.SourceSHA256 = src.hash
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("target %s: commit: %w", tgt.desc, err)
+	}
+	committed = true
+	rep.OK = true
+	return nil
+}
+
+// copySource feeds one batch of converted rows to pgx's COPY, checksumming
+// each row as it goes.
+type copySource struct {
+	rd    rowReader
+	cols  []*colPlan
+	left  int
+	done  bool
+	err   error
+	rows  int64
+	sum   checksum
+	buf   []byte
+	onRow func(n int64)
+}
+
+func (c *copySource) Next() bool {
+	if c.done || c.left <= 0 || c.err != nil {
+		return false
+	}
+	ok, err := c.rd.next()
+	if err != nil {
+		c.err = err
+		return false
+	}
+	if !ok {
+		c.done = true
+		return false
+	}
+	c.buf = c.buf[:0]
+	for i, v := range c.rd.values() {
+		if c.buf, err = appendCanon(c.buf, c.cols[i].kind, v); err != nil {
+			c.err = err
+			return false
+		}
+	}
+	c.sum.addRow(c.buf)
+	c.rows++
+	c.left--
+	if c.onRow != nil {
+		c.onRow(c.rows)
+	}
+	return true
+}
+
+func (c *copySource) Values() ([]any, error) { return c.rd.values(), nil }
+func (c *copySource) Err() error             { return c.err }
+
+func copyTable(ctx context.Context, o Options, tx pgx.Tx, tp *tablePlan) error {
+	rd, err := tp.open()
+	if err != nil {
+		return err
+	}
+	defer rd.close()
+	var names []string
+	for _, c := range tp.cols {
+		names = append(names, c.name)
+	}
+	tick := time.Now()
+	cs := &copySource{rd: rd, cols: tp.cols, onRow: func(n int64) {
+		if o.afterRows != nil {
+			o.afterRows(tp.name, n)
+		}
+		if o.Progress != nil && n%4096 == 0 && time.Since(tick) > 100*time.Millisecond {
+			tick = time.Now()
+			o.Progress(Progress{Phase: "copy", Table: tp.name, Done: n, Total: tp.total})
+		}
+	}}
+	for !cs.done {
+		cs.left = o.Batch
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{tp.name}, names, cs)
+		if cs.err != nil {
+			return fmt.Errorf("copy %s: %w", tp.name, cs.err)
+		}
+		if err != nil {
+			return fmt.Errorf("copy %s into the target: %w", tp.name, explainPG(err))
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("copy %s: %w", tp.name, err)
+		}
+	}
+	if o.Progress != nil {
+		o.Progress(Progress{Phase: "copy", Table: tp.name, Done: cs.rows, Total: tp.total})
+	}
+	r := tp.report
+	r.SourceRows, r.SourceChecksum = cs.rows, cs.sum.String()
+	for _, c := range tp.cols {
+		c.report.Forms = c.fs.report()
+	}
+	if cs.rows != tp.total {
+		return fmt.Errorf("%w: %s: counted %d rows in the source but read %d", ErrVerify, tp.name, tp.total, cs.rows)
+	}
+	return nil
+}
+
+// explainPG adds what an admin should know to errors from the server.
+func explainPG(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "unexpected EOF"), strings.Contains(msg, "connection reset"), strings.Contains(msg, "broken pipe"),
+		strings.Contains(msg, "terminating connection"), strings.Contains(msg, "conn closed"):
+		return fmt.Errorf("the connection to PostgreSQL was lost (server stopped or restarted?): %w", err)
+	case strings.Contains(msg, "No space left"), strings.Contains(msg, "could not extend file"):
+		return fmt.Errorf("the PostgreSQL server's disk is full: %w", err)
+	}
+	return err
+}
+
+// verifyTable reads the table back from the target inside the transaction
+// and compares its row count and checksum with the source's.
+func verifyTable(ctx context.Context, o Options, tx pgx.Tx, tp *tablePlan) error {
+	var names []string
+	for _, c := range tp.cols {
+		names = append(names, pgx.Identifier{c.name}.Sanitize())
+	}
+	rows, err := tx.Query(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+pgx.Identifier{tp.name}.Sanitize(),
+		pgx.QueryResultFormats{pgx.BinaryFormatCode})
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", tp.name, explainPG(err))
+	}
+	defer rows.Close()
+	var (
+		sum  checksum
+		n    int64
+		buf  []byte
+		tick = time.Now()
+	)
+	for rows.Next() {
+		buf = buf[:0]
+		for i, raw := range rows.RawValues() {
+			c := tp.cols[i]
+			if buf, err = appendCanonRaw(buf, c.kind, c.pgType, raw); err != nil {
+				return fmt.Errorf("verify %s.%s: %w", tp.name, c.name, err)
+			}
+		}
+		sum.addRow(buf)
+		n++
+		if o.Progress != nil && n%4096 == 0 && time.Since(tick) > 100*time.Millisecond {
+			tick = time.Now()
+			o.Progress(Progress{Phase: "verify", Table: tp.name, Done: n, Total: tp.total})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("verify %s: %w", tp.name, explainPG(err))
+	}
+	r := tp.report
+	r.TargetRows, r.TargetChecksum = n, sum.String()
+	if n != r.SourceRows {
+		return fmt.Errorf("%w: %s: %d rows sent, %d in the target", ErrVerify, tp.name, r.SourceRows, n)
+	}
+	if r.TargetChecksum != r.SourceChecksum {
+		return fmt.Errorf("%w: %s: checksum %s of the rows sent, %s of the rows in the target", ErrVerify, tp.name, r.SourceChecksum, r.TargetChecksum)
+	}
+	r.Verified = true
+	return nil
+}
+
+// resetSequences sets each serial column's sequence past the highest id
+// copied (or that SQLite ever handed out), so the daemon's next row does
+// not collide and no id is reused.
+func resetSequences(ctx context.Context, tx pgx.Tx, tgt *target, plans []*tablePlan, rep *Report) error {
+	for _, tp := range plans {
+		for _, c := range tgt.tables[tp.name].cols {
+			if !c.serial {
+				continue
+			}
+			var seq *string
+			if err := tx.QueryRow(ctx, `SELECT pg_get_serial_sequence($1, $2)`, pgx.Identifier{tp.name}.Sanitize(), c.name).Scan(&seq); err != nil {
+				return fmt.Errorf("sequence of %s.%s: %w", tp.name, c.name, explainPG(err))
+			}
+			if seq == nil {
+				continue
+			}
+			var top int64
+			if err := tx.QueryRow(ctx, `SELECT coalesce(max(`+pgx.Identifier{c.name}.Sanitize()+`), 0)::bigint FROM `+pgx.Identifier{tp.name}.Sanitize()).Scan(&top); err != nil {
+				return fmt.Errorf("sequence of %s.%s: %w", tp.name, c.name, explainPG(err))
+			}
+			// setval(seq, n, true): the next id is n+1; an empty table
+			// starts at 1.
+			top = max(top, tp.seqFloor)
+			next, q := top+1, `SELECT setval($1, $2, true)`
+			if top == 0 {
+				next, q, top = 1, `SELECT setval($1, $2, false)`, 1
+			}
+			if _, err := tx.Exec(ctx, q, *seq, top); err != nil {
+				return fmt.Errorf("reset sequence %s: %w", *seq, explainPG(err))
+			}
+			rep.Sequences = append(rep.Sequences, SequenceReport{Sequence: *seq, Table: tp.name, Column: c.name, Next: next})
+		}
+	}
+	return nil
+}
+
+var _ pgx.CopyFromSource = (*copySource)(nil)
