@@ -16,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/ncruces/go-sqlite3"
-	_ "github.com/ncruces/go-sqlite3/embed" // the SQLite build
 
 	"github.com/instruktai/teleclaude/internal/store"
 )
@@ -68,11 +67,14 @@ func openSource(ctx context.Context, o Options, rep *Report) (_ *source, err err
 	if err := checkHeader(s.path); err != nil {
 		return nil, fmt.Errorf("source %s: %w", s.path, err)
 	}
-	unlock, err := lockSource(s.path, o.Holder)
+	unlock, created, err := lockSource(s.path, o.Holder)
 	if err != nil {
 		return nil, err
 	}
 	s.unlock = unlock
+	if created {
+		rep.Notes = append(rep.Notes, "created the daemon's lock file "+s.path+".lock (owned like the database; it stays, as the daemon's does)")
+	}
 	if who, err := sqliteLockHolder(s.path); err != nil {
 		return nil, fmt.Errorf("source %s: check for other users: %w", s.path, err)
 	} else if who != "" {
@@ -190,17 +192,17 @@ func checkHeader(path string) error {
 
 // lockSource takes the lock a daemon takes on the database, and keeps it
 // until the migration ends, so that no daemon starts on the source meanwhile.
-func lockSource(path, holder string) (func() error, error) {
+func lockSource(path, holder string) (unlock func() error, created bool, err error) {
 	lockPath := path + ".lock"
 	_, statErr := os.Stat(lockPath)
-	unlock, err := store.LockSQLite(path, holder)
+	unlock, err = store.LockSQLite(path, holder)
 	switch {
 	case errors.Is(err, store.ErrLocked):
-		return nil, fmt.Errorf("%w: %v; stop the daemon first (systemctl stop teleclaude), then run migrate again", ErrSourceInUse, err)
+		return nil, false, fmt.Errorf("%w: %v; stop the daemon first (systemctl stop teleclaude), then run migrate again", ErrSourceInUse, err)
 	case errors.Is(err, fs.ErrPermission) || errors.Is(err, errReadOnlyFS):
-		return nil, fmt.Errorf("source %s: cannot take the daemon's lock %s (run migrate as the database's owner or root): %w", path, lockPath, err)
+		return nil, false, fmt.Errorf("source %s: cannot take the daemon's lock %s (run migrate as the database's owner or root): %w", path, lockPath, err)
 	case err != nil:
-		return nil, fmt.Errorf("source %s: %w", path, err)
+		return nil, false, fmt.Errorf("source %s: %w", path, err)
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
 		// We made the lock file; it stays (see store.lockFile), so it must
@@ -208,10 +210,11 @@ func lockSource(path, holder string) (func() error, error) {
 		// open it after a rollback to SQLite.
 		if err := chownLike(lockPath, path); err != nil {
 			unlock()
-			return nil, fmt.Errorf("source %s: give %s to the database's owner: %w", path, lockPath, err)
+			return nil, false, fmt.Errorf("source %s: give %s to the database's owner: %w", path, lockPath, err)
 		}
+		created = true
 	}
-	return unlock, nil
+	return unlock, created, nil
 }
 
 // hashFiles hashes the database and its sidecars, names and presence
