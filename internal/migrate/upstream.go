@@ -29,7 +29,7 @@ var upstreamSessions = map[string]string{
 	"id":            "session_id",
 	"owner_person":  "--owner (upstream was single-user)",
 	"owner_uid":     "--owner (upstream was single-user)",
-	"project":       "last element of project_path or working_directory",
+	"project":       "last element of project_path, else of working_directory",
 	"project_path":  "project_path (+ subdir), else working_directory",
 	"agent":         "active_agent",
 	"title":         "title",
@@ -218,22 +218,25 @@ func (r *upstreamReader) next() (bool, error) {
 	if err != nil {
 		return fail("project_path", err)
 	}
-	if dir != nil {
-		if sub, _ := convert(kText, r.get("subdir"), &r.scratch); sub != nil && sub != "" {
-			dir = path.Join(dir.(string), sub.(string))
+	if dir == nil {
+		if dir, err = convert(kText, r.get("working_directory"), r.fs("project_path")); err != nil {
+			return fail("working_directory", err)
 		}
-	} else if dir, err = convert(kText, r.get("working_directory"), r.fs("project_path")); err != nil {
-		return fail("working_directory", err)
 	}
 	if dir == nil {
 		dir = ""
 	}
-	r.set("project_path", dir)
+	// The project is named by its base directory; the session ran in its
+	// subdirectory (a worktree), if any.
 	project := path.Base(path.Clean(dir.(string)))
 	if dir == "" || project == "/" || project == "." || project == "~" {
 		project = "unknown"
 	}
 	r.set("project", project)
+	if sub, _ := convert(kText, r.get("subdir"), &r.scratch); sub != nil && sub != "" && dir != "" {
+		dir = path.Join(dir.(string), sub.(string))
+	}
+	r.set("project_path", dir)
 	r.set("status", "ended")
 	r.set("exit_code", nil)
 	r.set("output_offset", int64(0))
