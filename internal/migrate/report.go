@@ -99,7 +99,7 @@ func (r *Report) Print(w io.Writer) {
 				if src == "" {
 					src = "—"
 				}
-				fmt.Fprintf(w, "  %-16s ← %-28s %s%s\n", c.To, src, c.Action, formsText(c.Forms))
+				fmt.Fprintf(w, "  %-20s ← %-28s %s%s\n", c.To, src, c.Action, formsText(c.Forms))
 			}
 		}
 	}

@@ -109,7 +109,7 @@ func copyTable(ctx context.Context, o Options, tx pgx.Tx, tp *tablePlan) error {
 	for _, c := range tp.cols {
 		names = append(names, c.name)
 	}
-	tick := time.Now()
+	var tick time.Time // the first report comes at once
 	cs := &copySource{rd: rd, cols: tp.cols, onRow: func(n int64) {
 		if o.afterRows != nil {
 			o.afterRows(tp.name, n)
