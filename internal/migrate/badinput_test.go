@@ -201,3 +201,15 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("the work directory was not cleaned up: %v", left)
 	}
 }
+
+// TestDanglingForeignKey: SQLite without foreign_keys=on let a transcript
+// entry point at a session that does not exist; PostgreSQL refuses it.
+func TestDanglingForeignKey(t *testing.T) {
+	src, dsn := newPair(t, genOpts{transcripts: 10})
+	db := openSQL(t, src)
+	if _, err := db.Exec(`INSERT INTO transcript_entries (session_id, seq, direction, content, at) VALUES ('ghost', 1, 'out', 'x', '2026-01-01T00:00:00.000000Z')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	badCase(t, src, dsn, "violates foreign key constraint")
+}

@@ -25,9 +25,14 @@ func TestMigrateAwkward(t *testing.T) {
 	dir := filepath.Dir(src)
 	before, sum := dirState(t, dir), fileSum(t, src)
 
+	withSchema(t, dsn)
+	schema := schemaDump(t, dsn)
 	rep, err := migrateT(t, src, dsn, func(o *Options) { o.Batch = 1000 })
 	if err != nil {
 		t.Fatalf("migrate: %v", err)
+	}
+	if got := schemaDump(t, dsn); got != schema {
+		t.Errorf("the target's keys, indexes, constraints or triggers differ after the migration:\nbefore:\n%s\nafter:\n%s", schema, got)
 	}
 	if after := dirState(t, dir); after != before {
 		t.Errorf("the source's directory changed:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -310,4 +315,30 @@ func TestMigrateTwiceRefused(t *testing.T) {
 	if got := targetCounts(t, dsn); got["sessions"] != 4 || got["transcript_entries"] != 8 {
 		t.Errorf("target after the refused run: %v", got)
 	}
+}
+
+// schemaDump lists the target's constraints, indexes and triggers with
+// their definitions: migrate sets keys and indexes aside during COPY and
+// must put back exactly what the migrations made.
+func schemaDump(t testing.TB, dsn string) string {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, `
+		SELECT conrelid::regclass::text || ' constraint ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+		UNION ALL SELECT tablename || ' index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+		UNION ALL SELECT tgrelid::regclass::text || ' trigger ' || tgname || ' ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
 }
