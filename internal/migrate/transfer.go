@@ -2,11 +2,13 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // transfer copies every table in one transaction, verifies the copy inside
@@ -155,8 +157,22 @@ func copyTable(ctx context.Context, o Options, tx pgx.Tx, tp *tablePlan) error {
 	return nil
 }
 
-// explainPG adds what an admin should know to errors from the server.
+// explainPG adds what an admin should know to errors from the server:
+// its detail and where (which row of which COPY), and what a lost
+// connection or a full disk means.
 func explainPG(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		var more []string
+		for _, s := range []string{pe.Detail, pe.Where, pe.Hint} {
+			if s != "" {
+				more = append(more, s)
+			}
+		}
+		if len(more) > 0 {
+			err = fmt.Errorf("%w (%s)", err, strings.Join(more, "; "))
+		}
+	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "unexpected EOF"), strings.Contains(msg, "connection reset"), strings.Contains(msg, "broken pipe"),
