@@ -3,7 +3,6 @@ package migrate
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -378,7 +377,6 @@ var (
 		"2006-01-02T15:04",
 		"2006-01-02 15:04",
 	}
-	errNotTime = errors.New("not a time")
 )
 
 func parseTimeText(b []byte) (time.Time, form, bool) {

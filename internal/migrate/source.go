@@ -95,7 +95,6 @@ func openSource(ctx context.Context, o Options, rep *Report) (_ *source, err err
 			needCopy = "it has a " + strings.TrimPrefix(sc, "-") + " file to replay"
 		}
 	}
-	readPath := s.path
 	if needCopy == "" {
 		if err := s.open(ctx, s.path, true); err != nil {
 			return nil, err
@@ -113,7 +112,7 @@ func openSource(ctx context.Context, o Options, rep *Report) (_ *source, err err
 			s.conn = nil
 		}
 		rep.Notes = append(rep.Notes, "read a private copy of the source because "+needCopy+"; the original was not written")
-		readPath, err = s.copyToWorkDir(ctx, o.WorkDir)
+		readPath, err := s.copyToWorkDir(ctx, o.WorkDir)
 		if err != nil {
 			return nil, err
 		}
