@@ -152,15 +152,11 @@ func TestWrongPassword(t *testing.T) {
 func TestTargetWithRows(t *testing.T) {
 	src, dsn := newPair(t, genOpts{})
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Engine: store.PostgreSQL, DSN: dsn}, store.WithoutLock())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := targetStore(t, dsn)
 	if err := st.CreateSession(ctx, &store.Session{ID: "mine", Project: "p", Agent: "a", Status: "running"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = migrateT(t, src, dsn)
+	_, err := migrateT(t, src, dsn)
 	if !errors.Is(err, ErrTargetNotEmpty) || !strings.Contains(err.Error(), "sessions has 1 rows") {
 		t.Errorf("migrate into a target with a row: %v; want ErrTargetNotEmpty naming it", err)
 	}

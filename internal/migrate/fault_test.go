@@ -23,11 +23,7 @@ import (
 func pgExec(t testing.TB, dsn string, stmts ...string) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := pgConn(t, dsn)
 	for _, q := range stmts {
 		if _, err := c.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -38,11 +34,7 @@ func pgExec(t testing.TB, dsn string, stmts ...string) {
 // withSchema creates the target's schema, as a daemon's first start does.
 func withSchema(t testing.TB, dsn string) {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{Engine: store.PostgreSQL, DSN: dsn}, store.WithoutLock())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	targetStore(t, dsn).Close()
 }
 
 // TestConstraintViolationInLastTable: the very last row of the last table

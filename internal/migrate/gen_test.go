@@ -190,11 +190,7 @@ func dirState(t testing.TB, dir string) string {
 func targetCounts(t testing.TB, dsn string) map[string]int64 {
 	t.Helper()
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := pgConn(t, dsn)
 	out := map[string]int64{}
 	for table := range genColumns {
 		var exists bool
@@ -242,4 +238,28 @@ func newPair(t testing.TB, o genOpts) (src, dsn string) {
 	src = filepath.Join(t.TempDir(), "teleclaude.db")
 	makeSource(t, src, o)
 	return src, pgtest.DSN(t)
+}
+
+// pgConn connects to dsn for the length of the test.
+func pgConn(t testing.TB, dsn string) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(ctx) })
+	return c
+}
+
+// targetStore opens the target through the daemon's store, for the length
+// of the test; it creates or upgrades the schema as a daemon's start does.
+func targetStore(t testing.TB, dsn string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Config{Engine: store.PostgreSQL, DSN: dsn}, store.WithoutLock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

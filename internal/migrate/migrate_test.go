@@ -65,11 +65,7 @@ func TestMigrateAwkward(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Engine: store.PostgreSQL, DSN: dsn}, store.WithoutLock())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := targetStore(t, dsn)
 	get := func(id string) store.Session {
 		t.Helper()
 		s, err := st.GetSession(ctx, id)
@@ -178,11 +174,7 @@ func TestEveryColumnCarried(t *testing.T) {
 		t.Fatalf("migrate: %v", err)
 	}
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := pgConn(t, dsn)
 	rows, err := c.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name <> 'goose_db_version' ORDER BY 1, 2`)
 	if err != nil {
@@ -240,17 +232,9 @@ func keys[V any](m map[string]V) []string {
 // the migration, naming it; nothing is skipped quietly.
 func TestSchemaMismatch(t *testing.T) {
 	src, dsn := newPair(t, genOpts{})
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Engine: store.PostgreSQL, DSN: dsn}, store.WithoutLock())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = st.DB().ExecContext(ctx, `ALTER TABLE sessions ADD COLUMN extra TEXT`)
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = migrateT(t, src, dsn)
+	withSchema(t, dsn)
+	pgExec(t, dsn, `ALTER TABLE sessions ADD COLUMN extra TEXT`)
+	_, err := migrateT(t, src, dsn)
 	if err == nil || !strings.Contains(err.Error(), "extra only in PostgreSQL") {
 		t.Errorf("migrate with an extra target column: %v; want it named", err)
 	}
@@ -323,11 +307,7 @@ func TestMigrateTwiceRefused(t *testing.T) {
 func schemaDump(t testing.TB, dsn string) string {
 	t.Helper()
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := pgConn(t, dsn)
 	rows, err := c.Query(ctx, `
 		SELECT conrelid::regclass::text || ' constraint ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
 		UNION ALL SELECT tablename || ' index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/instruktai/teleclaude/internal/pgtest"
-	"github.com/instruktai/teleclaude/internal/store"
 )
 
 // Upstream-shaped databases, written for these tests from the columns of
@@ -103,11 +102,7 @@ func TestUpstreamLate(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Engine: store.PostgreSQL, DSN: dsn}, store.WithoutLock())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := targetStore(t, dsn)
 	u1, err := st.GetSession(ctx, "u1")
 	if err != nil {
 		t.Fatal(err)
@@ -158,11 +153,7 @@ func TestUpstreamEarly(t *testing.T) {
 		t.Fatalf("migrate: %v", err)
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Config{Engine: store.PostgreSQL, DSN: dsn}, store.WithoutLock())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := targetStore(t, dsn)
 	e1, err := st.GetSession(ctx, "e1")
 	if err != nil {
 		t.Fatal(err)
@@ -182,11 +173,7 @@ func TestUpstreamMapsEveryColumn(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	withSchema(t, dsn)
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c := pgConn(t, dsn)
 	rows, err := c.Query(ctx, `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'sessions'`)
 	if err != nil {
 		t.Fatal(err)
