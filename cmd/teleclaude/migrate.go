@@ -160,12 +160,16 @@ func resolveOwner(flag string) (*migrate.Owner, string, error) {
 type progress struct{ shown bool }
 
 func (p *progress) show(pr migrate.Progress) {
+	p.shown = true
+	if pr.Phase == "index" {
+		fmt.Fprintf(os.Stderr, "\r\033[Krebuild %s (%d of %d)", pr.Table, pr.Done+1, pr.Total)
+		return
+	}
 	pct := 100.0
 	if pr.Total > 0 {
 		pct = 100 * float64(pr.Done) / float64(pr.Total)
 	}
 	fmt.Fprintf(os.Stderr, "\r\033[K%-6s %-20s %12d / %d rows (%.0f%%)", pr.Phase, pr.Table, pr.Done, pr.Total, pct)
-	p.shown = true
 }
 
 func (p *progress) done() {

@@ -68,8 +68,14 @@ type SequenceReport struct {
 
 // Print writes the report for a person.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "source: %s (%s)\n", r.Source, r.SourceKind)
-	fmt.Fprintf(w, "target: %s\n", r.Target)
+	if r.SourceKind != "" {
+		fmt.Fprintf(w, "source: %s (%s)\n", r.Source, r.SourceKind)
+	} else {
+		fmt.Fprintf(w, "source: %s\n", r.Source)
+	}
+	if r.Target != "" {
+		fmt.Fprintf(w, "target: %s\n", r.Target)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

@@ -57,7 +57,9 @@ func transfer(ctx context.Context, o Options, src *source, tgt *target, plans []
 	}
 	rep.SourceSHA256 = src.hash
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("target %s: commit: %w", tgt.desc, err)
+		// The server may have committed before the connection failed.
+		committed = true
+		return fmt.Errorf("target %s: commit: %w\nwhether the commit happened is unknown: count the rows of the target; if it has any, the migration is complete (a re-run refuses a target with rows)", tgt.desc, explainPG(err))
 	}
 	committed = true
 	rep.OK = true
@@ -235,7 +237,9 @@ func verifyTable(ctx context.Context, o Options, tx pgx.Tx, tp *tablePlan) error
 
 // resetSequences sets each serial column's sequence past the highest id
 // copied (or that SQLite ever handed out), so the daemon's next row does
-// not collide and no id is reused.
+// not collide and no id is reused. setval is not undone by a rollback, so
+// it comes last; a failed migration may leave a sequence advanced on an
+// otherwise empty target, which costs nothing but skipped ids.
 func resetSequences(ctx context.Context, tx pgx.Tx, tgt *target, plans []*tablePlan, rep *Report) error {
 	for _, tp := range plans {
 		for _, c := range tgt.tables[tp.name].cols {
