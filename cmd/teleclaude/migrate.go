@@ -86,6 +86,10 @@ system config when it maps that user.`,
 					err = fmt.Errorf("the database was migrated, but %w", derr)
 				}
 			}
+			if errors.Is(err, migrate.ErrUsage) {
+				// The message says what to change; there is no report yet.
+				return &cli.UsageError{Err: err}
+			}
 			if asJSON {
 				if perr := cli.PrintJSON(os.Stdout, rep); perr != nil && err == nil {
 					err = perr
@@ -96,9 +100,6 @@ system config when it maps that user.`,
 					fmt.Println()
 					fmt.Println(migrate.Rollback(rep.Source, rep.Target))
 				}
-			}
-			if errors.Is(err, migrate.ErrUsage) {
-				return &cli.UsageError{Err: err}
 			}
 			return err
 		},
