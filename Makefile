@@ -40,7 +40,13 @@ check:
 	$(BIN)/staticcheck ./...
 	GOOS=darwin $(BIN)/staticcheck ./...
 
+# The migration benchmark compares with the sqlite3 CLI and pgloader; as
+# root, install them when missing.
 bench: build
+	@if ! command -v sqlite3 >/dev/null || ! command -v pgloader >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 pgloader; \
+		else echo "bench: sqlite3 or pgloader missing (apt-get install sqlite3 pgloader); their rows will say so"; fi; \
+	fi
 	scripts/with-postgres.sh $(GO) run ./bench -bin $(BIN)
 
 clean:

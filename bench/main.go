@@ -1,6 +1,7 @@
 // Command bench measures TeleClaude as a user experiences it: whole `telec`
 // processes, API round trips over the real socket with the identity check,
-// daemon start to ready, and idle memory. It prints one table, with a
+// daemon start to ready, idle memory, and teleclaude migrate against the
+// sqlite3 | psql pipeline and pgloader. It prints one table, with a
 // reference measured side by side in the same run wherever one exists.
 //
 //	go run ./bench -bin bin      (make bench)
@@ -29,9 +30,13 @@ func main() {
 	runs := flag.Int("runs", 200, "whole-process runs per command")
 	requests := flag.Int("requests", 40000, "API requests per throughput measurement")
 	clients := flag.Int("clients", 8, "concurrent API clients")
+	sections := flag.String("sections", "api,migrate", "what to measure: api, migrate, or both")
+	migSessions := flag.Int("migrate-sessions", 20000, "sessions in the migration benchmark's database")
+	migRows := flag.Int("migrate-rows", 1000000, "transcript rows in the migration benchmark's database")
 	flag.Parse()
 	b := &bench{bin: *bin}
-	if err := b.run(*runs, *requests, *clients); err != nil {
+	err := b.run(*sections, *runs, *requests, *clients, *migSessions, *migRows)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -44,10 +49,25 @@ type bench struct {
 
 func (b *bench) row(cols ...string) { b.rows = append(b.rows, cols) }
 
-func (b *bench) run(runs, requests, clients int) error {
+func (b *bench) run(sections string, runs, requests, clients, migSessions, migRows int) error {
 	host, _ := os.Hostname()
 	fmt.Printf("machine: %s, %d CPUs, %s/%s, %s\n\n", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
+	if strings.Contains(sections, "api") {
+		if err := b.api(runs, requests, clients); err != nil {
+			return err
+		}
+	}
+	if strings.Contains(sections, "migrate") {
+		if err := b.migrateBench(os.Getenv("TELECLAUDE_TEST_PG_DSN"), migSessions, migRows); err != nil {
+			return err
+		}
+	}
+	b.print()
+	return nil
+}
 
+// api measures telec, the API over the socket, and daemon start.
+func (b *bench) api(runs, requests, clients int) error {
 	d, err := b.start("sqlite", "")
 	if err != nil {
 		return err
@@ -129,8 +149,6 @@ func (b *bench) run(runs, requests, clients int) error {
 		b.row(fmt.Sprintf("daemon start to ready, %s (median of 10)", eng.name), ms(median(ds)), "", "")
 		b.row(fmt.Sprintf("daemon idle RSS just after start, %s", eng.name), fmt.Sprintf("%.1f MiB", rss), "", "")
 	}
-
-	b.print()
 	return nil
 }
 

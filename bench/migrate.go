@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/instruktai/teleclaude/internal/store"
+)
+
+// migrateBench measures `teleclaude migrate` on a generated database
+// against the raw `sqlite3 -csv | psql \copy` pipeline and against
+// pgloader, on the same file, in the same run. Times are wall clock from
+// exec to exit; peak memory is each process's maxrss from wait4 (for the
+// pipeline, sqlite3's and psql's added, per table, the largest table's).
+func (b *bench) migrateBench(admin string, sessions, rows int) error {
+	if admin == "" {
+		b.row("teleclaude migrate", "skipped: no TELECLAUDE_TEST_PG_DSN", "", "")
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "tc-bench-migrate-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	src := filepath.Join(dir, "teleclaude.db")
+	t0 := time.Now()
+	if err := generate(src, sessions, rows); err != nil {
+		return fmt.Errorf("generate the source: %w", err)
+	}
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: generated %s (%d sessions, %d transcript rows, %.0f MB) in %.1f s\n",
+		src, sessions, rows, float64(st.Size())/1e6, time.Since(t0).Seconds())
+	what := fmt.Sprintf("%d sessions, %d transcript rows, %.0f MB", sessions, rows, float64(st.Size())/1e6)
+
+	// teleclaude migrate, verification included.
+	dsn := freshDB(admin, dir+"_tc")
+	var rep struct {
+		OK     bool `json:"ok"`
+		Tables []struct {
+			Name     string `json:"name"`
+			Rows     int64  `json:"target_rows"`
+			Verified bool   `json:"verified"`
+		} `json:"tables"`
+	}
+	out, tcRun, err := measure(nil, filepath.Join(b.bin, "teleclaude"), "migrate", "--from", src, "--to", dsn, "--owner", "0", "--json")
+	if err != nil {
+		return fmt.Errorf("teleclaude migrate: %w\n%s", err, out)
+	}
+	if err := json.Unmarshal(out, &rep); err != nil || !rep.OK {
+		return fmt.Errorf("teleclaude migrate report: %v\n%s", err, out)
+	}
+
+	// The raw pipeline, into the same schema (created beforehand, untimed).
+	pipeDSN := freshDB(admin, dir+"_pipe")
+	s, err := store.Open(context.Background(), store.Config{Engine: store.PostgreSQL, DSN: pipeDSN}, store.WithoutLock())
+	if err != nil {
+		return err
+	}
+	s.Close()
+	var pipe measured
+	var pipeErr error
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		pipeErr = fmt.Errorf("no sqlite3 (apt-get install sqlite3)")
+	} else {
+		pipe, pipeErr = pipeline(src, pipeDSN)
+		if pipeErr == nil {
+			pipeErr = expectRows(pipeDSN, "transcript_entries", rows)
+		}
+	}
+
+	// The same pipeline with keys, indexes and foreign keys set aside and
+	// rebuilt in one transaction, as migrate does: the fair comparison of
+	// the copying itself.
+	pipeDefDSN := freshDB(admin, dir+"_pipedef")
+	if s, err := store.Open(context.Background(), store.Config{Engine: store.PostgreSQL, DSN: pipeDefDSN}, store.WithoutLock()); err != nil {
+		return err
+	} else {
+		s.Close()
+	}
+	var pipeDef measured
+	var pipeDefErr error
+	if pipeErr == nil {
+		pipeDef, pipeDefErr = pipelineDeferred(src, pipeDefDSN)
+		if pipeDefErr == nil {
+			pipeDefErr = expectRows(pipeDefDSN, "transcript_entries", rows)
+		}
+	} else {
+		pipeDefErr = pipeErr
+	}
+
+	// pgloader with its defaults: it creates its own schema.
+	var pgl measured
+	var pglErr error
+	if _, err := exec.LookPath("pgloader"); err != nil {
+		pglErr = fmt.Errorf("no pgloader (apt-get install pgloader)")
+	} else {
+		pglDSN := freshDB(admin, dir+"_pgl")
+		// goose's bookkeeping is left out: pgloader cannot translate its
+		// SQLite default (datetime('now')) and gives up on the schema.
+		load := filepath.Join(dir, "bench.load")
+		script := fmt.Sprintf("LOAD DATABASE\n  FROM sqlite://%s\n  INTO %s\n  EXCLUDING TABLE NAMES LIKE 'goose_db_version';\n", src, pgloaderURL(pglDSN))
+		if err := os.WriteFile(load, []byte(script), 0o600); err != nil {
+			return err
+		}
+		var out []byte
+		out, pgl, pglErr = measure(nil, "pgloader", "--no-ssl-cert-verification", load)
+		if pglErr == nil {
+			// pgloader may exit 0 having loaded nothing: count.
+			pglErr = expectRows(pglDSN, "transcript_entries", rows)
+		}
+		if pglErr != nil {
+			pglErr = fmt.Errorf("%v: %s", pglErr, lastLines(out, 5))
+		}
+	}
+
+	b.row("migrate: "+what, "", "", "")
+	ref := func(name string, r measured, err error) (string, string) {
+		if err != nil {
+			return name + ": failed: " + err.Error(), ""
+		}
+		return fmt.Sprintf("%s: %.2f s, %.0f MB", name, r.wall.Seconds(), r.rssMB), fmt.Sprintf("%.2f×", tcRun.wall.Seconds()/r.wall.Seconds())
+	}
+	refText, ratioText := ref("sqlite3 -csv | psql \\copy", pipe, pipeErr)
+	b.row("teleclaude migrate, verified (wall)", fmt.Sprintf("%.2f s", tcRun.wall.Seconds()), refText, ratioText)
+	refText, ratioText = ref("same, keys and indexes rebuilt after", pipeDef, pipeDefErr)
+	b.row("teleclaude migrate vs the fair pipeline (wall)", fmt.Sprintf("%.2f s", tcRun.wall.Seconds()), refText, ratioText)
+	refText, ratioText = ref("pgloader", pgl, pglErr)
+	b.row("teleclaude migrate vs pgloader (wall)", fmt.Sprintf("%.2f s", tcRun.wall.Seconds()), refText, ratioText)
+	memRatio := ""
+	if pglErr == nil {
+		memRatio = fmt.Sprintf("%.2f× pgloader's", tcRun.rssMB/pgl.rssMB)
+	}
+	b.row("teleclaude migrate peak RSS", fmt.Sprintf("%.0f MB", tcRun.rssMB), "", memRatio)
+	return nil
+}
+
+// generate makes the benchmark's source: the daemon's schema, sessions
+// with JSON meta, and transcript rows of about 200 bytes of mixed text.
+func generate(path string, sessions, rows int) error {
+	ctx := context.Background()
+	s, err := store.Open(ctx, store.Config{Engine: store.SQLite, Path: path}, store.WithoutLock())
+	if err != nil {
+		return err
+	}
+	s.Close()
+	dsn := (&url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: "_pragma=synchronous(off)&_pragma=journal_mode(off)"}).String()
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	text := strings.Repeat("compiling ünïcødé output — the quick brown fox jumps over the lazy dog 🚀 0123456789 ", 6)
+	stmts := []string{
+		`PRAGMA journal_mode = off`,
+		`BEGIN`,
+		fmt.Sprintf(`WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i + 1 < %d)
+		 INSERT INTO sessions (id, owner_person, owner_uid, project, project_path, agent, title, status, exit_code, tmux_name,
+			output_offset, created_at, updated_at, ended_at, meta)
+		 SELECT printf('s%%06d', i), CASE WHEN i %% 10 = 0 THEN NULL ELSE 'user' || (i %% 50) END,
+			CASE WHEN i %% 10 = 0 THEN NULL ELSE 1000 + i %% 50 END, 'project-' || (i %% 20), '/srv/project-' || (i %% 20),
+			'claude', 'session ' || i, 'ended', i %% 3, 'tc-' || i, i * 17,
+			strftime('%%Y-%%m-%%dT%%H:%%M:%%S.000000Z', 1700000000 + i * 60, 'unixepoch'),
+			strftime('%%Y-%%m-%%dT%%H:%%M:%%S.000000Z', 1700000030 + i * 60, 'unixepoch'),
+			strftime('%%Y-%%m-%%dT%%H:%%M:%%S.000000Z', 1700000050 + i * 60, 'unixepoch'),
+			json_object('model', 'opus', 'n', i, 'tags', json_array('a', 'b'))
+		 FROM c`, sessions),
+		fmt.Sprintf(`WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i + 1 < %d)
+		 INSERT INTO transcript_entries (session_id, seq, direction, content, at)
+		 SELECT printf('s%%06d', i %% %d), i / %d + 1, CASE WHEN i %% 4 = 0 THEN 'in' ELSE 'out' END,
+			i || ': ' || substr(?1, 1 + i %% 80, 100 + i %% 100),
+			strftime('%%Y-%%m-%%dT%%H:%%M:%%S', 1700000000 + i / 10, 'unixepoch') || printf('.%%06dZ', (i %% 10) * 100000)
+		 FROM c`, rows, sessions, sessions),
+		fmt.Sprintf(`WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i + 1 < %d)
+		 INSERT INTO audit_log (actor_person, actor_uid, actor_pid, action, target_session_id, detail, at, target_owner_person, target_owner_uid)
+		 SELECT 'admin', 1000, 4000 + i, 'transcript.read_as_admin', printf('s%%06d', i), json_object('why', 'audit'),
+			strftime('%%Y-%%m-%%dT%%H:%%M:%%S.000000Z', 1700000000 + i, 'unixepoch'), 'user1', 1001
+		 FROM c`, sessions/10),
+		`COMMIT`,
+	}
+	for _, q := range stmts {
+		var err error
+		if strings.Contains(q, "?1") {
+			_, err = db.Exec(q, text)
+		} else {
+			_, err = db.Exec(q)
+		}
+		if err != nil {
+			return fmt.Errorf("%.60s…: %w", q, err)
+		}
+	}
+	return db.Close()
+}
+
+type measured struct {
+	wall  time.Duration
+	rssMB float64
+}
+
+// measure runs a command to its end and returns its stdout, wall time and
+// peak RSS (maxrss from wait4).
+func measure(stdin io.Reader, name string, args ...string) ([]byte, measured, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Stdin = stdin
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	t0 := time.Now()
+	err := cmd.Run()
+	r := measured{wall: time.Since(t0), rssMB: maxRSS(cmd)}
+	if err != nil {
+		return []byte(out.String() + errb.String()), r, err
+	}
+	return []byte(out.String()), r, nil
+}
+
+func maxRSS(cmd *exec.Cmd) float64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return float64(ru.Maxrss) * 1024 / 1e6 // KiB on Linux
+	}
+	return 0
+}
+
+// pipeline copies each table with sqlite3 -csv piped into psql's \copy,
+// tables one after another in dependency order.
+func pipeline(src, dsn string) (measured, error) {
+	var total measured
+	t0 := time.Now()
+	for _, tb := range benchTables {
+		lite := exec.Command("sqlite3", "-csv", src, "SELECT "+tb.cols+" FROM "+tb.name)
+		pg := exec.Command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", `\copy `+tb.name+" ("+tb.cols+") FROM STDIN WITH (FORMAT csv)")
+		pipe, err := lite.StdoutPipe()
+		if err != nil {
+			return measured{}, err
+		}
+		pg.Stdin = pipe
+		var errs strings.Builder
+		lite.Stderr, pg.Stderr = &errs, &errs
+		if err := lite.Start(); err != nil {
+			return measured{}, err
+		}
+		if err := pg.Start(); err != nil {
+			lite.Process.Kill()
+			return measured{}, err
+		}
+		err1, err2 := lite.Wait(), pg.Wait()
+		if err1 != nil || err2 != nil {
+			return measured{}, fmt.Errorf("%s: sqlite3 %v, psql %v: %s", tb.name, err1, err2, errs.String())
+		}
+		total.rssMB = max(total.rssMB, maxRSS(lite)+maxRSS(pg))
+	}
+	total.wall = time.Since(t0)
+	return total, nil
+}
+
+// benchTables are the daemon's tables and columns, for the sqlite3
+// pipelines, in an order that respects the foreign keys.
+var benchTables = []struct{ name, cols string }{
+	{"sessions", "id, owner_person, owner_uid, project, agent, title, status, exit_code, tmux_name, created_at, updated_at, ended_at, meta, project_path, output_offset"},
+	{"transcript_entries", "id, session_id, seq, direction, content, at"},
+	{"audit_log", "id, actor_person, actor_uid, actor_pid, action, target_session_id, detail, at, target_owner_person, target_owner_uid"},
+}
+
+// pipelineDeferred is one psql session that sets the keys, indexes and
+// foreign keys aside (from the catalog), runs \copy FROM PROGRAM 'sqlite3
+// -csv …' for each table, and rebuilds them, in one transaction. Peak
+// memory is psql's and its sqlite3 children's largest.
+func pipelineDeferred(src, dsn string) (measured, error) {
+	var sc strings.Builder
+	sc.WriteString(`\set ON_ERROR_STOP 1
+BEGIN;
+CREATE TEMP TABLE ddl AS
+  SELECT CASE contype WHEN 'f' THEN 3 ELSE 1 END AS ord,
+         format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) AS up,
+         format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname) AS down
+  FROM pg_constraint WHERE connamespace = current_schema()::regnamespace AND contype IN ('p', 'u', 'f')
+  UNION ALL
+  SELECT 2, pg_get_indexdef(i.indexrelid), format('DROP INDEX %s', i.indexrelid::regclass)
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+  WHERE c.relnamespace = current_schema()::regnamespace AND c.relname <> 'goose_db_version'
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid);
+DO $$ DECLARE r record; BEGIN FOR r IN SELECT down FROM ddl ORDER BY ord DESC LOOP EXECUTE r.down; END LOOP; END $$;
+`)
+	for _, tb := range benchTables {
+		prog := "sqlite3 -csv " + src + " 'SELECT " + tb.cols + " FROM " + tb.name + "'"
+		fmt.Fprintf(&sc, "\\copy %s (%s) FROM PROGRAM '%s' WITH (FORMAT csv)\n", tb.name, tb.cols, strings.ReplaceAll(prog, "'", "''"))
+	}
+	sc.WriteString(`DO $$ DECLARE r record; BEGIN FOR r IN SELECT up FROM ddl ORDER BY ord LOOP EXECUTE r.up; END LOOP; END $$;
+COMMIT;
+`)
+	out, m, err := measure(strings.NewReader(sc.String()), "psql", "-X", "-q", dsn)
+	if err != nil {
+		return m, fmt.Errorf("%v: %s", err, lastLines(out, 5))
+	}
+	return m, nil
+}
+
+// pgloaderURL turns a postgres:// DSN into the postgresql:// URL pgloader
+// reads, without the query string it does not understand.
+func pgloaderURL(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	u.Scheme, u.RawQuery = "postgresql", ""
+	return u.String()
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// expectRows checks that a reference tool really loaded the table.
+func expectRows(dsn, table string, want int) error {
+	out, err := exec.Command("psql", "-X", "-qAt", dsn, "-c", "SELECT count(*) FROM "+table).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("count %s: %v: %s", table, err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != fmt.Sprint(want) {
+		return fmt.Errorf("%s has %s rows, want %d", table, got, want)
+	}
+	return nil
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"os/user"
+	"strconv"
+	"syscall"
+
+	"github.com/instruktai/teleclaude/internal/cli"
+	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/migrate"
+	"github.com/spf13/cobra"
+)
+
+func migrateCmd() *cobra.Command {
+	var (
+		o        migrate.Options
+		owner    string
+		copyDocs string
+		asJSON   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "migrate --from SQLITE_FILE --to POSTGRES_DSN",
+		Short: "Move a SQLite database into an empty PostgreSQL database, verified",
+		Long: `migrate copies a TeleClaude SQLite database (this program's schema at any
+version, or the upstream Python TeleClaude's) into an empty PostgreSQL
+database, in one transaction, and verifies row counts and a checksum per
+table before committing. Any failure leaves the target without a row.
+
+The source is only read, never written: it must not be in use (stop the
+daemon first), an old schema is brought up to date on a private copy
+(--work-dir), and its SHA-256 is compared before and after.
+
+The target's schema is created or brought up to date first; it must have
+no rows. Give the password in the DSN, in PGPASSWORD or in ~/.pgpass.
+
+Sessions without an owner are given to --owner (default: the user running
+migrate, or SUDO_USER under sudo); the owner's person name comes from the
+system config when it maps that user.`,
+		Example: `  teleclaude migrate --from /var/lib/teleclaude/teleclaude.db \
+      --to 'host=/var/run/postgresql dbname=teleclaude user=teleclaude'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// --split-config old.yml (SPEC §9) belongs here too: it will run
+			// the config split of `teleclaude config split` (issue 4) after a
+			// successful migration. The flag is added with that command, not
+			// before.
+			var shared string
+			if copyDocs != "" {
+				if st, err := os.Stat(copyDocs); err != nil || !st.IsDir() {
+					return cli.Usagef("--copy-docs %s: not a directory", copyDocs)
+				}
+				p, err := layout.Resolve(layout.Current(), layout.System)
+				if err != nil {
+					return &cli.UsageError{Err: err}
+				}
+				shared = p.SharedDir
+			}
+			own, note, err := resolveOwner(owner)
+			if err != nil {
+				return err
+			}
+			o.Owner = own
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var prog *progress
+			if cli.IsTerminal(os.Stderr) {
+				prog = &progress{}
+				o.Progress = prog.show
+			}
+			rep, err := migrate.Run(ctx, o)
+			prog.done()
+			if note != "" && rep.OwnerAssigned > 0 {
+				rep.Notes = append(rep.Notes, note)
+			}
+			if err == nil && shared != "" {
+				var derr error
+				rep.Docs, derr = migrate.CopyDocs(copyDocs, shared)
+				if derr != nil {
+					rep.Failed = derr.Error()
+					err = fmt.Errorf("the database was migrated, but %w", derr)
+				}
+			}
+			if errors.Is(err, migrate.ErrUsage) {
+				// The message says what to change; there is no report yet.
+				return &cli.UsageError{Err: err}
+			}
+			if asJSON {
+				if perr := cli.PrintJSON(os.Stdout, rep); perr != nil && err == nil {
+					err = perr
+				}
+			} else {
+				rep.Print(os.Stdout)
+				if rep.OK {
+					fmt.Println()
+					fmt.Println(migrate.Rollback(rep.Source, rep.Target))
+				}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.From, "from", "", "the SQLite database file (required)")
+	f.StringVar(&o.To, "to", "", "the PostgreSQL DSN, URL or key=value (required)")
+	f.StringVar(&owner, "owner", "", "OS user (name or uid) who receives sessions without an owner")
+	f.IntVar(&o.Batch, "batch", migrate.DefaultBatch, "rows per COPY statement")
+	f.StringVar(&o.WorkDir, "work-dir", "", "where a copy of an old source is upgraded (default: the temp dir)")
+	f.StringVar(&copyDocs, "copy-docs", "", "also copy the Markdown files of this directory to the system shared docs directory, never overwriting")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+// resolveOwner finds who receives unowned sessions: --owner, else the user
+// running migrate (SUDO_USER under sudo; never root by default). The
+// person's name is the system config's for that user, else the user name.
+func resolveOwner(flag string) (*migrate.Owner, string, error) {
+	var u *user.User
+	var err error
+	switch {
+	case flag != "":
+		if _, nerr := strconv.Atoi(flag); nerr == nil {
+			u, err = user.LookupId(flag)
+		} else {
+			u, err = user.Lookup(flag)
+		}
+		if err != nil {
+			return nil, "", cli.Usagef("--owner %s: %v", flag, err)
+		}
+	case os.Getuid() != 0:
+		u, err = user.Current()
+	case os.Getenv("SUDO_USER") != "" && os.Getenv("SUDO_USER") != "root":
+		u, err = user.Lookup(os.Getenv("SUDO_USER"))
+	default:
+		return nil, "", nil // root without sudo: only --owner says who
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("find the owner for unowned sessions: %w", err)
+	}
+	uid, err := strconv.ParseInt(u.Uid, 10, 64)
+	if err != nil {
+		return nil, "", fmt.Errorf("owner %s: uid %q: %w", u.Username, u.Uid, err)
+	}
+	o := &migrate.Owner{Person: u.Username, UID: uid}
+	note := fmt.Sprintf("owner_person for unowned sessions is the OS user name %s: the system config does not map that user to a person", u.Username)
+	if p, err := layout.Resolve(layout.Current(), layout.System); err == nil {
+		if c, err := config.Load(p, os.Getenv); err == nil {
+			if person, ok := c.PersonByOSUser(u.Username); ok {
+				o.Person, note = person.Name, ""
+			}
+		}
+	}
+	return o, note, nil
+}
+
+// progress draws one line on the terminal, rewritten in place.
+type progress struct{ shown bool }
+
+func (p *progress) show(pr migrate.Progress) {
+	p.shown = true
+	if pr.Phase == "index" {
+		fmt.Fprintf(os.Stderr, "\r\033[Krebuild %s (%d of %d)", pr.Table, pr.Done+1, pr.Total)
+		return
+	}
+	pct := 100.0
+	if pr.Total > 0 {
+		pct = 100 * float64(pr.Done) / float64(pr.Total)
+	}
+	fmt.Fprintf(os.Stderr, "\r\033[K%-6s %-20s %12d / %d rows (%.0f%%)", pr.Phase, pr.Table, pr.Done, pr.Total, pct)
+}
+
+func (p *progress) done() {
+	if p != nil && p.shown {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+}

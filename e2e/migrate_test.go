@@ -1,0 +1,145 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/instruktai/teleclaude/internal/pgtest"
+	"github.com/instruktai/teleclaude/internal/store"
+)
+
+// sqliteSource makes a small SQLite database as a daemon would have: an
+// owned session with a transcript, an unowned one, and an audit record.
+func sqliteSource(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "teleclaude.db")
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{Engine: store.SQLite, Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	uid, person := int64(4000), "someone"
+	for _, s := range []*store.Session{
+		{ID: "owned", OwnerPerson: &person, OwnerUID: &uid, Project: "demo", Agent: "shell", Status: "running"},
+		{ID: "legacy", Project: "demo", Agent: "shell", Status: "ended"},
+	} {
+		if err := st.CreateSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var entries []store.TranscriptEntry
+	for i := 0; i < 5000; i++ {
+		entries = append(entries, store.TranscriptEntry{Direction: "out", Content: "line ünïcødé"})
+	}
+	if _, err := st.AppendTranscript(ctx, "owned", entries...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AppendAudit(ctx, store.AuditRecord{ActorUID: 0, ActorPID: 1, Action: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestMigrateCommand runs `teleclaude migrate` as an admin would: its exit
+// codes, its JSON and human reports, the owner's person from the system
+// config, progress only on a terminal, and --copy-docs.
+func TestMigrateCommand(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfg, []byte("computer: {name: e2e}\npeople:\n  - {name: member-person, role: member, os_username: "+uMember+"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	docs, shared := filepath.Join(dir, "docs"), filepath.Join(dir, "shared")
+	os.Mkdir(docs, 0o755)
+	os.WriteFile(filepath.Join(docs, "welcome.md"), []byte("# Welcome\n"), 0o644)
+	env := []string{"TELECLAUDE_CONFIG_PATH=" + cfg, "TELECLAUDE_SHARED_DIR=" + shared}
+
+	src := sqliteSource(t)
+	dsn := pgtest.DSN(t)
+	r := run(t, nil, env, teleBin, "migrate", "--from", src, "--to", dsn, "--owner", uMember, "--copy-docs", docs, "--json")
+	if r.code != 0 {
+		t.Fatalf("migrate: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var rep struct {
+		OK            bool  `json:"ok"`
+		OwnerAssigned int64 `json:"owner_assigned"`
+		Tables        []struct {
+			Name       string `json:"name"`
+			TargetRows int64  `json:"target_rows"`
+			Verified   bool   `json:"verified"`
+		} `json:"tables"`
+		Docs []struct{ Name, Result string } `json:"docs"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, r.stdout)
+	}
+	if !rep.OK || rep.OwnerAssigned != 1 || len(rep.Tables) != 3 || len(rep.Docs) != 1 || !strings.HasPrefix(rep.Docs[0].Result, "copied") {
+		t.Errorf("report: %+v", rep)
+	}
+	for _, tb := range rep.Tables {
+		if !tb.Verified {
+			t.Errorf("table %s not verified", tb.Name)
+		}
+	}
+	if strings.Contains(r.stderr, "\r") || strings.Contains(r.stderr, "\033[") {
+		t.Errorf("progress drawn on a stderr that is not a terminal: %q", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(shared, "welcome.md")); err != nil {
+		t.Errorf("--copy-docs: %v", err)
+	}
+	st, err := store.Open(context.Background(), store.Config{Engine: store.PostgreSQL, DSN: dsn}, store.WithoutLock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := st.GetSession(context.Background(), "legacy")
+	st.Close()
+	if err != nil || legacy.OwnerPerson == nil || *legacy.OwnerPerson != "member-person" || *legacy.OwnerUID != int64(lookup(t, uMember).uid) {
+		t.Errorf("the unowned session after migrate: %+v, %v; want member-person and %s's uid", legacy, err, uMember)
+	}
+
+	// Again into the same target: refused, exit 1, saying why.
+	r = run(t, nil, env, teleBin, "migrate", "--from", src, "--to", dsn, "--owner", uMember)
+	if r.code != 1 || !strings.Contains(r.stderr, "not empty") {
+		t.Errorf("second migrate: exit %d, stderr %q; want 1 and 'not empty'", r.code, r.stderr)
+	}
+	// Usage mistakes: exit 2.
+	if r = run(t, nil, env, teleBin, "migrate", "--from", src); r.code != 2 || !strings.Contains(r.stderr, "--to") {
+		t.Errorf("migrate without --to: exit %d, %q; want 2 naming --to", r.code, r.stderr)
+	}
+	if r = run(t, nil, env, teleBin, "migrate", "--from", src, "--to", dsn, "--split-config", "old.yml"); r.code != 2 {
+		t.Errorf("--split-config exists already (exit %d): it must not until config split does", r.code)
+	}
+	// Root without --owner, SUDO_USER unset, with unowned sessions: usage.
+	if r = run(t, nil, env, teleBin, "migrate", "--from", sqliteSource(t), "--to", pgtest.DSN(t)); r.code != 2 || !strings.Contains(r.stderr, "--owner") {
+		t.Errorf("root without --owner: exit %d, %q; want 2 asking for --owner", r.code, r.stderr)
+	}
+}
+
+// TestMigrateProgressOnTerminal: on a terminal, progress is drawn, the
+// report printed, and the rollback explained.
+func TestMigrateProgressOnTerminal(t *testing.T) {
+	requireRoot(t)
+	script := tool(t, "script")
+	src, dsn := sqliteSource(t), pgtest.DSN(t)
+	line := strings.Join([]string{teleBin, "migrate", "--from", src, "--to", "'" + dsn + "'", "--owner", uMember}, " ")
+	cmd := exec.Command(script, "-qec", line, "/dev/null")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent", "TERM=dumb"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("migrate on a terminal: %v\n%s", err, out)
+	}
+	for _, want := range []string{"\033[K", "copy   transcript_entries", "verified", "To roll back"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output on a terminal lacks %q:\n%s", want, out)
+		}
+	}
+}

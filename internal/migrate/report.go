@@ -1,0 +1,159 @@
+package migrate
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Report says what a migration did, table by table and column by column.
+type Report struct {
+	OK           bool             `json:"ok"`
+	Failed       string           `json:"error,omitempty"`
+	Source       string           `json:"source"`
+	SourceKind   string           `json:"source_kind"`
+	SourceSHA256 string           `json:"source_sha256,omitempty"` // before and after: the same
+	Target       string           `json:"target"`
+	Started      time.Time        `json:"started"`
+	Seconds      float64          `json:"seconds"`
+	Tables       []*TableReport   `json:"tables"`
+	LeftBehind   []LeftBehind     `json:"left_behind,omitempty"`
+	Sequences    []SequenceReport `json:"sequences,omitempty"`
+	// OwnerAssigned counts sessions that had no owner and were given to
+	// the --owner user.
+	OwnerAssigned int64       `json:"owner_assigned"`
+	Notes         []string    `json:"notes,omitempty"`
+	Docs          []DocReport `json:"docs,omitempty"`
+}
+
+// TableReport is one target table.
+type TableReport struct {
+	Name           string          `json:"name"`
+	From           string          `json:"from,omitempty"` // the source table when it has another name or shape
+	SourceRows     int64           `json:"source_rows"`
+	TargetRows     int64           `json:"target_rows"`
+	SourceChecksum string          `json:"source_checksum"`
+	TargetChecksum string          `json:"target_checksum"`
+	Verified       bool            `json:"verified"`
+	Columns        []*ColumnReport `json:"columns"`
+}
+
+// ColumnReport says where a target column's values came from and what was
+// done to them; Forms counts the shapes the source values had.
+type ColumnReport struct {
+	To     string           `json:"to"`
+	Type   string           `json:"type"`
+	From   string           `json:"from"`
+	Action string           `json:"action"`
+	Forms  map[string]int64 `json:"forms,omitempty"`
+}
+
+// LeftBehind is a source table or column that has no place in the target.
+type LeftBehind struct {
+	Table  string `json:"table"`
+	Column string `json:"column,omitempty"`
+	Rows   int64  `json:"rows"`
+	Why    string `json:"why"`
+}
+
+// SequenceReport is a sequence reset after the copy.
+type SequenceReport struct {
+	Sequence string `json:"sequence"`
+	Table    string `json:"table"`
+	Column   string `json:"column"`
+	Next     int64  `json:"next"`
+}
+
+// Print writes the report for a person.
+func (r *Report) Print(w io.Writer) {
+	if r.SourceKind != "" {
+		fmt.Fprintf(w, "source: %s (%s)\n", r.Source, r.SourceKind)
+	} else {
+		fmt.Fprintf(w, "source: %s\n", r.Source)
+	}
+	if r.Target != "" {
+		fmt.Fprintf(w, "target: %s\n", r.Target)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	if len(r.Tables) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "%-20s %12s %12s  %-32s %s\n", "table", "source rows", "target rows", "checksum (source = target)", "")
+		for _, t := range r.Tables {
+			state := "verified"
+			if !t.Verified {
+				state = "NOT verified"
+			}
+			sum := t.SourceChecksum
+			if t.TargetChecksum != "" && t.TargetChecksum != t.SourceChecksum {
+				sum += " ≠ " + t.TargetChecksum
+			}
+			fmt.Fprintf(w, "%-20s %12d %12d  %-32s %s\n", t.Name, t.SourceRows, t.TargetRows, sum, state)
+		}
+		fmt.Fprintln(w)
+		for _, t := range r.Tables {
+			from := ""
+			if t.From != "" {
+				from = " (from " + t.From + ")"
+			}
+			fmt.Fprintf(w, "%s%s:\n", t.Name, from)
+			for _, c := range t.Columns {
+				src := c.From
+				if src == "" {
+					src = "—"
+				}
+				fmt.Fprintf(w, "  %-20s ← %-28s %s%s\n", c.To, src, c.Action, formsText(c.Forms))
+			}
+		}
+	}
+	if len(r.LeftBehind) > 0 {
+		fmt.Fprintln(w, "\nleft behind (still in the source file, which is unchanged):")
+		for _, l := range r.LeftBehind {
+			name := l.Table
+			if l.Column != "" {
+				name += "." + l.Column
+			}
+			fmt.Fprintf(w, "  %-30s %8d rows  %s\n", name, l.Rows, l.Why)
+		}
+	}
+	for _, s := range r.Sequences {
+		fmt.Fprintf(w, "sequence %s (%s.%s): next value %d\n", s.Sequence, s.Table, s.Column, s.Next)
+	}
+	if r.OwnerAssigned > 0 {
+		fmt.Fprintf(w, "%d sessions without an owner were given to the --owner user\n", r.OwnerAssigned)
+	}
+	for _, d := range r.Docs {
+		fmt.Fprintf(w, "doc %s: %s\n", d.Name, d.Result)
+	}
+	if r.SourceSHA256 != "" {
+		fmt.Fprintf(w, "source unchanged: SHA-256 %s before and after\n", r.SourceSHA256)
+	}
+	fmt.Fprintf(w, "took %.1f s\n", r.Seconds)
+}
+
+func formsText(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for k, n := range m {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, n))
+	}
+	sort.Strings(parts)
+	return " [" + strings.Join(parts, "; ") + "]"
+}
+
+// Rollback tells an admin how to go back to SQLite after a migration that
+// committed.
+func Rollback(source, target string) string {
+	return fmt.Sprintf(`To roll back to SQLite (the source was only read, and is unchanged):
+  1. stop the daemon:                systemctl stop teleclaude
+  2. set the config back:            database: {engine: sqlite, path: %s}
+  3. start the daemon:               systemctl start teleclaude
+  Anything written to PostgreSQL after the migration is not in the SQLite file.
+  To migrate again later, empty the PostgreSQL database first (%s):
+     dropdb and createdb it again (teleclaude setup-db creates it)`, source, target)
+}

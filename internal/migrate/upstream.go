@@ -1,0 +1,296 @@
+package migrate
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+)
+
+// The upstream Python TeleClaude (InstruktAI/TeleClaude,
+// teleclaude/core/schema.sql) kept one sessions table, grown over many
+// versions: a row per session with its tmux name, adapter state as JSON
+// text, BOOLEAN DEFAULT 0 flags, and times as TEXT (SQLite's
+// CURRENT_TIMESTAMP, "2006-01-02 15:04:05" in UTC, or Python's isoformat).
+// It had no transcript table (transcripts were files) and no audit log.
+// Its other tables (voice assignments, settings, outboxes, memory,
+// webhooks, ...) have no counterpart here and are left behind.
+//
+// upstreamSessions is the one place that says where each column of our
+// sessions table comes from in an upstream database. A column of ours that
+// is missing here stops the migration (and fails
+// TestUpstreamMapsEveryColumn): nothing is filled in by accident.
+var upstreamSessions = map[string]string{
+	"id":            "session_id",
+	"owner_person":  "--owner (upstream was single-user)",
+	"owner_uid":     "--owner (upstream was single-user)",
+	"project":       "last element of project_path, else of working_directory",
+	"project_path":  "project_path (+ subdir), else working_directory",
+	"agent":         "active_agent",
+	"title":         "title",
+	"status":        "\"ended\" (the upstream daemon's sessions are not run by this one)",
+	"exit_code":     "none (NULL)",
+	"tmux_name":     "tmux_session_name",
+	"output_offset": "none (0)",
+	"created_at":    "created_at",
+	"updated_at":    "last_activity",
+	"ended_at":      "closed_at, else last_activity when closed = 1",
+	"meta":          "adapter_metadata, ux_state and every other column",
+}
+
+// Upstream columns that the mapping above consumes; all others go to
+// meta.upstream.
+var upstreamConsumed = []string{
+	"session_id", "title", "tmux_session_name", "created_at", "last_activity",
+	"closed_at", "project_path", "subdir", "working_directory", "active_agent",
+}
+
+// Upstream flags stored as 0/1, and JSON kept in TEXT.
+var (
+	upstreamBools = []string{"closed", "initiated_by_ai", "notification_sent", "tui_capture_started", "available", "active"}
+	upstreamJSON  = []string{"adapter_metadata", "ux_state", "transcript_files"}
+)
+
+func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error {
+	cols, err := src.columns("sessions")
+	if err != nil {
+		return err
+	}
+	for _, t := range src.tables {
+		if t == "sessions" || internalTable(t) {
+			continue
+		}
+		n, err := src.count(t)
+		if err != nil {
+			return err
+		}
+		rep.LeftBehind = append(rep.LeftBehind, LeftBehind{Table: t, Rows: n, Why: "no counterpart in TeleClaude's schema"})
+	}
+	for _, tp := range plans {
+		if tp.name != "sessions" {
+			tp.report.From = "nothing: the upstream schema has no such table (transcripts were files: see meta.upstream.transcript_files)"
+			for _, c := range tp.cols {
+				c.report.Action = "no source"
+			}
+			tp.open = func() (rowReader, error) { return emptyReader{}, nil }
+			continue
+		}
+		tp.report.From = "sessions (upstream)"
+		var missing []string
+		for _, c := range tp.cols {
+			from, ok := upstreamSessions[c.name]
+			if !ok {
+				missing = append(missing, c.name)
+				continue
+			}
+			c.report.From = from
+			c.report.Action = c.kind.action()
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("upstream mapping: the upstream.go mapping does not say where sessions.%s comes from", strings.Join(missing, ", sessions."))
+		}
+		var meta []string
+		for _, c := range cols {
+			if !slices.Contains(upstreamConsumed, c) {
+				meta = append(meta, c)
+			}
+		}
+		sort.Strings(meta)
+		for _, c := range tp.cols {
+			if c.name == "meta" {
+				c.report.Action = "built: {\"upstream\": {...}} with " + strings.Join(meta, ", ") +
+					" (0/1 flags as booleans, JSON text as JSON)"
+			}
+		}
+		if tp.total, err = src.count("sessions"); err != nil {
+			return err
+		}
+		if tp.total > 0 && o.Owner == nil {
+			return fmt.Errorf("%w: the %d upstream sessions have no owner; give --owner USER to say who receives them", ErrUsage, tp.total)
+		}
+		tp.open = func() (rowReader, error) {
+			st, _, err := src.conn.Prepare(`SELECT * FROM sessions`)
+			if err != nil {
+				return nil, fmt.Errorf("source %s: read sessions: %w", src.path, explainSQLite(err))
+			}
+			r := &upstreamReader{src: src, st: st, cols: tp.cols, vals: make([]any, len(tp.cols)),
+				idx: map[string]int{}, pos: map[string]int{}, owner: o.Owner, rep: rep, metaCols: meta}
+			for i := 0; i < st.ColumnCount(); i++ {
+				r.idx[st.ColumnName(i)] = i
+			}
+			for i, c := range tp.cols {
+				r.pos[c.name] = i
+			}
+			return r, nil
+		}
+	}
+	return nil
+}
+
+type upstreamReader struct {
+	src      *source
+	st       *sqlite3.Stmt
+	cols     []*colPlan
+	vals     []any
+	idx      map[string]int // upstream column → position in SELECT *
+	pos      map[string]int // our column → position in vals
+	owner    *Owner
+	rep      *Report
+	metaCols []string
+	scratch  forms
+}
+
+func (r *upstreamReader) get(name string) value {
+	i, ok := r.idx[name]
+	if !ok {
+		return value{typ: sqlite3.NULL}
+	}
+	return readValue(r.st, i)
+}
+
+func (r *upstreamReader) fs(col string) *forms { return &r.cols[r.pos[col]].fs }
+
+func (r *upstreamReader) set(col string, v any) { r.vals[r.pos[col]] = v }
+
+func (r *upstreamReader) next() (bool, error) {
+	if !r.st.Step() {
+		if err := r.st.Err(); err != nil {
+			return false, fmt.Errorf("source %s: read sessions: %w", r.src.path, explainSQLite(err))
+		}
+		return false, nil
+	}
+	id, err := convert(kText, r.get("session_id"), r.fs("id"))
+	if err != nil || id == nil {
+		return false, fmt.Errorf("source %s: an upstream session without a usable session_id: %v", r.src.path, err)
+	}
+	fail := func(col string, err error) (bool, error) {
+		return false, fmt.Errorf("source %s: upstream session %s, column %s: %w", r.src.path, id, col, err)
+	}
+	r.set("id", id)
+	text := func(from, to, dflt string) error {
+		v, err := convert(kText, r.get(from), r.fs(to))
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			v = dflt
+		}
+		r.set(to, v)
+		return nil
+	}
+	for _, m := range [][3]string{{"title", "title", ""}, {"tmux_session_name", "tmux_name", ""}, {"active_agent", "agent", "unknown"}} {
+		if err := text(m[0], m[1], m[2]); err != nil {
+			return fail(m[0], err)
+		}
+	}
+	times := map[string]any{}
+	for _, c := range [][2]string{{"created_at", "created_at"}, {"last_activity", "updated_at"}, {"closed_at", "ended_at"}} {
+		v, err := convert(kTime, r.get(c[0]), r.fs(c[1]))
+		if err != nil {
+			return fail(c[0], err)
+		}
+		times[c[1]] = v
+	}
+	if times["created_at"] == nil {
+		times["created_at"] = times["updated_at"]
+	}
+	if times["created_at"] == nil {
+		return fail("created_at", fmt.Errorf("neither created_at nor last_activity is set"))
+	}
+	if times["updated_at"] == nil {
+		times["updated_at"] = times["created_at"]
+	}
+	if times["ended_at"] == nil {
+		if closed, err := convert(kBool, r.get("closed"), &r.scratch); err == nil && closed == true {
+			times["ended_at"] = times["updated_at"]
+		}
+	}
+	for k, v := range times {
+		r.set(k, v)
+	}
+
+	dir, err := convert(kText, r.get("project_path"), r.fs("project_path"))
+	if err != nil {
+		return fail("project_path", err)
+	}
+	if dir == nil {
+		if dir, err = convert(kText, r.get("working_directory"), r.fs("project_path")); err != nil {
+			return fail("working_directory", err)
+		}
+	}
+	if dir == nil {
+		dir = ""
+	}
+	// The project is named by its base directory; the session ran in its
+	// subdirectory (a worktree), if any.
+	project := path.Base(path.Clean(dir.(string)))
+	if dir == "" || project == "/" || project == "." || project == "~" {
+		project = "unknown"
+	}
+	r.set("project", project)
+	if sub, _ := convert(kText, r.get("subdir"), &r.scratch); sub != nil && sub != "" && dir != "" {
+		dir = path.Join(dir.(string), sub.(string))
+	}
+	r.set("project_path", dir)
+	r.set("status", "ended")
+	r.set("exit_code", nil)
+	r.set("output_offset", int64(0))
+	r.set("owner_uid", r.owner.UID)
+	r.set("owner_person", r.owner.Person)
+	r.rep.OwnerAssigned++
+
+	meta, err := r.meta()
+	if err != nil {
+		return fail("meta", err)
+	}
+	r.set("meta", meta)
+	r.fs("meta")[fJSONText]++
+	return true, nil
+}
+
+// meta keeps every upstream column that has no column of ours, so that
+// nothing of a session is lost: flags as booleans, JSON text as JSON,
+// numbers as numbers, everything else as text.
+func (r *upstreamReader) meta() (json.RawMessage, error) {
+	up := map[string]any{}
+	for _, c := range r.metaCols {
+		v := r.get(c)
+		switch {
+		case v.typ == sqlite3.NULL:
+			continue
+		case slices.Contains(upstreamBools, c):
+			if b, err := convert(kBool, v, &r.scratch); err == nil {
+				up[c] = b
+				continue
+			}
+		case slices.Contains(upstreamJSON, c) && v.typ == sqlite3.TEXT && json.Valid(v.b):
+			up[c] = json.RawMessage(append([]byte(nil), v.b...))
+			continue
+		}
+		switch v.typ {
+		case sqlite3.INTEGER:
+			up[c] = v.i
+		case sqlite3.FLOAT:
+			up[c] = v.f
+		default:
+			s, err := convert(kText, v, &r.scratch)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c, err)
+			}
+			up[c] = s
+		}
+	}
+	b, err := json.Marshal(map[string]any{"upstream": up, "migrated_at": time.Now().UTC().Format(time.RFC3339)})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (r *upstreamReader) values() []any { return r.vals }
+func (r *upstreamReader) close()        { r.st.Close() }
