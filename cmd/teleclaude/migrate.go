@@ -15,6 +15,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/migrate"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func migrateCmd() *cobra.Command {
@@ -69,7 +70,7 @@ system config when it maps that user.`,
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			var prog *progress
-			if cli.IsTerminal(os.Stderr) {
+			if term.IsTerminal(int(os.Stderr.Fd())) {
 				prog = &progress{}
 				o.Progress = prog.show
 			}
