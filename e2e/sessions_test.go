@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/apitype"
 	"github.com/instruktai/teleclaude/internal/store"
+	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" for database/sql
 )
 
 // startSession starts a session as acct and returns it.
@@ -431,6 +433,11 @@ func TestTranscriptSurvivesKill9(t *testing.T) {
 		d.waitOutput(t, max, s.ID, "line-100\n")
 		d.cmd.Process.Kill() // SIGKILL, mid-stream
 		d.exited(t, 10*time.Second)
+		if dsn != "" {
+			// PostgreSQL releases the dead daemon's lock when its backend
+			// notices the closed connection; systemd would simply retry.
+			waitBackendGone(t, dsn, d.cmd.Process.Pid)
+		}
 
 		again := startDaemon(t, daemonOpts{dsn: dsn, config: cfg, dataDir: filepath.Join(d.dir, "data"), socket: d.socket, runDir: filepath.Join(d.dir, "run")})
 		out := again.waitOutput(t, max, s.ID, "all-done")
@@ -591,4 +598,20 @@ func TestOutputLogSwap(t *testing.T) {
 	if !refusedLog() {
 		t.Errorf("the daemon did not say why it skipped the log:\n%s", again.stderr)
 	}
+}
+
+// waitBackendGone waits until no PostgreSQL backend serves daemon pid
+// (its connections are named after it).
+func waitBackendGone(t *testing.T, dsn string, pid int) {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	waitFor(t, func() bool {
+		var n int
+		err := db.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1", fmt.Sprintf("teleclaude serve pid %d %%", pid)).Scan(&n)
+		return err == nil && n == 0
+	})
 }

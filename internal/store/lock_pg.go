@@ -17,21 +17,36 @@ const advisoryKey int64 = 0x74636c61756465
 // lockAdvisory takes a session-level advisory lock on a connection pinned
 // for the store's lifetime and returns that connection; PostgreSQL releases
 // the lock when the connection ends, so a dead daemon never keeps it.
+//
+// A holder that cannot be found any more let go between our attempt and
+// our look (a daemon that just died, whose backend was ending): only then
+// is the lock tried again, a few times; a live holder is reported at once.
 func lockAdvisory(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lock: %w", err)
 	}
-	var ok bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", advisoryKey).Scan(&ok); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("lock: %w", err)
+	for attempt := 1; ; attempt++ {
+		var ok bool
+		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", advisoryKey).Scan(&ok); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("lock: %w", err)
+		}
+		if ok {
+			return conn, nil
+		}
+		holder, gone := advisoryHolder(ctx, db)
+		if !gone || attempt == 5 {
+			conn.Close()
+			return nil, &LockedError{Holder: holder}
+		}
+		select {
+		case <-ctx.Done():
+			conn.Close()
+			return nil, fmt.Errorf("lock: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	if !ok {
-		conn.Close()
-		return nil, &LockedError{Holder: advisoryHolder(ctx, db)}
-	}
-	return conn, nil
 }
 
 // unlockAdvisory releases the lock before the connection goes back to the
@@ -47,11 +62,12 @@ func unlockAdvisory(conn *sql.Conn) error {
 	return conn.Close()
 }
 
-// advisoryHolder describes the backend holding our lock in this database.
-// A bigint advisory key shows in pg_locks as classid (high half) and objid
-// (low half). Without pg_read_all_stats, pg_stat_activity hides the address
-// and start of other roles' backends, hence the coalesces.
-func advisoryHolder(ctx context.Context, db *sql.DB) string {
+// advisoryHolder describes the backend holding our lock in this database;
+// gone reports that no backend holds it any more. A bigint advisory key
+// shows in pg_locks as classid (high half) and objid (low half). Without
+// pg_read_all_stats, pg_stat_activity hides the address and start of other
+// roles' backends, hence the coalesces.
+func advisoryHolder(ctx context.Context, db *sql.DB) (desc string, gone bool) {
 	var pid int
 	var app, usr, from, since string
 	err := db.QueryRowContext(ctx, `
@@ -66,13 +82,13 @@ func advisoryHolder(ctx context.Context, db *sql.DB) string {
 		  AND l.classid = $1 AND l.objid = $2`,
 		advisoryKey>>32, advisoryKey&0xffffffff).Scan(&pid, &app, &usr, &from, &since)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Sprintf("a connection that released advisory lock %d just now (try again)", advisoryKey)
+		return fmt.Sprintf("a connection that released advisory lock %d just now (try again)", advisoryKey), true
 	}
 	if err != nil {
-		return fmt.Sprintf("another connection (advisory lock %d; its details are not visible: %v)", advisoryKey, err)
+		return fmt.Sprintf("another connection (advisory lock %d; its details are not visible: %v)", advisoryKey, err), false
 	}
 	if app == "" {
 		app = "a connection without an application_name"
 	}
-	return fmt.Sprintf("%s (PostgreSQL backend pid %d, user %s, from %s, connected since %s)", app, pid, usr, from, since)
+	return fmt.Sprintf("%s (PostgreSQL backend pid %d, user %s, from %s, connected since %s)", app, pid, usr, from, since), false
 }
