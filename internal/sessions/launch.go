@@ -23,6 +23,8 @@ type launchSpec struct {
 	Argv    []string          `json:"argv"`
 	Env     map[string]string `json:"env"`
 	Dir     string            `json:"dir"`
+	// ExitFile is where the agent's exit status goes (see Exec).
+	ExitFile string `json:"exit_file"`
 }
 
 func writeSpec(path string, spec launchSpec, ownerUID, daemonUID int) error {
@@ -52,11 +54,13 @@ func writeSpec(path string, spec launchSpec, ownerUID, daemonUID int) error {
 	return nil
 }
 
-// createLog creates the empty output log that the owner's tmux appends to.
-func createLog(path string, ownerUID, daemonUID int) error {
+// createOwned creates an empty file that the owner's session writes to
+// (the output log, the exit status): the daemon owns it, so that it can
+// tell it from anything the owner might put in its place.
+func createOwned(path string, ownerUID, daemonUID int) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("create output log: %w", err)
+		return fmt.Errorf("create %s: %w", path, err)
 	}
 	f.Close()
 	if ownerUID != daemonUID {
@@ -68,10 +72,24 @@ func createLog(path string, ownerUID, daemonUID int) error {
 	return nil
 }
 
+// waitScript runs the agent as its child and writes its exit status to the
+// exit file: tmux learns a pane's status only once it has reaped the
+// process, and for a program that dies at once it sometimes never does.
+// The signals a terminal or tmux sends reach the agent directly (same
+// process group); the shell catches them only to outlive the agent, and
+// caught signals are reset for the child, which keeps Ctrl-C and the rest.
+const waitScript = `f=$1; shift
+trap : HUP INT QUIT TERM
+"$@"
+c=$?
+printf '%d\n' "$c" > "$f"
+exit "$c"`
+
 // Exec is `teleclaude session-exec SPEC`: it reads and deletes the spec,
-// enters the project directory and replaces itself with the agent. It
-// returns only on failure, which the caller reports in the pane (and so
-// in the transcript).
+// enters the project directory and becomes a small shell that runs the
+// agent and records its exit status (waitScript). It returns only on
+// failure, which the caller reports in the pane (and so in the
+// transcript).
 func Exec(specPath string) error {
 	spec, err := readSpec(specPath)
 	os.Remove(specPath)
@@ -103,7 +121,11 @@ func Exec(specPath string) error {
 		list = append(list, k+"="+v)
 	}
 	sort.Strings(list)
-	return fmt.Errorf("run %s: %w", path, syscall.Exec(path, spec.Argv, list))
+	if spec.ExitFile == "" {
+		return fmt.Errorf("run %s: %w", path, syscall.Exec(path, spec.Argv, list))
+	}
+	argv := append([]string{"teleclaude-session", "-c", waitScript, "teleclaude-session", spec.ExitFile, path}, spec.Argv[1:]...)
+	return fmt.Errorf("run %s: %w", path, syscall.Exec("/bin/sh", argv, list))
 }
 
 func readSpec(path string) (launchSpec, error) {

@@ -199,13 +199,15 @@ func (m *Manager) launch(ctx context.Context, owner sessionhost.Owner, s *store.
 		return errdefs.Unavailablef("cannot start your tmux server: %w", err)
 	}
 	dir := m.o.Host.Dir(owner.UID)
-	spec := launchSpec{Argv: agent.Command, Env: env, Dir: s.ProjectPath, Session: s.ID}
+	logPath, exitPath := m.logPath(*s), m.exitPath(*s)
+	for _, p := range []string{logPath, exitPath} {
+		if err := createOwned(p, owner.UID, m.o.DaemonUID); err != nil {
+			return err
+		}
+	}
+	spec := launchSpec{Argv: agent.Command, Env: env, Dir: s.ProjectPath, Session: s.ID, ExitFile: exitPath}
 	specPath := filepath.Join(dir, s.ID+".launch")
 	if err := writeSpec(specPath, spec, owner.UID, m.o.DaemonUID); err != nil {
-		return err
-	}
-	logPath := m.logPath(*s)
-	if err := createLog(logPath, owner.UID, m.o.DaemonUID); err != nil {
 		return err
 	}
 	pipe := "exec cat >> " + shellQuote(logPath)
@@ -227,11 +229,17 @@ func (m *Manager) discard(s store.Session) {
 		dir := m.o.Host.Dir(int(*s.OwnerUID))
 		os.Remove(filepath.Join(dir, s.ID+".launch"))
 		os.Remove(m.logPath(s))
+		os.Remove(m.exitPath(s))
 	}
 }
 
+// logPath is the session's output log; exitPath where its exit status goes.
 func (m *Manager) logPath(s store.Session) string {
 	return filepath.Join(m.o.Host.Dir(int(*s.OwnerUID)), s.ID+".out")
+}
+
+func (m *Manager) exitPath(s store.Session) string {
+	return filepath.Join(m.o.Host.Dir(int(*s.OwnerUID)), s.ID+".exit")
 }
 
 // checkOwner applies SPEC §4's owner rules in system mode: never the

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -39,7 +41,13 @@ type live struct {
 	finalizeAt time.Time
 	status     string
 	exit       *int
+	// deadSince is when its pane was first seen dead with no status yet.
+	deadSince time.Time
 }
+
+// statusWait is how long a dead pane may go without an exit status before
+// the session is recorded as exited with an unknown code.
+const statusWait = 3 * time.Second
 
 func (m *Manager) track(s store.Session) {
 	m.mu.Lock()
@@ -137,6 +145,25 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 	}
 }
 
+// readExit reads the exit status the launcher wrote, nil when there is
+// none (yet). Like the log, only the file the daemon created is read.
+func readExit(path string, daemonUID int) *int {
+	f, err := openLog(path, daemonUID)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 32))
+	if err != nil {
+		return nil
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil
+	}
+	return &code
+}
+
 // openLog opens a session's output log for reading. The owner may write
 // in the directory the log is in (tmux puts its socket there), so the name
 // proves nothing: it could have been replaced by a link to a file only the
@@ -193,12 +220,23 @@ func (m *Manager) pollStatus(ctx context.Context) {
 				continue // ended meanwhile
 			}
 			p, ok := byName[l.s.ID]
-			switch {
-			case !ok:
+			if !ok {
 				l.status, l.finalizeAt = Lost, time.Now()
-			case p.Dead:
-				code := p.DeadStatus
-				l.status, l.exit = Exited, &code
+				continue
+			}
+			if !p.Dead {
+				continue
+			}
+			// The launcher's record first; tmux's if it has one.
+			exit := readExit(m.exitPath(l.s), m.o.DaemonUID)
+			if exit == nil {
+				exit = p.Exit
+			}
+			if l.deadSince.IsZero() {
+				l.deadSince = time.Now()
+			}
+			if exit != nil || time.Since(l.deadSince) > statusWait {
+				l.status, l.exit = Exited, exit
 				// pipe-pane's cat may still hold the last output.
 				l.finalizeAt = time.Now().Add(2 * m.o.Poll)
 			}
@@ -246,6 +284,7 @@ func (m *Manager) finalize(ctx context.Context, l *live) {
 	}
 	lock.Unlock()
 	os.Remove(l.log)
+	os.Remove(m.exitPath(l.s))
 	m.mu.Lock()
 	delete(m.live, l.s.ID)
 	delete(m.locks, l.s.ID)

@@ -113,34 +113,51 @@ func escapeFormat(v string) string { return strings.ReplaceAll(v, "#", "##") }
 
 // Pane is the state of one session's active pane.
 type Pane struct {
-	Session    string
-	PID        int
-	Dead       bool
-	DeadStatus int // exit status when Dead (tmux ≥ 2.8)
+	Session string
+	PID     int
+	// Dead: the pane's program has ended. tmux sees that (its terminal
+	// closes) before it reaps the process and knows the status.
+	Dead bool
+	// Exit is the program's exit status once tmux knows it: its exit code,
+	// or 128+n for death by signal n, as shells report it. tmux 3.3 often
+	// never learns it (seen here for a third of the programs killed by a
+	// signal), so this is a hint, not a record.
+	Exit *int
 }
 
 // Panes lists the panes of every session on the server.
 func (s *Server) Panes(ctx context.Context) ([]Pane, error) {
-	out, err := s.Run(ctx, nil, "list-panes", "-a", "-F", "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}")
+	out, err := s.Run(ctx, nil, "list-panes", "-a", "-F", "#{session_name}\t#{pane_pid}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_dead_signal}")
 	if err != nil {
 		if errors.Is(err, ErrNoSession) {
 			return nil, nil // a server without sessions
 		}
 		return nil, err
 	}
+	return parsePanes(out)
+}
+
+// parsePanes reads list-panes lines of session, pid, dead, exit status and
+// signal.
+func parsePanes(out string) ([]Pane, error) {
 	var panes []Pane
-	// Not TrimSpace: a live pane's exit status is an empty last field.
+	// Not TrimSpace: a live pane's status fields are empty.
 	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		if line == "" {
 			continue
 		}
 		f := strings.Split(line, "\t")
-		if len(f) != 4 {
+		if len(f) != 5 {
 			return nil, fmt.Errorf("tmux list-panes: unexpected line %q", line)
 		}
 		p := Pane{Session: f[0], Dead: f[2] == "1"}
 		p.PID, _ = strconv.Atoi(f[1])
-		p.DeadStatus, _ = strconv.Atoi(f[3])
+		if code, err := strconv.Atoi(f[3]); err == nil && p.Dead {
+			p.Exit = &code
+		} else if sig, err := strconv.Atoi(f[4]); err == nil && p.Dead && sig > 0 {
+			code := 128 + sig
+			p.Exit = &code
+		}
 		panes = append(panes, p)
 	}
 	return panes, nil
