@@ -144,7 +144,18 @@ func ensureAccounts() error {
 		{uMember2, false, sockGroup}, {uSys, true, sockGroup}, {uPublic, false, sockGroup}, {uOutside, false, ""},
 	}
 	for _, a := range accounts {
-		if _, err := user.Lookup(a.name); err == nil {
+		if u, err := user.Lookup(a.name); err == nil {
+			// Left by an earlier run that did not create it (so did not
+			// remove it): make it what this run needs.
+			if a.groups != "" {
+				if out, err := exec.Command("usermod", "-a", "-G", a.groups, a.name).CombinedOutput(); err != nil {
+					return fmt.Errorf("usermod %s: %v: %s", a.name, err, out)
+				}
+			}
+			if uid, _ := strconv.Atoi(u.Uid); a.system != (uid < 1000) {
+				return fmt.Errorf("account %s exists with uid %d, but the tests need a %s account; remove it (userdel %s)",
+					a.name, uid, map[bool]string{true: "system", false: "regular"}[a.system], a.name)
+			}
 			continue
 		}
 		args := []string{"-M", "-d", "/nonexistent", "-s", "/usr/sbin/nologin", "-U"}
@@ -289,6 +300,7 @@ agents:
   shell: {command: ["/bin/sh"]}
   echo: {command: ["/bin/sh", "-c", "echo started-$TELECLAUDE_SESSION_ID; exec cat"]}
   quick: {command: ["/bin/sh", "-c", "echo bye; exit 3"]}
+  doomed: {command: ["/bin/sh", "-c", "kill -TERM $$"]}
   ghost: {command: ["tce-no-such-agent"]}
   keyed: {command: ["/bin/sh", "-c", "echo key=$TCE_TEST_KEY; exec cat"], secrets_env: [TCE_TEST_KEY]}
 socket: {group: tce-sock, mode: "0660"}

@@ -393,6 +393,11 @@ func TestSessionBadInput(t *testing.T) {
 		}
 	}
 	d.refused(t, max, 1, "is exited", "sessions", "send", q.ID, "late")
+	// One that dies of a signal at once: 128+15, as a shell reports it.
+	k := d.startSession(t, max, "--project", "demo", "--agent", "doomed")
+	if got := d.waitStatus(t, max, k.ID, "exited"); got.ExitCode == nil || *got.ExitCode != 143 {
+		t.Errorf("agent killed by SIGTERM: exit %v, want 143", got.ExitCode)
+	}
 
 	// An agent that cannot start at all: refused, nothing created.
 	d.refused(t, max, 1, `agent ghost cannot start: command "tce-no-such-agent" not found in PATH`, "sessions", "start", "--project", "demo", "--agent", "ghost")
@@ -402,8 +407,8 @@ func TestSessionBadInput(t *testing.T) {
 	d.refused(t, max, 1, "project other: its directory", "sessions", "start", "--project", "other")
 
 	ss := decode[[]apitype.Session](t, d.telec(t, ada, "sessions", "list", "--json"))
-	if got := ids(ss); !slices.Equal(got, sorted(s.ID, q.ID)) {
-		t.Errorf("sessions after the bad starts: %v, want only %s and %s", got, s.ID, q.ID)
+	if got := ids(ss); !slices.Equal(got, sorted(s.ID, q.ID, k.ID)) {
+		t.Errorf("sessions after the bad starts: %v, want only %s, %s and %s", got, s.ID, q.ID, k.ID)
 	}
 }
 
