@@ -5,7 +5,6 @@ package config
 
 import (
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/strictyaml"
 )
 
 // Config is the daemon's effective configuration: file, secrets and
@@ -122,59 +122,33 @@ type Getenv func(string) string
 // system mode. Problems come back as a Problems error.
 func Load(p layout.Paths, getenv Getenv) (*Config, error) {
 	c := &Config{}
-	var probs Problems
-	data, err := readLimited(p.ConfigFile)
+	var doc *strictyaml.Document
+	data, err := strictyaml.ReadFile(p.ConfigFile, false)
 	switch {
 	case err == nil:
 		c.File = p.ConfigFile
-		probs = append(probs, decodeStrict(p.ConfigFile, data, c, p.Mode == layout.System)...)
+		var probs Problems
+		if doc, probs = decodeStrict(p.ConfigFile, data, c, p.Mode == layout.System); probs != nil {
+			return nil, probs
+		}
 	case os.IsNotExist(err) && p.Mode == layout.SingleUser:
 	case os.IsNotExist(err):
 		return nil, Problems{{File: p.ConfigFile, Msg: "system config not found; create it (the package ships an example) or set " + layout.EnvConfigPath}}
 	default:
 		return nil, Problems{{File: p.ConfigFile, Msg: err.Error()}}
 	}
-	if len(probs) > 0 {
-		return nil, probs
-	}
-	sp, warns := loadSecrets(p, &c.Secrets)
-	probs = append(probs, sp...)
+	probs, warns := loadSecrets(p, &c.Secrets)
 	c.Warnings = append(c.Warnings, warns...)
 
 	if err := c.applyEnv(getenv); err != nil {
 		probs = append(probs, Problem{Msg: err.Error()})
 	}
 	c.applyDefaults(p, getenv)
-	probs = append(probs, c.validate(p.ConfigFile, data)...)
+	probs = append(probs, c.validate(p.ConfigFile, doc)...)
 	if len(probs) > 0 {
 		return nil, probs
 	}
 	return c, nil
-}
-
-// maxFile bounds what we parse: a config larger than this is a mistake, and
-// the bound keeps a hostile file from costing memory before it is rejected.
-const maxFile = 1 << 20
-
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	if st.Size() > maxFile {
-		return nil, fmt.Errorf("file is %d bytes, over the %d-byte limit", st.Size(), maxFile)
-	}
-	buf := make([]byte, st.Size())
-	_, err = io.ReadFull(f, buf)
-	return buf, err
 }
 
 // applyEnv lets TELECLAUDE_* variables and the agents' own key variables

@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/strictyaml"
 )
 
 // loadSecrets reads the secrets file if there is one. A symlink is refused:
@@ -34,9 +35,12 @@ func loadSecrets(p layout.Paths, s *Secrets) (Problems, []string) {
 	case p.Mode == layout.SingleUser && perm&0o077 != 0:
 		warns = append(warns, fmt.Sprintf("%s is readable by others (mode %04o); fix: chmod 0600 %s", file, perm, file))
 	}
-	data, err := readLimited(file)
+	// No following links at open either: the file checked above is the
+	// file read.
+	data, err := strictyaml.ReadFile(file, true)
 	if err != nil {
 		return Problems{{File: file, Msg: err.Error()}}, warns
 	}
-	return decodeStrict(file, data, s, false), warns
+	_, probs := decodeStrict(file, data, s, false)
+	return probs, warns
 }
