@@ -15,6 +15,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/strictyaml"
+	"gopkg.in/yaml.v3"
 )
 
 // Config is the daemon's effective configuration: file, secrets and
@@ -28,6 +29,10 @@ type Config struct {
 	Socket   Socket           `yaml:"socket"`
 	Sessions Sessions         `yaml:"sessions"`
 	Logging  Logging          `yaml:"logging"`
+	// Preferences is the user's own section, allowed only in single-user
+	// mode, where this file is also the user's; telec reads it (package
+	// prefs) and the daemon only checks it.
+	Preferences yaml.Node `yaml:"preferences"`
 
 	Secrets Secrets `yaml:"-"`
 	// File is the config file that was read, "" when none existed.
@@ -129,6 +134,9 @@ func Load(p layout.Paths, getenv Getenv) (*Config, error) {
 		c.File = p.ConfigFile
 		var probs Problems
 		if doc, probs = decodeStrict(p.ConfigFile, data, c, p.Mode == layout.System); probs != nil {
+			return nil, probs
+		}
+		if probs = checkSections(doc, p.Mode); probs != nil {
 			return nil, probs
 		}
 	case os.IsNotExist(err) && p.Mode == layout.SingleUser:

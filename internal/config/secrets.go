@@ -38,6 +38,10 @@ func loadSecrets(p layout.Paths, s *Secrets) (Problems, []string) {
 	// No following links at open either: the file checked above is the
 	// file read.
 	data, err := strictyaml.ReadFile(file, true)
+	if os.IsPermission(err) {
+		return Problems{{File: file, Msg: fmt.Sprintf("cannot read it as uid %d (%v); the daemon's user must: chown root:%s %s && chmod 0640 %s",
+			os.Getuid(), err, layout.ServiceUser(runtime.GOOS), file, file)}}, warns
+	}
 	if err != nil {
 		return Problems{{File: file, Msg: err.Error()}}, warns
 	}

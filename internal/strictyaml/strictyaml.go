@@ -147,7 +147,8 @@ func checkDepth(file string, n *yaml.Node, depth int, probs *Problems) {
 // Decode checks the document against the Go type of v, reporting every key
 // the type does not have (with the keys it does), then decodes into v,
 // reporting type mismatches with their line. An empty document leaves v as it
-// is.
+// is. A field of type yaml.Node takes its section as it is, unchecked: its
+// owner checks it.
 func (d *Document) Decode(v any) Problems {
 	if d.Root == nil {
 		return nil
@@ -189,6 +190,9 @@ func checkShape(file string, n *yaml.Node, t reflect.Type, path string, probs *P
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if t == nodeType {
+		return // a raw section: whoever owns it checks it
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
@@ -221,6 +225,8 @@ func checkShape(file string, n *yaml.Node, t reflect.Type, path string, probs *P
 		}
 	}
 }
+
+var nodeType = reflect.TypeOf(yaml.Node{})
 
 // Fields maps the YAML keys of struct type t to their field types,
 // including the fields of ",inline" structs.
@@ -262,6 +268,19 @@ func keys(m map[string]reflect.Type) string {
 	}
 	sort.Strings(ks)
 	return strings.Join(ks, ", ")
+}
+
+// Key finds a top-level key and its value; nil, nil when absent.
+func (d *Document) Key(name string) (key, value *yaml.Node) {
+	if d.Root == nil || d.Root.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(d.Root.Content); i += 2 {
+		if d.Root.Content[i].Value == name {
+			return d.Root.Content[i], d.Root.Content[i+1]
+		}
+	}
+	return nil, nil
 }
 
 // Line finds the line of the node at a path such as "people", 2, "role"
