@@ -2,7 +2,11 @@
 // telec so that the client links none of the server.
 package apitype
 
-import "time"
+import (
+	"time"
+
+	"github.com/instruktai/teleclaude/internal/prefs"
+)
 
 // Whoami is the body of GET /v1/whoami. Person is null for public callers.
 type Whoami struct {
@@ -14,6 +18,8 @@ type Whoami struct {
 	Role       string  `json:"role"`
 	// Reason is the identity ladder's explanation of the decision.
 	Reason string `json:"reason"`
+	// Preferences are the caller's, as the daemon received and checked them.
+	Preferences prefs.Preferences `json:"preferences"`
 }
 
 // Status is the body of GET /v1/status.

@@ -13,6 +13,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/client"
 	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/prefs"
 	"github.com/spf13/cobra"
 )
 
@@ -116,4 +117,25 @@ func ResolveTarget(flagSocket string) (Target, error) {
 		t.Socket = flagSocket
 	}
 	return t, nil
+}
+
+// Preferences reads the calling user's preferences (package prefs): the
+// preferences: section of ~/.teleclaude/config.yml, or in single-user mode
+// of the daemon's config file, with the TELECLAUDE_* variables over it.
+// Problems in the file are the caller's to fix: exit code 2.
+func Preferences() (prefs.Preferences, error) {
+	h := layout.Current()
+	d, err := layout.Decide(h)
+	if err != nil {
+		return prefs.Preferences{}, &UsageError{err}
+	}
+	p, err := layout.Resolve(h, d.Mode)
+	if err != nil {
+		return prefs.Preferences{}, &UsageError{err}
+	}
+	path, whole := prefs.File(p, h.Home)
+	if h.Home == "" && whole {
+		path = "" // no home, no file; the environment still counts
+	}
+	return prefs.Load(path, whole, os.Getenv)
 }

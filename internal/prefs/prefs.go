@@ -158,7 +158,8 @@ func File(p layout.Paths, home string) (path string, whole bool) {
 	return filepath.Join(home, ".teleclaude", "config.yml"), true
 }
 
-// Load reads the preferences at path (a missing file is no preferences) and
+// Load reads the preferences at path ("" or a missing file is no
+// preferences) and
 // applies the environment over them: TELECLAUDE_DEFAULT_AGENT,
 // TELECLAUDE_DEFAULT_PROJECT, TELECLAUDE_THINKING_MODE,
 // TELECLAUDE_OUTPUT_FORMAT, TELECLAUDE_COLOR, and NO_COLOR (any value means
@@ -168,6 +169,7 @@ func Load(path string, whole bool, getenv Getenv) (Preferences, error) {
 	var p Preferences
 	data, err := strictyaml.ReadFile(path, false)
 	switch {
+	case path == "":
 	case err == nil:
 		doc, probs := strictyaml.Parse(path, data)
 		if probs == nil {
