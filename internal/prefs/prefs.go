@@ -28,16 +28,16 @@ import (
 type Preferences struct {
 	// DefaultAgent is the agent `telec sessions start` uses without --agent
 	// (one of the system config's agents).
-	DefaultAgent string `yaml:"default_agent" json:"default_agent,omitempty"`
+	DefaultAgent string `yaml:"default_agent,omitempty" json:"default_agent,omitempty"`
 	// DefaultProject is the project used without --project.
-	DefaultProject string `yaml:"default_project" json:"default_project,omitempty"`
+	DefaultProject string `yaml:"default_project,omitempty" json:"default_project,omitempty"`
 	// ThinkingMode asks agents that support it for more or less reasoning:
 	// off, low, medium or high.
-	ThinkingMode string `yaml:"thinking_mode" json:"thinking_mode,omitempty"`
+	ThinkingMode string `yaml:"thinking_mode,omitempty" json:"thinking_mode,omitempty"`
 	// OutputFormat is telec's output without --json: text or json.
-	OutputFormat string `yaml:"output_format" json:"output_format,omitempty"`
+	OutputFormat string `yaml:"output_format,omitempty" json:"output_format,omitempty"`
 	// Color is telec's use of colour: auto, always or never.
-	Color string `yaml:"color" json:"color,omitempty"`
+	Color string `yaml:"color,omitempty" json:"color,omitempty"`
 }
 
 // Section is the top-level key that holds the preferences.
@@ -71,6 +71,15 @@ func Keys() []string {
 	return out
 }
 
+// EnvVars lists the variables that override preferences.
+func EnvVars() []string {
+	out := []string{"NO_COLOR"}
+	for _, k := range keys {
+		out = append(out, k.env)
+	}
+	return out
+}
+
 // check says what is wrong with value v for k, "" when nothing. The value is
 // never repeated when it looks like a secret.
 func (k key) check(v string) string {
@@ -94,8 +103,8 @@ func (k key) check(v string) string {
 	return fmt.Sprintf("%s %q: want %s", k.name, v, strings.Join(k.enum, ", "))
 }
 
-// userFile is what a per-user file may hold.
-type userFile struct {
+// UserFile is what a per-user file of system mode may hold.
+type UserFile struct {
 	Preferences Preferences `yaml:"preferences"`
 }
 
@@ -124,7 +133,7 @@ func FromDocument(doc *strictyaml.Document, whole bool) (Preferences, strictyaml
 	for _, pr := range probs {
 		flagged[pr.Line] = true
 	}
-	var f userFile
+	var f UserFile
 	for _, pr := range scope.Decode(&f) {
 		if !flagged[pr.Line] {
 			probs = append(probs, pr)
@@ -182,13 +191,15 @@ func Load(path string, whole bool, getenv Getenv) (Preferences, error) {
 	default:
 		return Preferences{}, strictyaml.Problems{{File: path, Msg: err.Error()}}
 	}
-	if probs := p.applyEnv(getenv); probs != nil {
+	if probs := p.ApplyEnv(getenv); probs != nil {
 		return Preferences{}, probs
 	}
 	return p, nil
 }
 
-func (p *Preferences) applyEnv(getenv Getenv) strictyaml.Problems {
+// ApplyEnv sets the preferences named by TELECLAUDE_* variables (and NO_COLOR)
+// over p, each checked like the file's values.
+func (p *Preferences) ApplyEnv(getenv Getenv) strictyaml.Problems {
 	if getenv("NO_COLOR") != "" {
 		p.Color = "never"
 	}

@@ -105,7 +105,7 @@ func TestRejections(t *testing.T) {
 		{"bad name", "preferences:\n  default_project: ../etc\n", `:2: default_project "../etc": use a name of letters`},
 		{"wrong type", "preferences:\n  color: [red]\n", ":2: cannot unmarshal !!seq into string"},
 		{"section not a mapping", "preferences: dark\n", ":1: cannot unmarshal !!str `dark` into prefs.Preferences"},
-		{"not a mapping", "- a\n- b\n", ":1: cannot unmarshal !!seq into prefs.userFile"},
+		{"not a mapping", "- a\n- b\n", ":1: cannot unmarshal !!seq into prefs.UserFile"},
 		{"duplicate key", "preferences:\n  color: auto\n  color: never\n", `:3: mapping key "color" already defined at line 2`},
 		{"alias bomb", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n", ":2: YAML aliases (*name) are not allowed"},
 		{"deep nesting", "preferences: " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\n", ":1: nesting deeper than 32 levels"},
