@@ -15,6 +15,9 @@ import (
 // to start would turn an admin's chmod slip into an outage.
 func loadSecrets(p layout.Paths, s *Secrets) (Problems, []string) {
 	file := p.SecretsFile
+	if file == "" {
+		return nil, nil // no secrets file (doctor, without the right to read it)
+	}
 	st, err := os.Lstat(file)
 	if os.IsNotExist(err) {
 		return nil, nil

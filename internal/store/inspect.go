@@ -36,7 +36,7 @@ func Inspect(ctx context.Context, cfg Config) (Schema, error) {
 	case SQLite:
 		if _, err := os.Stat(cfg.Path); errors.Is(err, fs.ErrNotExist) {
 			s := Schema{}
-			s.Latest, err = latest(cfg.Engine)
+			s.Latest, err = LatestVersion(cfg.Engine)
 			return s, err
 		} else if err != nil {
 			return Schema{}, fmt.Errorf("sqlite %s: %w", cfg.Path, err)
@@ -62,7 +62,7 @@ func Inspect(ctx context.Context, cfg Config) (Schema, error) {
 	defer db.Close()
 	s := Schema{Exists: true}
 	var err error
-	if s.Latest, err = latest(cfg.Engine); err != nil {
+	if s.Latest, err = LatestVersion(cfg.Engine); err != nil {
 		return s, err
 	}
 	var n int
@@ -80,8 +80,9 @@ func Inspect(ctx context.Context, cfg Config) (Schema, error) {
 	return s, nil
 }
 
-// latest is the newest embedded migration of engine.
-func latest(engine Engine) (int64, error) {
+// LatestVersion is the newest embedded migration of engine: the schema this
+// program brings a database to.
+func LatestVersion(engine Engine) (int64, error) {
 	_, sub, err := migrationsOf(engine)
 	if err != nil {
 		return 0, err
