@@ -120,27 +120,46 @@ func Parse(file string, data []byte) (*Document, Problems) {
 	if doc.Kind == yaml.ScalarNode && doc.Tag == "!!null" {
 		return &Document{File: file}, nil
 	}
+	var w limits
+	w.walk(doc, 0)
 	var probs Problems
-	checkDepth(file, doc, 0, &probs)
+	if w.deep > 0 {
+		probs = append(probs, Problem{File: file, Line: w.deep, Msg: fmt.Sprintf("nesting deeper than %d levels", MaxDepth)})
+	}
+	if w.aliases > 0 {
+		msg := "YAML aliases (*name) are not allowed in config files"
+		if w.aliases > 1 {
+			msg += fmt.Sprintf(" (%d in this file)", w.aliases)
+		}
+		probs = append(probs, Problem{File: file, Line: w.aliasLine, Msg: msg})
+	}
 	if len(probs) > 0 {
 		return nil, probs
 	}
 	return &Document{File: file, Root: doc}, nil
 }
 
-// checkDepth refuses aliases (how YAML bombs are built, and nothing in a
-// config needs them) and excessive nesting.
-func checkDepth(file string, n *yaml.Node, depth int, probs *Problems) {
+// limits finds aliases (how YAML bombs are built, and nothing in a config
+// needs them) and excessive nesting, remembering the first line of each.
+type limits struct {
+	aliases, aliasLine, deep int
+}
+
+func (w *limits) walk(n *yaml.Node, depth int) {
 	if depth > MaxDepth {
-		*probs = append(*probs, Problem{File: file, Line: n.Line, Msg: fmt.Sprintf("nesting deeper than %d levels", MaxDepth)})
+		if w.deep == 0 {
+			w.deep = n.Line
+		}
 		return
 	}
 	if n.Kind == yaml.AliasNode {
-		*probs = append(*probs, Problem{File: file, Line: n.Line, Msg: "YAML aliases (*name) are not allowed in config files"})
+		if w.aliases++; w.aliasLine == 0 {
+			w.aliasLine = n.Line
+		}
 		return
 	}
 	for _, c := range n.Content {
-		checkDepth(file, c, depth+1, probs)
+		w.walk(c, depth+1)
 	}
 }
 
