@@ -14,8 +14,7 @@ import (
 // a good setup, exit 0.
 func TestConfigCheck(t *testing.T) {
 	requireRoot(t)
-	dir, _ := os.MkdirTemp(shared, "c-")
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := sharedDir(t, "c-")
 	cfg := filepath.Join(dir, "config.yml")
 	userFile := filepath.Join(dir, "user.yml")
 	env := []string{"TELECLAUDE_SYSTEM_MODE=1", "TELECLAUDE_CONFIG_DIR=" + dir, "TELECLAUDE_DATA_DIR=" + dir, "TELECLAUDE_RUN_DIR=" + dir}
@@ -59,8 +58,7 @@ func TestConfigSplitAsRoot(t *testing.T) {
 	requireRoot(t)
 	member := lookup(t, uMember)
 	svc := lookup(t, svcUser)
-	dir, _ := os.MkdirTemp(shared, "s-")
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := sharedDir(t, "s-")
 	old := filepath.Join(dir, "old.yml")
 	content := strings.Replace(stdConfig, `shell: {command: ["/bin/sh"]}`, `shell: {command: ["/bin/sh"], env: {GITHUB_TOKEN: "ghp_0123456789abcdefghijABCDEFGHIJ012345"}}`, 1) +
 		"preferences: {default_agent: shell}\n"

@@ -19,11 +19,7 @@ import (
 // homeFor makes a home directory for acct holding ~/.teleclaude/config.yml.
 func homeFor(t *testing.T, acct account, content string) string {
 	t.Helper()
-	home, err := os.MkdirTemp(shared, "home-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(home) })
+	home := sharedDir(t, "home-")
 	dot := filepath.Join(home, ".teleclaude")
 	os.Mkdir(dot, 0o755)
 	os.WriteFile(filepath.Join(dot, "config.yml"), []byte(content), 0o644)

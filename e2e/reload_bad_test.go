@@ -3,13 +3,11 @@
 package e2e
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
 )
@@ -20,27 +18,7 @@ import (
 // its last good config throughout.
 func TestReloadBadInputs(t *testing.T) {
 	requireRoot(t)
-	dir, _ := os.MkdirTemp(shared, "n-")
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	notify := filepath.Join(dir, "notify")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notify, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	os.Chmod(notify, 0o666)
-	next := func() string {
-		t.Helper()
-		conn.SetReadDeadline(time.Now().Add(60 * time.Second))
-		buf := make([]byte, 4096)
-		n, err := conn.Read(buf)
-		if err != nil {
-			t.Fatalf("no notification: %v", err)
-		}
-		return string(buf[:n])
-	}
-
+	notify, next := listenNotify(t)
 	d := startDaemon(t, daemonOpts{extraEnv: []string{"NOTIFY_SOCKET=" + notify}})
 	for _, want := range []string{"READY=1", "STATUS=serving on "} {
 		if msg := next(); !strings.HasPrefix(msg, want) {
@@ -87,7 +65,7 @@ func TestReloadBadInputs(t *testing.T) {
 			secrets := filepath.Join(etc, "secrets.yml")
 			os.Remove(secrets)
 			if b.name == "secrets symlink" {
-				target := filepath.Join(dir, "elsewhere.yml")
+				target := filepath.Join(d.dir, "elsewhere.yml")
 				os.WriteFile(target, []byte("database: {password: x}\n"), 0o644)
 				os.Symlink(target, secrets)
 			} else {
