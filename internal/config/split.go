@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -143,13 +144,20 @@ func Split(o SplitOptions) (*SplitResult, error) {
 	}
 
 	secrets := orig.cfg.Secrets
+	secrets.AgentEnv = maps.Clone(secrets.AgentEnv)
 	moved, err := moveAgentSecrets(orig.doc, &res.Notes)
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range sortedKeys(moved) {
-		if prev, ok := secrets.AgentEnv[k]; ok && prev != moved[k] {
+		prev, ok := secrets.AgentEnv[k]
+		if ok && prev != moved[k] {
 			return nil, fmt.Errorf("%s has one value in an agent's env and another in the secrets (or .env); secrets.yml keeps one value per variable: make them equal in %s first", k, o.From)
+		}
+		for name, a := range orig.cfg.Agents {
+			if !ok && slices.Contains(a.SecretsEnv, k) {
+				return nil, fmt.Errorf("agent %s names %s in secrets_env without a value, and another agent's env gives it one; in secrets.yml every agent naming it would get it: give it to agent %s too, or rename one, in %s first", name, k, name, o.From)
+			}
 		}
 		if secrets.AgentEnv == nil {
 			secrets.AgentEnv = map[string]string{}
@@ -187,6 +195,13 @@ func Split(o SplitOptions) (*SplitResult, error) {
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, err
 	}
+	// Written and checked in a private directory first, then linked into
+	// place: the output holds the three files, checked, or nothing.
+	tmp, err := os.MkdirTemp(o.OutDir, ".split-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
 	plan := []struct {
 		layer, install string
 		data           []byte
@@ -195,21 +210,30 @@ func Split(o SplitOptions) (*SplitResult, error) {
 		{"secrets", o.Paths.SecretsFile, secYAML},
 		{"preferences", "~" + owners["preferences"].name + "/.teleclaude/config.yml", userYAML},
 	}
-	var written []string
+	staged := map[string]string{}
 	for _, f := range plan {
-		own := owners[f.layer]
-		if err := writeNew(out[f.layer], f.data, own); err != nil {
-			for _, w := range written {
-				os.Remove(w)
+		staged[f.layer] = filepath.Join(tmp, filepath.Base(out[f.layer]))
+		if err := writeNew(staged[f.layer], f.data, owners[f.layer]); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkRoundTrip(orig, o.Paths, staged); err != nil {
+		return nil, fmt.Errorf("the split of %s would not load to the same configuration (%v); nothing was written: please report this", o.From, err)
+	}
+	var linked []string
+	for _, f := range plan {
+		if err := os.Link(staged[f.layer], out[f.layer]); err != nil {
+			for _, l := range linked {
+				os.Remove(l)
+			}
+			if os.IsExist(err) {
+				return nil, fmt.Errorf("%w %s", ErrExists, out[f.layer])
 			}
 			return nil, err
 		}
-		written = append(written, out[f.layer])
+		linked = append(linked, out[f.layer])
+		own := owners[f.layer]
 		res.Files = append(res.Files, SplitFile{Layer: f.layer, Path: out[f.layer], Mode: fmt.Sprintf("%04o", own.mode), Owner: own.name + ":" + own.group, InstallAs: f.install})
-	}
-
-	if err := checkRoundTrip(orig, o.Paths, out); err != nil {
-		return res, fmt.Errorf("the files written in %s do not load to the same config as %s (%v); please report this, and use them only after checking", o.OutDir, o.From, err)
 	}
 	return res, nil
 }
@@ -454,15 +478,12 @@ func prefsOwner(o SplitOptions) (owner, error) {
 	return w, nil
 }
 
-// writeNew creates path (never replacing a file), writes data, and gives it
-// its owner and mode; the mode is 0600 until then, so the content is never
-// readable by more than it will be.
+// writeNew creates path, writes data, and gives it its owner and mode; the
+// mode is 0600 until then, so the content is never readable by more than it
+// will be.
 func writeNew(path string, data []byte, w owner) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		if os.IsExist(err) {
-			return fmt.Errorf("%w %s", ErrExists, path)
-		}
 		return err
 	}
 	fail := func(err error) error { f.Close(); os.Remove(path); return err }

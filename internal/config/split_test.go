@@ -207,6 +207,7 @@ func TestSplitRefuses(t *testing.T) {
 		{"one output exists", oneFileConfig, "refusing to overwrite", "user-config.yml"},
 		{"bad input", strings.Replace(oneFileConfig, "role: member", "role: boss", 1), `config.yml:5: people[1] (bob): role "boss"`, ""},
 		{"secret split cannot move", strings.Replace(oneFileConfig, `command: ["claude"]`, `command: ["claude", "--key", "`+openaiKey+`"]`, 1), "config.yml:11: the value of command looks like an OpenAI-style API key", ""},
+		{"a value that would reach another agent", strings.Replace(oneFileConfig, `shell: {command: ["/bin/sh"]}`, `shell: {command: ["/bin/sh"], secrets_env: [ANTHROPIC_API_KEY]}`, 1), "agent shell names ANTHROPIC_API_KEY in secrets_env without a value", ""},
 		{"one variable, two values", strings.Replace(oneFileConfig, `shell: {command: ["/bin/sh"]}`, `shell: {command: ["/bin/sh"], env: {ANTHROPIC_API_KEY: other}}`, 1), "set ANTHROPIC_API_KEY to different values", ""},
 	}
 	for _, tt := range tests {
