@@ -341,31 +341,31 @@ func deleteKey(n *yaml.Node, key string) {
 	}
 }
 
-func scalar(v string, number bool) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Value: v, Tag: "!!str", Style: yaml.DoubleQuotedStyle}
-	if number {
-		n.Tag, n.Style = "!!int", 0
-	}
-	return n
-}
+func keyNode(k string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: k} }
 
-// setPath sets the scalar at path in mapping n, making mappings on the way.
+// setPath sets the value at path in mapping n, in place when the key is
+// there (its comments stay), making mappings on the way. A number is written
+// plain, text quoted.
 func setPath(n *yaml.Node, path []string, v string, number bool) {
-	for _, key := range path[:len(path)-1] {
+	for i, key := range path {
 		next := mapValue(n, key)
-		if next == nil || next.Kind != yaml.MappingNode {
-			deleteKey(n, key)
-			next = &yaml.Node{Kind: yaml.MappingNode}
-			n.Content = append(n.Content, scalar(key, false), next)
-			n.Content[len(n.Content)-2].Style = 0
+		if next == nil {
+			next = &yaml.Node{}
+			n.Content = append(n.Content, keyNode(key), next)
 		}
-		n = next
+		if i < len(path)-1 {
+			if next.Kind != yaml.MappingNode {
+				next.Kind, next.Tag, next.Value, next.Style, next.Content = yaml.MappingNode, "", "", 0, nil
+			}
+			n = next
+			continue
+		}
+		next.Kind, next.Value, next.Content = yaml.ScalarNode, v, nil
+		next.Tag, next.Style = "!!str", yaml.DoubleQuotedStyle
+		if number {
+			next.Tag, next.Style = "!!int", 0
+		}
 	}
-	last := path[len(path)-1]
-	deleteKey(n, last)
-	k := scalar(last, false)
-	k.Style = 0
-	n.Content = append(n.Content, k, scalar(v, number))
 }
 
 // addSecretsEnv names variable k in agent's secrets_env, once.
@@ -373,14 +373,14 @@ func addSecretsEnv(agent *yaml.Node, k string) {
 	seq := mapValue(agent, "secrets_env")
 	if seq == nil {
 		seq = &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
-		agent.Content = append(agent.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "secrets_env"}, seq)
+		agent.Content = append(agent.Content, keyNode("secrets_env"), seq)
 	}
 	for _, c := range seq.Content {
 		if c.Value == k {
 			return
 		}
 	}
-	seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k})
+	seq.Content = append(seq.Content, keyNode(k))
 }
 
 func marshal(v any, header string) ([]byte, error) {
