@@ -36,20 +36,13 @@ allowed), 2 otherwise.
 --preferences checks another user's ~/.teleclaude/config.yml instead of yours.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h := layout.Current()
-			d, err := layout.Decide(h)
+			p, d, err := layout.Detect()
 			if err != nil {
 				return &cli.UsageError{Err: err}
 			}
-			p, err := layout.Resolve(h, d.Mode)
-			if err != nil {
-				return &cli.UsageError{Err: err}
-			}
-			path, whole := prefs.File(p, h.Home)
+			path, whole := prefs.File(p, layout.Current().Home)
 			if prefsPath != "" {
 				path, whole = prefsPath, true
-			} else if h.Home == "" {
-				path = ""
 			}
 			r := config.Check(p, os.Getenv, path, whole)
 			if asJSON {

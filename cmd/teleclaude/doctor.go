@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"runtime"
 	"time"
 
@@ -74,20 +74,13 @@ Exit code 0 when nothing failed (warnings allowed), 1 otherwise.`,
 // when we are that user, in a child process when we are root (so that
 // nothing the check touches ends up root's), and not at all otherwise.
 func databaseAs(ctx context.Context, daemonUser string, s doctor.Setup) doctor.Check {
-	if me, err := user.Current(); err == nil && me.Username == daemonUser {
-		return doctor.DatabaseCheck(ctx, s.Paths, s.Getenv)
-	}
-	if os.Geteuid() != 0 {
+	c, err := runas.JSON(ctx, daemonUser, func() doctor.Check { return doctor.DatabaseCheck(ctx, s.Paths, s.Getenv) }, "doctor", "--step", "database")
+	switch {
+	case errors.Is(err, runas.ErrNotRoot):
 		return doctor.Check{Name: "database", Status: doctor.Warn,
 			Detail: fmt.Sprintf("the daemon does not answer, and only root or %s can check its database", daemonUser), Fix: "sudo teleclaude doctor"}
-	}
-	c := doctor.Check{Name: "database", Status: doctor.Fail}
-	cmd, err := runas.Self(ctx, daemonUser, "doctor", "--step", "database")
-	if err == nil {
-		err = runas.JSON(cmd, &c)
-	}
-	if err != nil {
-		c.Status, c.Detail, c.Fix = doctor.Fail, fmt.Sprintf("could not check the database as %s: %v", daemonUser, err), "see the service user check"
+	case err != nil:
+		return doctor.Check{Name: "database", Status: doctor.Fail, Detail: fmt.Sprintf("could not check the database as %s: %v", daemonUser, err), Fix: "see the service user check"}
 	}
 	return c
 }

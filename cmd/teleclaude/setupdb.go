@@ -128,20 +128,14 @@ func runSetupDB(ctx context.Context, r *setupDBReport, osSuper string) error {
 // process when that is who we are, else (as root) in a child process
 // running as them.
 func setupStepAs(ctx context.Context, as, step string, t setupdb.Target) (setupDBReport, error) {
-	if me, err := user.Current(); err == nil && me.Username == as {
-		return runSetupStep(ctx, step, t), nil
-	}
-	if os.Geteuid() != 0 {
-		return setupDBReport{}, fmt.Errorf("setup-db must run as root (it acts as %s and as %s): sudo teleclaude setup-db", t.Superuser, t.Role)
-	}
-	cmd, err := runas.Self(ctx, as, "setup-db", "--step", step, "--socket-dir", t.SocketDir, "--port", strconv.Itoa(t.Port),
+	res, err := runas.JSON(ctx, as, func() setupDBReport { return runSetupStep(ctx, step, t) },
+		"setup-db", "--step", step, "--socket-dir", t.SocketDir, "--port", strconv.Itoa(t.Port),
 		"--superuser", t.Superuser, "--service-user", t.Role, "--dbname", t.DBName)
-	if err != nil {
-		return setupDBReport{}, fmt.Errorf("%s the database as %s: %w (pass --os-user if the PostgreSQL superuser's account has another name)", step, as, err)
-	}
-	var res setupDBReport
-	if err := runas.JSON(cmd, &res); err != nil {
-		return setupDBReport{}, fmt.Errorf("%s the database as %s: %w", step, as, err)
+	switch {
+	case errors.Is(err, runas.ErrNotRoot):
+		return res, fmt.Errorf("setup-db must run as root (it acts as %s and as %s): sudo teleclaude setup-db", t.Superuser, t.Role)
+	case err != nil:
+		return res, fmt.Errorf("%s the database as %s: %w (pass --os-user if the PostgreSQL superuser's account has another name)", step, as, err)
 	}
 	return res, nil
 }

@@ -124,18 +124,10 @@ func ResolveTarget(flagSocket string) (Target, error) {
 // of the daemon's config file, with the TELECLAUDE_* variables over it.
 // Problems in the file are the caller's to fix: exit code 2.
 func Preferences() (prefs.Preferences, error) {
-	h := layout.Current()
-	d, err := layout.Decide(h)
+	p, _, err := layout.Detect()
 	if err != nil {
 		return prefs.Preferences{}, &UsageError{err}
 	}
-	p, err := layout.Resolve(h, d.Mode)
-	if err != nil {
-		return prefs.Preferences{}, &UsageError{err}
-	}
-	path, whole := prefs.File(p, h.Home)
-	if h.Home == "" && whole {
-		path = "" // no home, no file; the environment still counts
-	}
+	path, whole := prefs.File(p, layout.Current().Home)
 	return prefs.Load(path, whole, os.Getenv)
 }

@@ -159,10 +159,13 @@ type Getenv func(string) string
 // File says where telec finds the user's preferences: in single-user mode
 // the daemon's own config file (its `preferences:` section), in system mode
 // ~/.teleclaude/config.yml, which holds nothing else. home is the user's
-// home directory.
+// home directory; without one there is no file ("").
 func File(p layout.Paths, home string) (path string, whole bool) {
-	if p.Mode == layout.SingleUser {
+	switch {
+	case p.Mode == layout.SingleUser:
 		return p.ConfigFile, false
+	case home == "":
+		return "", true
 	}
 	return filepath.Join(home, ".teleclaude", "config.yml"), true
 }

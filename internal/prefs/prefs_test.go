@@ -167,6 +167,9 @@ func TestFile(t *testing.T) {
 	if path, whole := File(sys, "/home/ann"); path != "/home/ann/.teleclaude/config.yml" || !whole {
 		t.Errorf("system mode: %s %v", path, whole)
 	}
+	if path, whole := File(sys, ""); path != "" || !whole {
+		t.Errorf("system mode without a home: %q %v, want no file", path, whole)
+	}
 	single := layout.Paths{Mode: layout.SingleUser, ConfigFile: "/home/ann/.teleclaude/config.yml"}
 	if path, whole := File(single, "/home/ann"); path != single.ConfigFile || whole {
 		t.Errorf("single-user mode: %s %v", path, whole)

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,10 +20,44 @@ import (
 	"syscall"
 )
 
-// Self returns a command that runs this executable as the named user, with
+// ErrNotRoot is returned when this process would have to switch users and
+// may not.
+var ErrNotRoot = errors.New("only root can act as another user")
+
+// JSON gets a T as the named user: from local when this process is that
+// user, otherwise (as root) from this program run again as that user with
+// args, which must print the T as JSON on standard output.
+func JSON[T any](ctx context.Context, username string, local func() T, args ...string) (T, error) {
+	var out T
+	if me, err := user.Current(); err == nil && me.Username == username {
+		return local(), nil
+	}
+	if os.Geteuid() != 0 {
+		return out, ErrNotRoot
+	}
+	cmd, err := self(ctx, username, args...)
+	if err != nil {
+		return out, err
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		if msg := strings.TrimSpace(stderr.String()); runErr != nil && msg != "" {
+			return out, errors.New(msg)
+		}
+		if runErr != nil {
+			return out, runErr
+		}
+		return out, fmt.Errorf("unreadable answer from %s as %s: %w", cmd.Path, username, err)
+	}
+	return out, nil
+}
+
+// self returns a command that runs this executable as the named user, with
 // args. The environment is kept, except HOME, USER and LOGNAME, which become
 // the user's; the working directory is /, which every user may enter.
-func Self(ctx context.Context, username string, args ...string) (*exec.Cmd, error) {
+func self(ctx context.Context, username string, args ...string) (*exec.Cmd, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find this program: %w", err)
@@ -69,23 +104,4 @@ func credential(u *user.User) (*syscall.Credential, error) {
 		}
 	}
 	return c, nil
-}
-
-// JSON runs cmd and decodes its standard output into out. When the command
-// fails, the error carries what it wrote on standard error.
-func JSON(cmd *exec.Cmd, out any) error {
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if runErr != nil && msg != "" {
-			return fmt.Errorf("%s", msg)
-		}
-		if runErr != nil {
-			return runErr
-		}
-		return fmt.Errorf("unreadable answer from %s: %w", cmd.Path, err)
-	}
-	return nil
 }
