@@ -10,41 +10,31 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/instruktai/teleclaude/internal/doctor"
 )
-
-type doctorCheck struct {
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	Detail string `json:"detail"`
-	Fix    string `json:"fix"`
-}
-
-type doctorReport struct {
-	OK     bool          `json:"ok"`
-	Checks []doctorCheck `json:"checks"`
-}
 
 // doctor runs `teleclaude doctor --json` as acct (nil: root) with d's
 // environment.
-func (d *daemon) doctor(t *testing.T, acct *account) (doctorReport, result) {
+func (d *daemon) doctor(t *testing.T, acct *account) (report, result) {
 	t.Helper()
 	r := run(t, acct, d.env, teleBin, "doctor", "--json", "--service-user", svcUser)
-	var rep doctorReport
+	var rep doctor.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("doctor printed no JSON report (exit %d): %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
-	return rep, r
+	return report{rep}, r
 }
 
-func (rep doctorReport) check(t *testing.T, name string) doctorCheck {
+type report struct{ doctor.Report }
+
+func (rep report) check(t *testing.T, name string) doctor.Check {
 	t.Helper()
-	for _, c := range rep.Checks {
-		if c.Name == name {
-			return c
-		}
+	c, ok := rep.Find(name)
+	if !ok {
+		t.Fatalf("no %q check in %+v", name, rep.Checks)
 	}
-	t.Fatalf("no %q check in %+v", name, rep.Checks)
-	return doctorCheck{}
+	return c
 }
 
 // goodSetup gives d's tree the owners and modes a package would: config
@@ -77,7 +67,7 @@ func TestDoctor(t *testing.T) {
 
 	rep, r := d.doctor(t, nil)
 	for _, c := range rep.Checks {
-		if c.Status != "PASS" {
+		if c.Status != doctor.Pass {
 			t.Errorf("good setup: %s %s: %s (fix: %s)", c.Status, c.Name, c.Detail, c.Fix)
 		}
 	}
@@ -109,7 +99,7 @@ func TestDoctor(t *testing.T) {
 	}
 	for _, w := range want {
 		c := rep.check(t, w.name)
-		if c.Status != "FAIL" || !strings.Contains(c.Detail, w.detail) || !strings.Contains(c.Fix, w.fix) {
+		if c.Status != doctor.Fail || !strings.Contains(c.Detail, w.detail) || !strings.Contains(c.Fix, w.fix) {
 			t.Errorf("%s = %+v\nwant FAIL naming %q with the fix %q", w.name, c, w.detail, w.fix)
 		}
 	}
@@ -125,17 +115,17 @@ func TestDoctorGroups(t *testing.T) {
 	member := lookup(t, uMember)
 	rep, _ := d.doctor(t, &member)
 	for _, name := range []string{"your group", "your login session", "socket", "database"} {
-		if c := rep.check(t, name); c.Status != "PASS" {
+		if c := rep.check(t, name); c.Status != doctor.Pass {
 			t.Errorf("%s as a member: %+v", name, c)
 		}
 	}
 
 	outside := lookup(t, uOutside)
 	rep, r := d.doctor(t, &outside)
-	if c := rep.check(t, "your group"); c.Status != "FAIL" || !strings.Contains(c.Fix, "sudo usermod -aG "+sockGroup+" "+uOutside+", then log in again") {
+	if c := rep.check(t, "your group"); c.Status != doctor.Fail || !strings.Contains(c.Fix, "sudo usermod -aG "+sockGroup+" "+uOutside+", then log in again") {
 		t.Errorf("outsider: %+v", c)
 	}
-	if c := rep.check(t, "socket"); c.Status != "FAIL" || !strings.Contains(c.Detail, "permission denied") {
+	if c := rep.check(t, "socket"); c.Status != doctor.Fail || !strings.Contains(c.Detail, "permission denied") {
 		t.Errorf("outsider's socket check: %+v", c)
 	}
 	if r.code != 1 {
@@ -147,10 +137,10 @@ func TestDoctorGroups(t *testing.T) {
 	stale := member
 	stale.cred = &syscall.Credential{Uid: uint32(member.uid), Gid: uint32(member.gid), Groups: []uint32{uint32(member.gid)}}
 	rep, _ = d.doctor(t, &stale)
-	if c := rep.check(t, "your group"); c.Status != "PASS" {
+	if c := rep.check(t, "your group"); c.Status != doctor.Pass {
 		t.Errorf("stale session, group database: %+v", c)
 	}
-	if c := rep.check(t, "your login session"); c.Status != "FAIL" || !strings.Contains(c.Fix, "newgrp "+sockGroup) {
+	if c := rep.check(t, "your login session"); c.Status != doctor.Fail || !strings.Contains(c.Fix, "newgrp "+sockGroup) {
 		t.Errorf("stale session: %+v", c)
 	}
 }

@@ -52,6 +52,16 @@ type Report struct {
 	Checks []Check `json:"checks"`
 }
 
+// Find returns the check called name.
+func (r Report) Find(name string) (Check, bool) {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
 // Setup is what doctor examines, and who asks.
 type Setup struct {
 	Paths    layout.Paths

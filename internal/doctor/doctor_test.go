@@ -15,13 +15,11 @@ import (
 
 func find(t *testing.T, r Report, name string) Check {
 	t.Helper()
-	for _, c := range r.Checks {
-		if c.Name == name {
-			return c
-		}
+	c, ok := r.Find(name)
+	if !ok {
+		t.Fatalf("no %q check in %+v", name, r.Checks)
 	}
-	t.Fatalf("no %q check in %+v", name, r.Checks)
-	return Check{}
+	return c
 }
 
 // TestSingleUser runs doctor on a single-user tree of this test's own: no
