@@ -10,6 +10,20 @@ import (
 	"testing"
 )
 
+// plainConfig is a system config of this file's own, so that the line
+// numbers below do not move with the harness's config.
+const plainConfig = `computer: {name: e2e}
+people:
+  - {name: ada, role: admin, os_username: tce-admin}
+  - {name: max, role: member, os_username: tce-member}
+projects:
+  - {name: demo, path: /tmp}
+agents:
+  shell: {command: ["/bin/sh"]}
+socket: {group: tce-sock, mode: "0660"}
+logging: {level: debug}
+`
+
 // TestConfigCheck: every problem of every layer with its file:line, exit 2;
 // a good setup, exit 0.
 func TestConfigCheck(t *testing.T) {
@@ -19,7 +33,7 @@ func TestConfigCheck(t *testing.T) {
 	userFile := filepath.Join(dir, "user.yml")
 	env := []string{"TELECLAUDE_SYSTEM_MODE=1", "TELECLAUDE_CONFIG_DIR=" + dir, "TELECLAUDE_DATA_DIR=" + dir, "TELECLAUDE_RUN_DIR=" + dir}
 
-	os.WriteFile(cfg, []byte(strings.Replace(stdConfig, "role: member", "role: chief", 1)+"people: []\n"), 0o644)
+	os.WriteFile(cfg, []byte(strings.Replace(plainConfig, "role: member", "role: chief", 1)+"people: []\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "secrets.yml"), []byte("agent_env: {A: b}\nagent_env: {A: c}\n"), 0o640)
 	os.WriteFile(userFile, []byte("preferences:\n  color: mauve\n"), 0o644)
 	r := run(t, nil, env, teleBin, "config", "check", "--preferences", userFile)
@@ -34,7 +48,7 @@ func TestConfigCheck(t *testing.T) {
 		}
 	}
 
-	os.WriteFile(cfg, []byte(strings.Replace(stdConfig, "role: member", "role: chief", 1)), 0o644)
+	os.WriteFile(cfg, []byte(strings.Replace(plainConfig, "role: member", "role: chief", 1)), 0o644)
 	r = run(t, nil, env, teleBin, "config", "check", "--preferences", userFile)
 	for _, w := range []string{cfg + `:4: people[1] (max): role "chief"`, filepath.Join(dir, "secrets.yml") + `:2: mapping key "agent_env" already defined at line 1`} {
 		if r.code != 2 || !strings.Contains(r.stdout, w) {
@@ -42,7 +56,7 @@ func TestConfigCheck(t *testing.T) {
 		}
 	}
 
-	os.WriteFile(cfg, []byte(stdConfig), 0o644)
+	os.WriteFile(cfg, []byte(plainConfig), 0o644)
 	os.WriteFile(filepath.Join(dir, "secrets.yml"), []byte("agent_env: {A: b}\n"), 0o640)
 	os.WriteFile(userFile, []byte("preferences: {color: never}\n"), 0o644)
 	r = run(t, nil, env, teleBin, "config", "check", "--preferences", userFile)
@@ -60,7 +74,7 @@ func TestConfigSplitAsRoot(t *testing.T) {
 	svc := lookup(t, svcUser)
 	dir := sharedDir(t, "s-")
 	old := filepath.Join(dir, "old.yml")
-	content := strings.Replace(stdConfig, `shell: {command: ["/bin/sh"]}`, `shell: {command: ["/bin/sh"], env: {GITHUB_TOKEN: "ghp_0123456789abcdefghijABCDEFGHIJ012345"}}`, 1) +
+	content := strings.Replace(plainConfig, `shell: {command: ["/bin/sh"]}`, `shell: {command: ["/bin/sh"], env: {GITHUB_TOKEN: "ghp_0123456789abcdefghijABCDEFGHIJ012345"}}`, 1) +
 		"preferences: {default_agent: shell}\n"
 	os.WriteFile(old, []byte(content), 0o600)
 	os.Chown(old, member.uid, member.gid)

@@ -39,7 +39,12 @@ func TestReloadBadInputs(t *testing.T) {
 		}
 	}
 
-	good := strings.Replace(stdConfig, "projects:", "  - {name: pat, role: contributor, os_username: tce-public}\nprojects:", 1)
+	// The config the daemon started with, plus a person for tce-public.
+	started, err := os.ReadFile(filepath.Join(etc, "config.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := strings.Replace(string(started), "projects:", "  - {name: pat, role: contributor, os_username: tce-public}\nprojects:", 1)
 	os.WriteFile(filepath.Join(etc, "config.yml"), []byte(good), 0o644)
 	reload()
 	if r := role(); r != "contributor" {
