@@ -9,9 +9,11 @@
 # CMD's status. If TELECLAUDE_TEST_PG_DSN is already set, it just runs CMD.
 #
 # Authentication is trust (superuser "postgres"): the server listens only
-# on 127.0.0.1 and a private socket, and lives as long as CMD. The one
-# exception is members of the role tc_password_auth, who must give a
-# password over TCP, so that tests can see a wrong password refused.
+# on 127.0.0.1 and a private socket, and lives as long as CMD. The
+# exceptions: members of the role tc_password_auth must give a password
+# over TCP, so that tests can see a wrong password refused; and the
+# database tc_peer_auth takes peer authentication on the socket, as a
+# Debian server does, so that setup-db's tests see the real thing.
 set -eu
 
 if [ -n "${TELECLAUDE_TEST_PG_DSN:-}" ]; then
@@ -89,10 +91,11 @@ if ! as_pg "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --no-locale 
 fi
 # Written in place, so that the file keeps its owner.
 cat >"$data/pg_hba.conf" <<'EOF'
-# TYPE DATABASE USER               ADDRESS        METHOD
-local  all      all                               trust
-host   all      +tc_password_auth  127.0.0.1/32   scram-sha-256
-host   all      all                127.0.0.1/32   trust
+# TYPE DATABASE     USER               ADDRESS        METHOD
+local  tc_peer_auth all                               peer
+local  all          all                               trust
+host   all          +tc_password_auth  127.0.0.1/32   scram-sha-256
+host   all          all                127.0.0.1/32   trust
 EOF
 
 # The port is free when we ask; another process may take it before the

@@ -15,6 +15,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/apitype"
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/client"
+	"github.com/instruktai/teleclaude/internal/prefs"
 	"github.com/instruktai/teleclaude/internal/version"
 	"github.com/spf13/cobra"
 )
@@ -23,6 +24,7 @@ type app struct {
 	socket string
 	json   bool
 	out    io.Writer
+	prefs  prefs.Preferences // sent with every request
 }
 
 func main() {
@@ -43,6 +45,7 @@ config, 3 the daemon could not be reached.`,
 	}
 	root.PersistentFlags().StringVar(&a.socket, "socket", os.Getenv("TELECLAUDE_SOCKET"), "daemon socket (default: TELECLAUDE_SOCKET, else the mode's default)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON document on stdout")
+	root.PersistentPreRunE = a.loadPreferences
 	root.AddCommand(a.whoamiCmd(), a.statusCmd(), a.sessionsCmd(), a.auditCmd(), a.docsCmd())
 	return root
 }
@@ -69,7 +72,24 @@ func (a *app) call(method, path string, body, out any) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), client.DefaultTimeout)
 	defer cancel()
-	return client.New(t.Socket, t.SystemMode).Do(ctx, method, path, body, out)
+	c := client.New(t.Socket, t.SystemMode)
+	c.Header.Set(prefs.Header, a.prefs.Encode())
+	return c.Do(ctx, method, path, body, out)
+}
+
+// loadPreferences reads the user's preferences before any command runs: a
+// problem in them stops telec (exit 2), output_format: json stands for
+// --json unless the flag is given, and call sends them with every request.
+func (a *app) loadPreferences(cmd *cobra.Command, _ []string) error {
+	p, err := cli.Preferences()
+	if err != nil {
+		return err
+	}
+	a.prefs = p
+	if p.OutputFormat == "json" && !cmd.Flags().Changed("json") {
+		a.json = true
+	}
+	return nil
 }
 
 func (a *app) whoamiCmd() *cobra.Command {

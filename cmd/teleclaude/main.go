@@ -30,7 +30,7 @@ then whether we run as the service user, then whether the system config
 exists. See the README for the directory layout of each mode.`,
 		Version: version.String(),
 	}
-	root.AddCommand(serveCmd(), migrateCmd(), versionCmd(), sessionExecCmd())
+	root.AddCommand(serveCmd(), versionCmd(), configCmd(), doctorCmd(), setupDBCmd(), migrateCmd(), sessionExecCmd())
 	return root
 }
 

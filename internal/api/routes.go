@@ -41,8 +41,9 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, _ identity.Ident
 	return nil
 }
 
-func (s *Server) whoami(w http.ResponseWriter, _ *http.Request, id identity.Identity) error {
-	out := apitype.Whoami{UID: id.UID, GID: id.GID, PID: id.PID, OSUsername: id.OSUsername, Role: id.Role.String(), Reason: id.Reason}
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request, id identity.Identity) error {
+	out := apitype.Whoami{UID: id.UID, GID: id.GID, PID: id.PID, OSUsername: id.OSUsername, Role: id.Role.String(), Reason: id.Reason,
+		Preferences: PreferencesFrom(r.Context())}
 	if id.HasPerson() {
 		p := id.Person
 		out.Person = &p

@@ -184,7 +184,7 @@ func (s *Server) guard(next http.HandlerFunc) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		next(w, r)
+		withPreferences(next)(w, r)
 	})
 }
 

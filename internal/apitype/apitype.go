@@ -5,6 +5,8 @@ package apitype
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/instruktai/teleclaude/internal/prefs"
 )
 
 // Whoami is the body of GET /v1/whoami. Person is null for public callers.
@@ -17,6 +19,8 @@ type Whoami struct {
 	Role       string  `json:"role"`
 	// Reason is the identity ladder's explanation of the decision.
 	Reason string `json:"reason"`
+	// Preferences are the caller's, as the daemon received and checked them.
+	Preferences prefs.Preferences `json:"preferences"`
 }
 
 // Status is the body of GET /v1/status.

@@ -15,6 +15,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/client"
 	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/prefs"
 	"github.com/spf13/cobra"
 )
 
@@ -135,4 +136,17 @@ func ResolveTarget(flagSocket string) (Target, error) {
 		t.Socket = flagSocket
 	}
 	return t, nil
+}
+
+// Preferences reads the calling user's preferences (package prefs): the
+// preferences: section of ~/.teleclaude/config.yml, or in single-user mode
+// of the daemon's config file, with the TELECLAUDE_* variables over it.
+// Problems in the file are the caller's to fix: exit code 2.
+func Preferences() (prefs.Preferences, error) {
+	p, _, err := layout.Detect()
+	if err != nil {
+		return prefs.Preferences{}, &UsageError{err}
+	}
+	path, whole := prefs.File(p, layout.Current().Home)
+	return prefs.Load(path, whole, os.Getenv)
 }

@@ -25,12 +25,15 @@ type Client struct {
 	Socket string
 	// SystemMode tailors the advice in errors (group membership, systemctl).
 	SystemMode bool
-	hc         *http.Client
+	// Header is sent with every request (telec sends the user's
+	// preferences in it).
+	Header http.Header
+	hc     *http.Client
 }
 
 // New returns a client for the daemon at socket.
 func New(socket string, systemMode bool) *Client {
-	c := &Client{Socket: socket, SystemMode: systemMode}
+	c := &Client{Socket: socket, SystemMode: systemMode, Header: http.Header{}}
 	c.hc = &http.Client{
 		Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -81,6 +84,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	req, err := http.NewRequestWithContext(ctx, method, "http://teleclaude"+path, rd)
 	if err != nil {
 		return err
+	}
+	for k, vs := range c.Header {
+		req.Header[k] = vs
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

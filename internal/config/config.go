@@ -5,7 +5,6 @@ package config
 
 import (
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/strictyaml"
+	"gopkg.in/yaml.v3"
 )
 
 // Config is the daemon's effective configuration: file, secrets and
@@ -28,6 +29,10 @@ type Config struct {
 	Socket   Socket           `yaml:"socket"`
 	Sessions Sessions         `yaml:"sessions"`
 	Logging  Logging          `yaml:"logging"`
+	// Preferences is the user's own section, allowed only in single-user
+	// mode, where this file is also the user's; telec reads it (package
+	// prefs) and the daemon only checks it.
+	Preferences yaml.Node `yaml:"preferences"`
 
 	Secrets Secrets `yaml:"-"`
 	// File is the config file that was read, "" when none existed.
@@ -108,10 +113,10 @@ type Logging struct {
 // Secrets is the root-only layer: never world-readable, never logged.
 type Secrets struct {
 	Database struct {
-		Password string `yaml:"password"`
-	} `yaml:"database"`
-	AgentEnv map[string]string            `yaml:"agent_env"`
-	Adapters map[string]map[string]string `yaml:"adapters"`
+		Password string `yaml:"password,omitempty"`
+	} `yaml:"database,omitempty"`
+	AgentEnv map[string]string            `yaml:"agent_env,omitempty"`
+	Adapters map[string]map[string]string `yaml:"adapters,omitempty"`
 }
 
 // Getenv reads environment variables; tests pass their own.
@@ -122,96 +127,93 @@ type Getenv func(string) string
 // system mode. Problems come back as a Problems error.
 func Load(p layout.Paths, getenv Getenv) (*Config, error) {
 	c := &Config{}
-	var probs Problems
-	data, err := readLimited(p.ConfigFile)
+	var doc *strictyaml.Document
+	data, err := strictyaml.ReadFile(p.ConfigFile, false)
 	switch {
 	case err == nil:
 		c.File = p.ConfigFile
-		probs = append(probs, decodeStrict(p.ConfigFile, data, c, p.Mode == layout.System)...)
+		var probs Problems
+		if doc, probs = decodeStrict(p.ConfigFile, data, c, p.Mode == layout.System); probs != nil {
+			return nil, probs
+		}
+		if probs = checkSections(doc, p.Mode); probs != nil {
+			return nil, probs
+		}
 	case os.IsNotExist(err) && p.Mode == layout.SingleUser:
 	case os.IsNotExist(err):
 		return nil, Problems{{File: p.ConfigFile, Msg: "system config not found; create it (the package ships an example) or set " + layout.EnvConfigPath}}
 	default:
 		return nil, Problems{{File: p.ConfigFile, Msg: err.Error()}}
 	}
-	if len(probs) > 0 {
-		return nil, probs
-	}
-	sp, warns := loadSecrets(p, &c.Secrets)
-	probs = append(probs, sp...)
+	probs, warns := loadSecrets(p, &c.Secrets)
 	c.Warnings = append(c.Warnings, warns...)
 
 	if err := c.applyEnv(getenv); err != nil {
 		probs = append(probs, Problem{Msg: err.Error()})
 	}
 	c.applyDefaults(p, getenv)
-	probs = append(probs, c.validate(p.ConfigFile, data)...)
+	probs = append(probs, c.validate(p.ConfigFile, doc)...)
 	if len(probs) > 0 {
 		return nil, probs
 	}
 	return c, nil
 }
 
-// maxFile bounds what we parse: a config larger than this is a mistake, and
-// the bound keeps a hostile file from costing memory before it is rejected.
-const maxFile = 1 << 20
-
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
-	if st.Size() > maxFile {
-		return nil, fmt.Errorf("file is %d bytes, over the %d-byte limit", st.Size(), maxFile)
-	}
-	buf := make([]byte, st.Size())
-	_, err = io.ReadFull(f, buf)
-	return buf, err
+// envSetting is a TELECLAUDE_* variable that overrides one setting of the
+// config file; path is that setting's place in the file.
+type envSetting struct {
+	name, path string
+	number     bool
+	set        func(v string) error
 }
+
+// envSettings lists the overrides of the config file's settings, bound to c.
+func (c *Config) envSettings() []envSetting {
+	str := func(name, path string, dst *string) envSetting {
+		return envSetting{name, path, false, func(v string) error { *dst = v; return nil }}
+	}
+	num := func(name, path string, dst func(int)) envSetting {
+		return envSetting{name, path, true, func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: not a number", name, v)
+			}
+			dst(n)
+			return nil
+		}}
+	}
+	return []envSetting{
+		str("TELECLAUDE_COMPUTER_NAME", "computer.name", &c.Computer.Name),
+		str("TELECLAUDE_DB_ENGINE", "database.engine", &c.Database.Engine),
+		str("TELECLAUDE_DB_PATH", "database.path", &c.Database.Path),
+		str("TELECLAUDE_DB_HOST", "database.host", &c.Database.Host),
+		num("TELECLAUDE_DB_PORT", "database.port", func(n int) { c.Database.Port = n }),
+		str("TELECLAUDE_DB_NAME", "database.dbname", &c.Database.DBName),
+		str("TELECLAUDE_DB_USER", "database.user", &c.Database.User),
+		str("TELECLAUDE_DB_SSLMODE", "database.sslmode", &c.Database.SSLMode),
+		str("TELECLAUDE_SOCKET_GROUP", "socket.group", &c.Socket.Group),
+		str("TELECLAUDE_SOCKET_MODE", "socket.mode", &c.Socket.Mode),
+		num("TELECLAUDE_MIN_UID", "sessions.min_uid", func(n int) { c.Sessions.MinUID = &n }),
+		str("TELECLAUDE_LOG_LEVEL", "logging.level", &c.Logging.Level),
+		str("TELECLAUDE_LOG_FORMAT", "logging.format", &c.Logging.Format),
+	}
+}
+
+// envDBPassword overrides the secrets file's database password.
+const envDBPassword = "TELECLAUDE_DB_PASSWORD"
 
 // applyEnv lets TELECLAUDE_* variables and the agents' own key variables
 // override the files: environment wins, as for every 12-factor service.
 func (c *Config) applyEnv(getenv Getenv) error {
-	str := map[string]*string{
-		"TELECLAUDE_COMPUTER_NAME": &c.Computer.Name,
-		"TELECLAUDE_DB_ENGINE":     &c.Database.Engine,
-		"TELECLAUDE_DB_PATH":       &c.Database.Path,
-		"TELECLAUDE_DB_HOST":       &c.Database.Host,
-		"TELECLAUDE_DB_NAME":       &c.Database.DBName,
-		"TELECLAUDE_DB_USER":       &c.Database.User,
-		"TELECLAUDE_DB_SSLMODE":    &c.Database.SSLMode,
-		"TELECLAUDE_DB_PASSWORD":   &c.Secrets.Database.Password,
-		"TELECLAUDE_SOCKET_GROUP":  &c.Socket.Group,
-		"TELECLAUDE_SOCKET_MODE":   &c.Socket.Mode,
-		"TELECLAUDE_LOG_LEVEL":     &c.Logging.Level,
-		"TELECLAUDE_LOG_FORMAT":    &c.Logging.Format,
-	}
-	for k, dst := range str {
-		if v := getenv(k); v != "" {
-			*dst = v
+	for _, e := range c.envSettings() {
+		if v := getenv(e.name); v != "" {
+			if err := e.set(v); err != nil {
+				return err
+			}
 		}
 	}
-	if v := getenv("TELECLAUDE_DB_PORT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("TELECLAUDE_DB_PORT=%q: not a number", v)
-		}
-		c.Database.Port = n
-	}
-	if v := getenv("TELECLAUDE_MIN_UID"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("TELECLAUDE_MIN_UID=%q: not a number", v)
-		}
-		c.Sessions.MinUID = &n
+	if v := getenv(envDBPassword); v != "" {
+		c.Secrets.Database.Password = v
 	}
 	for _, a := range c.Agents {
 		for _, k := range a.SecretsEnv {

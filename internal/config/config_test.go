@@ -110,7 +110,7 @@ func TestProblems(t *testing.T) {
 	}{
 		{"not yaml", "people: [\n  - {name: a\n", []string{":1: did not find expected node content"}},
 		{"tab indentation", "computer:\n\tname: x\n", []string{":2: found character that cannot start any token"}},
-		{"top-level unknown key", good + "colour: blue\n", []string{`:13: unknown key "colour" in the top level (known: agents, computer, database, logging, people, projects, sessions, socket)`}},
+		{"top-level unknown key", good + "colour: blue\n", []string{`:13: unknown key "colour" in the top level (known: agents, computer, database, logging, people, preferences, projects, sessions, socket)`}},
 		{"nested unknown key", strings.Replace(good, "os_username: bob", "os_user: bob", 1), []string{`:4: unknown key "os_user" in people[1]`}},
 		{"unknown role", strings.Replace(good, "role: member", "role: boss", 1), []string{`:4: people[1] (bob): role "boss": want one of admin, member, contributor, newcomer`}},
 		{"public is not assignable", strings.Replace(good, "role: member", "role: public", 1), []string{`:4: people[1] (bob): role "public"`}},
@@ -125,6 +125,7 @@ func TestProblems(t *testing.T) {
 		{"bad socket mode", strings.Replace(good, `mode: "0660"`, `mode: "rw"`, 1), []string{`:11: socket.mode "rw"`}},
 		{"agent without command", strings.Replace(good, "agents:\n", "agents:\n  vim: {env: {A: b}}\n", 1), []string{`:8: agent vim: command is required`}},
 		{"alias", "computer: &c {name: x}\nlogging: *c\n", []string{":2: YAML aliases"}},
+		{"billion laughs", "computer: {name: x}\npeople:\n  - &a {name: lol, role: admin}\n  - &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  - &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n  - [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n", []string{":4: YAML aliases"}},
 		{"two documents", good + "---\ncomputer: {name: y}\n", []string{"more than one YAML document"}},
 		{"empty", "", []string{":1: file is empty"}},
 		{"only a comment", "# nothing\n", []string{":1: file is empty"}},
@@ -265,5 +266,88 @@ func TestDatabaseDSN(t *testing.T) {
 	}
 	if got := c.DatabaseDSN(env("TELECLAUDE_DB_DSN", "postgres://x/y")); got != "postgres://x/y" {
 		t.Errorf("TELECLAUDE_DB_DSN not used: %s", got)
+	}
+}
+
+// TestSecretsBadInput: the secrets file gets the same strictness as the
+// config, with its own name and lines in every message.
+func TestSecretsBadInput(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"empty is fine", "", ""},
+		{"only a comment is fine", "# none yet\n", ""},
+		{"unknown key", "database: {pasword: x}\n", `:1: unknown key "pasword" in database (known: password)`},
+		{"duplicate key", "database: {password: a}\ndatabase: {password: b}\n", `:2: mapping key "database" already defined at line 1`},
+		{"wrong type", "agent_env: [ANTHROPIC_API_KEY]\n", ":1: cannot unmarshal !!seq into map[string]string"},
+		{"alias bomb", "adapters:\n  a: &a {t: x}\n  b: *a\n", ":3: YAML aliases"},
+		{"deep nesting", "adapters: " + strings.Repeat("{a: ", 40) + "x" + strings.Repeat("}", 40) + "\n", "nesting deeper than 32 levels"},
+		{"syntax", "database: {password: x\n", "did not find expected ',' or '}'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := paths(t, layout.System)
+			write(t, p.ConfigFile, good, 0o644)
+			write(t, p.SecretsFile, tt.yaml, 0o640)
+			_, err := Load(p, env())
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("err = %v, want none", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), p.SecretsFile) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %s%s", err, p.SecretsFile, tt.want)
+			}
+		})
+	}
+}
+
+func TestSecretsUnreadable(t *testing.T) {
+	if os.Getuid() == 0 {
+		t.Skip("root reads any file")
+	}
+	p := paths(t, layout.System)
+	write(t, p.ConfigFile, good, 0o644)
+	write(t, p.SecretsFile, "database: {password: x}\n", 0o000)
+	_, err := Load(p, env())
+	if err == nil || !strings.Contains(err.Error(), "cannot read it as uid") || !strings.Contains(err.Error(), "chmod 0640 "+p.SecretsFile) {
+		t.Errorf("err = %v, want the fix", err)
+	}
+}
+
+// TestSecretInSystemConfig: the system config is world-readable, so a key
+// pasted into it is refused, without repeating it.
+func TestSecretInSystemConfig(t *testing.T) {
+	p := paths(t, layout.System)
+	key := "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+	write(t, p.ConfigFile, strings.Replace(good, `secrets_env: [ANTHROPIC_API_KEY]}`, `env: {ANTHROPIC_API_KEY: "`+key+`"}}`, 1), 0o644)
+	_, err := Load(p, env())
+	if err == nil || !strings.Contains(err.Error(), p.ConfigFile+":9: the value of ANTHROPIC_API_KEY looks like an Anthropic API key; this file must not hold secrets (move it to secrets.yml") {
+		t.Errorf("err = %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), key) {
+		t.Errorf("the message repeats the key: %v", err)
+	}
+}
+
+// TestPreferencesSection: single-user mode's config is also the user's
+// file, so it may hold preferences, checked like any user's; the system
+// config may not.
+func TestPreferencesSection(t *testing.T) {
+	p := paths(t, layout.SingleUser)
+	write(t, p.ConfigFile, "preferences:\n  default_agent: shell\n  color: never\n", 0o600)
+	if _, err := Load(p, env()); err != nil {
+		t.Errorf("single-user with preferences: %v", err)
+	}
+	write(t, p.ConfigFile, "preferences:\n  default_agent: shell\n  github_token: x\n  color: purple\n", 0o600)
+	_, err := Load(p, env())
+	if err == nil || !strings.Contains(err.Error(), p.ConfigFile+`:3: "github_token" looks like the name of a secret`) {
+		t.Errorf("secret-named key: err = %v", err)
+	}
+
+	p = paths(t, layout.System)
+	write(t, p.ConfigFile, good+"preferences: {color: never}\n", 0o644)
+	_, err = Load(p, env())
+	if err == nil || !strings.Contains(err.Error(), p.ConfigFile+":13: preferences belong in each user's ~/.teleclaude/config.yml") {
+		t.Errorf("system config with preferences: err = %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/strictyaml"
 )
 
 // loadSecrets reads the secrets file if there is one. A symlink is refused:
@@ -14,6 +15,9 @@ import (
 // to start would turn an admin's chmod slip into an outage.
 func loadSecrets(p layout.Paths, s *Secrets) (Problems, []string) {
 	file := p.SecretsFile
+	if file == "" {
+		return nil, nil // no secrets file (doctor, without the right to read it)
+	}
 	st, err := os.Lstat(file)
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -34,9 +38,16 @@ func loadSecrets(p layout.Paths, s *Secrets) (Problems, []string) {
 	case p.Mode == layout.SingleUser && perm&0o077 != 0:
 		warns = append(warns, fmt.Sprintf("%s is readable by others (mode %04o); fix: chmod 0600 %s", file, perm, file))
 	}
-	data, err := readLimited(file)
+	// No following links at open either: the file checked above is the
+	// file read.
+	data, err := strictyaml.ReadFile(file, true)
+	if os.IsPermission(err) {
+		return Problems{{File: file, Msg: fmt.Sprintf("cannot read it as uid %d (%v); the daemon's user must: chown root:%s %s && chmod 0640 %s",
+			os.Getuid(), err, layout.ServiceUser(runtime.GOOS), file, file)}}, warns
+	}
 	if err != nil {
 		return Problems{{File: file, Msg: err.Error()}}, warns
 	}
-	return decodeStrict(file, data, s, false), warns
+	_, probs := decodeStrict(file, data, s, false)
+	return probs, warns
 }

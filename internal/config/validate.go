@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/instruktai/teleclaude/internal/identity"
+	"github.com/instruktai/teleclaude/internal/strictyaml"
 	"github.com/sirupsen/logrus"
 )
 
@@ -18,10 +19,10 @@ var (
 	osUser   = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}\$?$`)
 )
 
-// validate checks the merged config. data is the file's text (nil when there
+// validate checks the merged config. doc is the parsed file (nil when there
 // was no file) and is used only to point at lines.
-func (c *Config) validate(file string, data []byte) Problems {
-	loc := newLocator(data)
+func (c *Config) validate(file string, doc *strictyaml.Document) Problems {
+	loc := locator{doc}
 	var probs Problems
 	add := func(line int, format string, args ...any) {
 		probs = append(probs, Problem{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})

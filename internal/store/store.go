@@ -285,14 +285,23 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrationsOf is engine's dialect and embedded migrations.
+func migrationsOf(engine Engine) (goose.Dialect, fs.FS, error) {
 	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
-	if s.engine == PostgreSQL {
+	if engine == PostgreSQL {
 		dialect, dir = goose.DialectPostgres, "migrations/postgres"
 	}
 	sub, err := fs.Sub(migrations, dir)
 	if err != nil {
-		return fmt.Errorf("embedded migrations: %w", err)
+		return "", nil, fmt.Errorf("embedded migrations: %w", err)
+	}
+	return dialect, sub, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	dialect, sub, err := migrationsOf(s.engine)
+	if err != nil {
+		return err
 	}
 	p, err := goose.NewProvider(dialect, s.db, sub, goose.WithDisableGlobalRegistry(true))
 	if err != nil {

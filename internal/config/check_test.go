@@ -1,0 +1,63 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/instruktai/teleclaude/internal/layout"
+)
+
+func TestCheckEveryLayer(t *testing.T) {
+	p := paths(t, layout.System)
+	userFile := filepath.Join(t.TempDir(), "config.yml")
+	write(t, p.ConfigFile, strings.Replace(strings.Replace(good, "role: member", "role: boss", 1), "engine: sqlite", "engine: mysql", 1), 0o644)
+	write(t, p.SecretsFile, "database: {password: x}\n", 0o644)
+	write(t, userFile, "preferences:\n  color: pink\n  api_key: x\n", 0o644)
+
+	r := Check(p, env("TELECLAUDE_THINKING_MODE", "max"), userFile, true)
+	got := r.Problems.Error()
+	for _, w := range []string{
+		p.ConfigFile + `:4: people[1] (bob): role "boss"`,
+		p.ConfigFile + `:10: database.engine "mysql"`,
+		userFile + `:3: "api_key" looks like the name of a secret`,
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("problems =\n%s\nwant %s", got, w)
+		}
+	}
+	if r.Summary != "" {
+		t.Errorf("summary %q with problems", r.Summary)
+	}
+	if len(r.Files) != 3 || !r.Files[0].Present || !r.Files[2].Present {
+		t.Errorf("files = %+v", r.Files)
+	}
+
+	write(t, p.ConfigFile, good, 0o644)
+	write(t, userFile, "preferences: {color: never}\n", 0o644)
+	r = Check(p, env("TELECLAUDE_THINKING_MODE", "max"), userFile, true)
+	if len(r.Problems) != 1 || r.Problems[0].String() != `TELECLAUDE_THINKING_MODE: thinking_mode "max": want off, low, medium, high` {
+		t.Errorf("environment problem = %v", r.Problems)
+	}
+	r = Check(p, env(), userFile, true)
+	if len(r.Problems) != 0 || r.Summary != "2 people, 1 projects, 2 agents; database sqlite" {
+		t.Errorf("good setup: problems %v, summary %q", r.Problems, r.Summary)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "readable by every user") {
+		t.Errorf("warnings = %v, want the secrets permission warning", r.Warnings)
+	}
+}
+
+// TestCheckSingleUser: the config file is also the preferences file; a
+// problem in it is reported once.
+func TestCheckSingleUser(t *testing.T) {
+	p := paths(t, layout.SingleUser)
+	write(t, p.ConfigFile, "preferences:\n  thinking_mode: max\n", 0o600)
+	r := Check(p, env(), p.ConfigFile, false)
+	if len(r.Problems) != 1 || !strings.Contains(r.Problems[0].String(), p.ConfigFile+`:2: thinking_mode "max"`) {
+		t.Errorf("problems = %v, want the one, once", r.Problems)
+	}
+	if len(r.Files) != 2 {
+		t.Errorf("files = %+v, want config and secrets only", r.Files)
+	}
+}
