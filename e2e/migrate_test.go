@@ -115,8 +115,8 @@ func TestMigrateCommand(t *testing.T) {
 	if r = run(t, nil, env, teleBin, "migrate", "--from", src); r.code != 2 || !strings.Contains(r.stderr, "--to") {
 		t.Errorf("migrate without --to: exit %d, %q; want 2 naming --to", r.code, r.stderr)
 	}
-	if r = run(t, nil, env, teleBin, "migrate", "--from", src, "--to", dsn, "--split-config", "old.yml"); r.code != 2 {
-		t.Errorf("--split-config exists already (exit %d): it must not until config split does", r.code)
+	if r = run(t, nil, env, teleBin, "migrate", "--from", sqliteSource(t), "--to", pgtest.DSN(t), "--owner", uMember, "--split-config", "/nonexistent/old.yml"); r.code != 2 || !strings.Contains(r.stderr, "--split-config") {
+		t.Errorf("--split-config of a missing file: exit %d, %q; want 2 before anything is migrated", r.code, r.stderr)
 	}
 	// Root without --owner, SUDO_USER unset, with unowned sessions: usage.
 	if r = run(t, nil, env, teleBin, "migrate", "--from", sqliteSource(t), "--to", pgtest.DSN(t)); r.code != 2 || !strings.Contains(r.stderr, "--owner") {
@@ -141,5 +141,44 @@ func TestMigrateProgressOnTerminal(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output on a terminal lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestMigrateSplitConfig: migrate also splits the old one-file config into
+// the three layers, after the database, never touching the input.
+func TestMigrateSplitConfig(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.yml")
+	oneFile := "computer: {name: oldbox}\npeople:\n  - {name: member-person, role: member, os_username: " + uMember + "}\n" +
+		"projects:\n  - {name: demo, path: /srv/demo}\nagents:\n  shell: {command: [\"/bin/sh\"]}\n" +
+		"secrets:\n  database: {password: \"db-pass\"}\npreferences:\n  color: never\n"
+	if err := os.WriteFile(old, []byte(oneFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "split")
+	env := []string{"TELECLAUDE_CONFIG_PATH=" + old}
+	r := run(t, nil, env, teleBin, "migrate", "--from", sqliteSource(t), "--to", pgtest.DSN(t), "--owner", uMember,
+		"--split-config", old, "--split-out", out, "--split-group", svcUser)
+	if r.code != 0 {
+		t.Fatalf("migrate --split-config: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, f := range []struct {
+		name string
+		mode os.FileMode
+	}{{"config.yml", 0o644}, {"secrets.yml", 0o640}, {"user-config.yml", 0o644}} {
+		st, err := os.Stat(filepath.Join(out, f.name))
+		if err != nil || st.Mode().Perm() != f.mode {
+			t.Errorf("%s: %v %v, want mode %v", f.name, st, err, f.mode)
+		}
+		if !strings.Contains(r.stdout, "config split: wrote "+filepath.Join(out, f.name)) {
+			t.Errorf("the report does not list %s:\n%s", f.name, r.stdout)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "secrets.yml")); !strings.Contains(string(b), "db-pass") {
+		t.Errorf("secrets.yml lacks the database password:\n%s", b)
+	}
+	if b, _ := os.ReadFile(old); string(b) != oneFile {
+		t.Error("the old config was changed")
 	}
 }

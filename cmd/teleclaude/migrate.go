@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 
@@ -23,6 +25,7 @@ func migrateCmd() *cobra.Command {
 		o        migrate.Options
 		owner    string
 		copyDocs string
+		split    config.SplitOptions
 		asJSON   bool
 	)
 	cmd := &cobra.Command{
@@ -47,10 +50,6 @@ system config when it maps that user.`,
       --to 'host=/var/run/postgresql dbname=teleclaude user=teleclaude'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// --split-config old.yml (SPEC §9) belongs here too: it will run
-			// the config split of `teleclaude config split` (issue 4) after a
-			// successful migration. The flag is added with that command, not
-			// before.
 			var shared string
 			if copyDocs != "" {
 				if st, err := os.Stat(copyDocs); err != nil || !st.IsDir() {
@@ -61,6 +60,21 @@ system config when it maps that user.`,
 					return &cli.UsageError{Err: err}
 				}
 				shared = p.SharedDir
+			}
+			if split.From != "" {
+				// Checked now, run after the database: a mistake here must
+				// not show only once the migration is done.
+				if _, err := os.Stat(split.From); err != nil {
+					return cli.Usagef("--split-config: %v", err)
+				}
+				if split.OutDir == "" {
+					split.OutDir = filepath.Join(filepath.Dir(split.From), "teleclaude-split")
+				}
+				p, err := layout.Resolve(layout.Current(), layout.System)
+				if err != nil {
+					return &cli.UsageError{Err: err}
+				}
+				split.Paths = p
 			}
 			own, note, err := resolveOwner(owner)
 			if err != nil {
@@ -85,6 +99,14 @@ system config when it maps that user.`,
 				if derr != nil {
 					rep.Failed = derr.Error()
 					err = fmt.Errorf("the database was migrated, but %w", derr)
+				}
+			}
+			if err == nil && split.From != "" {
+				var serr error
+				rep.Split, serr = config.Split(split)
+				if serr != nil {
+					rep.Failed = serr.Error()
+					err = fmt.Errorf("the database was migrated, but splitting %s failed: %w", split.From, serr)
 				}
 			}
 			if errors.Is(err, migrate.ErrUsage) {
@@ -112,6 +134,10 @@ system config when it maps that user.`,
 	f.IntVar(&o.Batch, "batch", migrate.DefaultBatch, "rows per COPY statement")
 	f.StringVar(&o.WorkDir, "work-dir", "", "where a copy of an old source is upgraded (default: the temp dir)")
 	f.StringVar(&copyDocs, "copy-docs", "", "also copy the Markdown files of this directory to the system shared docs directory, never overwriting")
+	f.StringVar(&split.From, "split-config", "", "also split this one-file config into system config, secrets and preferences (as teleclaude config split)")
+	f.StringVar(&split.EnvFile, "split-env", "", "the .env the old config ran with, for --split-config")
+	f.StringVar(&split.Group, "split-group", layout.ServiceUser(runtime.GOOS), "group that may read the split secrets.yml")
+	f.StringVar(&split.OutDir, "split-out", "", "where --split-config writes its three files (default: teleclaude-split beside the old config; nothing is overwritten)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }

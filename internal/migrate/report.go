@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"fmt"
+	"github.com/instruktai/teleclaude/internal/config"
 	"io"
 	"sort"
 	"strings"
@@ -26,6 +27,8 @@ type Report struct {
 	OwnerAssigned int64       `json:"owner_assigned"`
 	Notes         []string    `json:"notes,omitempty"`
 	Docs          []DocReport `json:"docs,omitempty"`
+	// Split is what --split-config wrote.
+	Split *config.SplitResult `json:"split_config,omitempty"`
 }
 
 // TableReport is one target table.
@@ -127,6 +130,14 @@ func (r *Report) Print(w io.Writer) {
 	}
 	for _, d := range r.Docs {
 		fmt.Fprintf(w, "doc %s: %s\n", d.Name, d.Result)
+	}
+	if r.Split != nil {
+		for _, f := range r.Split.Files {
+			fmt.Fprintf(w, "config split: wrote %s (%s %s), install as %s\n", f.Path, f.Mode, f.Owner, f.InstallAs)
+		}
+		for _, n := range r.Split.Notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
 	}
 	if r.SourceSHA256 != "" {
 		fmt.Fprintf(w, "source unchanged: SHA-256 %s before and after\n", r.SourceSHA256)
