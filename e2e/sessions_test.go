@@ -620,3 +620,25 @@ func waitBackendGone(t *testing.T, dsn string, pid int) {
 		return err == nil && n == 0
 	})
 }
+
+// TestStartFromPreferences: a person's default project and agent (their
+// preferences, here from the environment) fill in what start leaves out.
+func TestStartFromPreferences(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{})
+	max := lookup(t, uMember)
+	env := []string{"TELECLAUDE_SOCKET=" + d.socket, "TELECLAUDE_DEFAULT_PROJECT=other", "TELECLAUDE_DEFAULT_AGENT=quick"}
+	out := decode[apitype.StartResponse](t, run(t, &max, env, telecBin, "sessions", "start", "--json"))
+	if out.Session.Project != "other" || out.Session.Agent != "quick" {
+		t.Errorf("started %s/%s, want the preferred other/quick", out.Session.Project, out.Session.Agent)
+	}
+	// Flags win over preferences.
+	out = decode[apitype.StartResponse](t, run(t, &max, env, telecBin, "sessions", "start", "--project", "demo", "--agent", "echo", "--json"))
+	if out.Session.Project != "demo" || out.Session.Agent != "echo" {
+		t.Errorf("started %s/%s, want demo/echo from the flags", out.Session.Project, out.Session.Agent)
+	}
+	r := run(t, &max, []string{"TELECLAUDE_SOCKET=" + d.socket, "TELECLAUDE_DEFAULT_PROJECT=gone"}, telecBin, "sessions", "start")
+	if r.code != 2 || !strings.Contains(r.stderr, "from your preferences: default_project") {
+		t.Errorf("a preferred project that does not exist: %d %q", r.code, r.stderr)
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/errdefs"
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/sessions"
 )
@@ -42,8 +44,20 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, id identit
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
+	// What the request leaves out, the caller's preferences fill in.
+	p := PreferencesFrom(r.Context())
+	var from []string
+	if req.Project == "" && p.DefaultProject != "" {
+		req.Project, from = p.DefaultProject, append(from, "default_project")
+	}
+	if req.Agent == "" && p.DefaultAgent != "" {
+		req.Agent, from = p.DefaultAgent, append(from, "default_agent")
+	}
 	sess, err := s.Sessions.Start(r.Context(), id, sessions.StartRequest{Project: req.Project, Agent: req.Agent, Title: req.Title})
 	if err != nil {
+		if k, _ := errdefs.KindOf(err); k == errdefs.Invalid && len(from) > 0 {
+			return errdefs.Invalidf("%v (from your preferences: %s)", err, strings.Join(from, ", "))
+		}
 		return err
 	}
 	w.Header().Set("Location", "/v1/sessions/"+url.PathEscape(sess.ID))
