@@ -24,7 +24,8 @@ const Identifier = "ai.instrukt.teleclaude"
 // Base is where the package installs, relative to the target volume.
 const Base = "Library/Application Support/TeleClaude"
 
-// MinMacOS is the oldest macOS the Go toolchain we build with supports.
+// MinMacOS is the oldest macOS the Go toolchain we build with supports;
+// Options.MinMacOS, read from the programs themselves, takes precedence.
 const MinMacOS = "12.0"
 
 // Options are the inputs of one package.
@@ -33,6 +34,7 @@ type Options struct {
 	Arch       string // GOARCH of the programs: arm64 or amd64
 	Teleclaude []byte // the darwin programs
 	Telec      []byte
+	MinMacOS   string // the oldest macOS the programs run on; "" for MinMacOS
 	ModTime    time.Time
 }
 
@@ -85,9 +87,13 @@ func Build(w io.Writer, o Options) error {
 		{Path: "postinstall", Mode: 0o755, Data: read("postinstall")},
 		{Path: "preinstall", Mode: 0o755, Data: read("preinstall")},
 	}
+	minOS := o.MinMacOS
+	if minOS == "" {
+		minOS = MinMacOS
+	}
 	p := &macpkg.Package{
 		Identifier: Identifier, Name: "teleclaude", Version: version, Title: "TeleClaude",
-		HostArchitectures: []string{host}, MinOSVersion: MinMacOS, InstallLocation: "/",
+		HostArchitectures: []string{host}, MinOSVersion: minOS, InstallLocation: "/",
 		Payload: payload, Scripts: scripts, ModTime: o.ModTime,
 	}
 	return p.Write(w)

@@ -30,6 +30,7 @@ type Item struct {
 	Mode     uint32 // type bits | permission bits
 	UID, GID int
 	Size     int64
+	ModTime  int64 // seconds since the epoch
 	Link     string
 	Data     []byte
 }
@@ -121,12 +122,12 @@ func items(t testing.TB, bsdtar, archive string) []Item {
 		}
 		data, _ := io.ReadAll(tr)
 		list = append(list, Item{Name: strings.TrimSuffix(h.Name, "/"), Mode: typ | uint32(h.Mode&0o7777),
-			UID: h.Uid, GID: h.Gid, Size: h.Size, Link: h.Linkname, Data: data})
+			UID: h.Uid, GID: h.Gid, Size: h.Size, ModTime: h.ModTime.Unix(), Link: h.Linkname, Data: data})
 	}
 }
 
 // CheckBom fails the test unless the Bom lists exactly the Payload's
-// entries, in order, with their modes, owners, sizes and cksum CRCs.
+// entries, in order, with their modes, owners, times, sizes and cksum CRCs.
 func (c *Contents) CheckBom(t testing.TB) {
 	t.Helper()
 	cksum := testenv.Tool(t, "cksum")
@@ -135,7 +136,7 @@ func (c *Contents) CheckBom(t testing.TB) {
 	}
 	for i := range min(len(c.Bom), len(c.Payload)) {
 		b, p := c.Bom[i], c.Payload[i]
-		want := bom.Entry{Path: p.Name, Mode: p.Mode, UID: uint32(p.UID), GID: uint32(p.GID), ModTime: b.ModTime}
+		want := bom.Entry{Path: p.Name, Mode: p.Mode, UID: uint32(p.UID), GID: uint32(p.GID), ModTime: uint32(p.ModTime)}
 		switch p.Mode & 0o170000 {
 		case bom.TypeReg:
 			want.Size, want.Checksum = uint32(len(p.Data)), crc(t, cksum, p.Data)
