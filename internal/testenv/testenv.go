@@ -5,8 +5,11 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -38,4 +41,25 @@ func missing(t testing.TB, msg string) {
 		t.Fatalf("%s (CI must run this test)", msg)
 	}
 	t.Skip(msg)
+}
+
+// Cksum returns the CRC that the cksum program prints for data: the
+// reference that the Bom's checksums are held to.
+func Cksum(t testing.TB, data []byte) uint32 {
+	t.Helper()
+	cmd := exec.Command(Tool(t, "cksum"))
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("cksum: %v", err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) == 0 {
+		t.Fatalf("cksum printed %q", out)
+	}
+	n, err := strconv.ParseUint(f[0], 10, 32)
+	if err != nil {
+		t.Fatalf("cksum printed %q: %v", out, err)
+	}
+	return uint32(n)
 }

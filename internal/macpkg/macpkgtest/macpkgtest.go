@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -130,7 +129,6 @@ func items(t testing.TB, bsdtar, archive string) []Item {
 // entries, in order, with their modes, owners, times, sizes and cksum CRCs.
 func (c *Contents) CheckBom(t testing.TB) {
 	t.Helper()
-	cksum := testenv.Tool(t, "cksum")
 	if len(c.Bom) != len(c.Payload) {
 		t.Errorf("the Bom lists %d paths, the Payload holds %d", len(c.Bom), len(c.Payload))
 	}
@@ -139,27 +137,12 @@ func (c *Contents) CheckBom(t testing.TB) {
 		want := bom.Entry{Path: p.Name, Mode: p.Mode, UID: uint32(p.UID), GID: uint32(p.GID), ModTime: uint32(p.ModTime)}
 		switch p.Mode & 0o170000 {
 		case bom.TypeReg:
-			want.Size, want.Checksum = uint32(len(p.Data)), crc(t, cksum, p.Data)
+			want.Size, want.Checksum = uint32(len(p.Data)), testenv.Cksum(t, p.Data)
 		case bom.TypeSymlink:
-			want.Size, want.Checksum, want.Link = uint32(len(p.Link)), crc(t, cksum, []byte(p.Link)), p.Link
+			want.Size, want.Checksum, want.Link = uint32(len(p.Link)), testenv.Cksum(t, []byte(p.Link)), p.Link
 		}
 		if b != want {
 			t.Errorf("Bom entry %d = %+v\nthe Payload says %+v", i, b, want)
 		}
 	}
-}
-
-func crc(t testing.TB, cksum string, data []byte) uint32 {
-	t.Helper()
-	cmd := exec.Command(cksum)
-	cmd.Stdin = bytes.NewReader(data)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.ParseUint(strings.Fields(string(out))[0], 10, 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return uint32(n)
 }
