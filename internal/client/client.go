@@ -25,7 +25,8 @@ import (
 // Client is an API client bound to one socket.
 type Client struct {
 	Socket string
-	// SystemMode tailors the advice in errors (group membership, systemctl).
+	// SystemMode tailors the advice in errors (group membership, the service
+	// manager's start command).
 	SystemMode bool
 	goos       string // whose commands the advice names
 	hc         *http.Client
