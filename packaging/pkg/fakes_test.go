@@ -338,6 +338,7 @@ func fakeChown(m *machine, args []string) int {
 			recursive = true
 		case "-h":
 			noFollow = true
+		case "-P": // with -R: links inside are changed, not followed (as the walk below)
 		default:
 			return usage("chown", args)
 		}

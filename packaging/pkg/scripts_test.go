@@ -561,12 +561,16 @@ func TestUninstall(t *testing.T) {
 	// Someone took uid 350 meanwhile: the reinstall picks 351 and gives the
 	// kept data to it.
 	m.set(func(st *machine) { st.Users["_newcomer"] = map[string]string{"UniqueID": "350"} })
-	out, _, err = m.install()
+	out, calls, err = m.install()
 	if err != nil {
 		t.Fatalf("reinstall: %v\n%s", err, out)
 	}
 	if !strings.Contains(out, "belongs to uid 350, not to _teleclaude (uid 351)") {
 		t.Errorf("reinstall does not say it re-owns the data:\n%s", out)
+	}
+	// -P: a link planted in the data is changed itself, never followed.
+	if reown := "chown -R -P _teleclaude:_teleclaude \"" + m.path(base+"/data") + "\""; !slices.Contains(calls, reown) {
+		t.Errorf("calls:\n%s\nwant %s", strings.Join(calls, "\n"), reown)
 	}
 	if st, err := os.Stat(db); err != nil || owner(st) != 351 {
 		t.Errorf("kept database after reinstall: %v, want it owned by 351", err)
