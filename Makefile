@@ -9,13 +9,14 @@ BIN         := bin
 # Linux, and darwin cross-compiles from here.
 export CGO_ENABLED := 0
 
-.PHONY: help build run test test-go check bench clean
+.PHONY: help build run test test-go check bench clean pkg
 
 help:
 	@echo "make run    build, start a single-user daemon on SQLite, run telec against it"
 	@echo "make test   every check and test, with a throwaway PostgreSQL (root runs the multi-user tests)"
 	@echo "make bench  benchmarks; figures go to docs/BENCHMARKS.md"
 	@echo "make build  bin/teleclaude and bin/telec"
+	@echo "make pkg    macOS Installer packages, dist/teleclaude_VERSION_darwin_{arm64,amd64}.pkg"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/teleclaude ./cmd/telec
@@ -32,7 +33,7 @@ test-go:
 	scripts/with-postgres.sh $(GO) test -count=1 ./...
 
 check:
-	@fmt=$$(gofmt -l cmd internal e2e bench 2>/dev/null); if [ -n "$$fmt" ]; then echo "not gofmt'd: $$fmt"; exit 1; fi
+	@fmt=$$(gofmt -l cmd internal e2e bench packaging 2>/dev/null); if [ -n "$$fmt" ]; then echo "not gofmt'd: $$fmt"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=darwin GOARCH=arm64 $(GO) vet ./...
 	GOOS=darwin GOARCH=amd64 $(GO) build ./...
@@ -51,3 +52,16 @@ bench: build
 
 clean:
 	rm -rf $(BIN)
+
+# macOS Installer packages, one per architecture, built here from darwin
+# cross-builds by our own Go code (packaging/pkg/README.md). Timestamps come
+# from the last commit, so a rebuild of one commit gives identical packages.
+PKG_ARCHES        ?= arm64 amd64
+PKG_DIR           ?= dist
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+
+pkg:
+	@set -e; for arch in $(PKG_ARCHES); do \
+		GOOS=darwin GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(PKG_DIR)/darwin_$$arch/ ./cmd/teleclaude ./cmd/telec; \
+		SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./packaging/pkg/mkpkg -version $(VERSION) -arch $$arch -bin $(PKG_DIR)/darwin_$$arch -dir $(PKG_DIR); \
+	done

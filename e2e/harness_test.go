@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/instruktai/teleclaude/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -498,14 +499,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // CI, where .ci/run installs it and its absence is a failure.
 func tool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing; .ci/run should have installed it", name)
-		}
-		t.Skipf("no %s", name)
-	}
-	return p
+	return testenv.Tool(t, name)
 }
 
 // syncBuffer collects a process's output while tests read it.

@@ -13,27 +13,31 @@ import (
 	"net/http"
 	"os"
 	"os/user"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/layout"
 )
 
 // Client is an API client bound to one socket.
 type Client struct {
 	Socket string
-	// SystemMode tailors the advice in errors (group membership, systemctl).
+	// SystemMode tailors the advice in errors (group membership, the service
+	// manager's start command).
 	SystemMode bool
 	// Header is sent with every request (telec sends the user's
 	// preferences in it).
 	Header http.Header
+	goos   string // whose commands the advice names
 	hc     *http.Client
 }
 
 // New returns a client for the daemon at socket.
 func New(socket string, systemMode bool) *Client {
-	c := &Client{Socket: socket, SystemMode: systemMode, Header: http.Header{}}
+	c := &Client{Socket: socket, SystemMode: systemMode, Header: http.Header{}, goos: runtime.GOOS}
 	c.hc = &http.Client{
 		Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -125,13 +129,37 @@ func (c *Client) Get(ctx context.Context, path string, out any) error {
 	return c.Do(ctx, http.MethodGet, path, nil, out)
 }
 
+// advice holds the commands that error messages name, which differ between
+// Linux (systemd, shadow-utils) and macOS (launchd, directory services).
+type advice struct {
+	start string // how an admin starts the system daemon
+	join  string // how an admin adds user %[2]s to group %[1]s
+	logs  string // where the system daemon logs
+}
+
+func adviceFor(goos string) advice {
+	if goos == "darwin" {
+		return advice{
+			start: "sudo launchctl kickstart system/ai.instrukt.teleclaude",
+			join:  "`sudo dseditgroup -o edit -a %[2]s -t user %[1]s`, then log out and in again",
+			logs:  "/Library/Logs/TeleClaude",
+		}
+	}
+	return advice{
+		start: "sudo systemctl start teleclaude",
+		join:  "`sudo usermod -aG %[1]s %[2]s`, then log in again (or run `newgrp %[1]s`)",
+		logs:  "journalctl -u teleclaude",
+	}
+}
+
 // unreachable explains a failed dial: which of the three usual causes it is,
 // and the command that fixes it.
 func (c *Client) unreachable(err error) error {
 	e := &UnreachableError{Socket: c.Socket, Err: err}
+	a := adviceFor(c.goos)
 	start := "start it with `teleclaude serve` (or set TELECLAUDE_SOCKET / --socket if it listens elsewhere)"
 	if c.SystemMode {
-		start = "ask an admin to start it: sudo systemctl start teleclaude (or set TELECLAUDE_SOCKET / --socket)"
+		start = "ask an admin to start it: " + a.start + " (or set TELECLAUDE_SOCKET / --socket)"
 	}
 	switch {
 	case errors.Is(err, syscall.ENOENT):
@@ -142,12 +170,12 @@ func (c *Client) unreachable(err error) error {
 		// The socket's own mode says which fix applies: a group-accessible
 		// socket is joined through its group; a private one is someone
 		// else's single-user daemon.
-		if g, ok := socketGroup(c.Socket); ok {
+		if g, ok := socketGroup(c.Socket, c.goos); ok {
 			name := "$USER"
 			if u, err := user.Current(); err == nil {
 				name = u.Username
 			}
-			e.Fix = fmt.Sprintf("you need to be in the %s group: ask an admin to run `sudo usermod -aG %s %s`, then log in again (or run `newgrp %s`)", g, g, name, g)
+			e.Fix = fmt.Sprintf("you need to be in the %s group: ask an admin to run "+a.join, g, name)
 		} else {
 			e.Fix = fmt.Sprintf("the socket belongs to another user; run telec as the user who started the daemon (you are uid %d)", os.Getuid())
 		}
@@ -159,7 +187,7 @@ func (c *Client) unreachable(err error) error {
 		e.Fix = "check the socket path (--socket or TELECLAUDE_SOCKET)"
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		e.Cause = "the daemon did not answer in time"
-		e.Fix = "check its log: journalctl -u teleclaude (system) or the terminal running `teleclaude serve`"
+		e.Fix = "check its log: " + a.logs + " (system) or the terminal running `teleclaude serve`"
 	default:
 		e.Cause = err.Error()
 		e.Fix = start
@@ -178,10 +206,10 @@ const DefaultTimeout = 30 * time.Second
 // socketGroup names the group that a user must join to reach the socket,
 // and reports false when the socket grants nothing to its group (or cannot be
 // examined at all; a directory on the way may be closed to us).
-func socketGroup(path string) (string, bool) {
+func socketGroup(path, goos string) (string, bool) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return "teleclaude", os.IsPermission(err)
+		return layout.ServiceUser(goos), os.IsPermission(err)
 	}
 	sys, ok := st.Sys().(*syscall.Stat_t)
 	if !ok || st.Mode().Perm()&0o060 == 0 {

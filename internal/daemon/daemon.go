@@ -80,7 +80,9 @@ func Run(ctx context.Context) error {
 	}
 	logFile := ""
 	if paths.Mode == layout.System && paths.LogDir != "" && logToFile() {
-		logFile = filepath.Join(paths.LogDir, "teleclaude.log")
+		if logFile, err = logFileIn(paths.LogDir); err != nil {
+			return &ConfigError{err}
+		}
 	}
 	where, err := logging.Setup(logging.Options{Level: cfg.Logging.Level, Format: cfg.Logging.Format, File: logFile})
 	if err != nil {
@@ -234,6 +236,15 @@ func (d *Daemon) prepareDirs() error {
 		logrus.WithError(err).Warnf("shared docs directory %s; telec docs put will fail until it exists and the daemon may write it", d.paths.SharedDir)
 	}
 	return nil
+}
+
+// logFileIn returns the daemon's log file in dir, creating dir if it is
+// missing: launchd, unlike systemd's LogsDirectory=, makes none.
+func logFileIn(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("create log directory: %w (the package normally creates it; reinstall, or set %s)", err, layout.EnvLogDir)
+	}
+	return filepath.Join(dir, "teleclaude.log"), nil
 }
 
 func (d *Daemon) openStore(ctx context.Context) error {

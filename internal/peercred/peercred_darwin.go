@@ -7,6 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+const xucredVersion = 0
+
 // fromFD uses LOCAL_PEERCRED for the uid and groups and LOCAL_PEERPID for the
 // pid; the xucred structure carries no pid. A missing pid is not fatal: it
 // only enriches audit records.
@@ -14,6 +16,10 @@ func fromFD(fd int) (identity.Creds, error) {
 	x, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
 	if err != nil {
 		return identity.Creds{}, fmt.Errorf("LOCAL_PEERCRED: %w", err)
+	}
+	// XUCRED_VERSION in <sys/ucred.h>; another layout would be misread.
+	if x.Version != xucredVersion {
+		return identity.Creds{}, fmt.Errorf("LOCAL_PEERCRED: xucred version %d, want %d", x.Version, xucredVersion)
 	}
 	c := identity.Creds{UID: int(x.Uid)}
 	if x.Ngroups > 0 {

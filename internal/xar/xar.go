@@ -1,0 +1,209 @@
+// Package xar writes xar archives, the container of a macOS flat package
+// (.pkg). An archive is a 28-byte header, a zlib-compressed XML table of
+// contents (TOC), and a heap holding the TOC's checksum followed by each
+// file's data:
+//
+//	magic "xar!" | header size 28 | version 1 | TOC length compressed |
+//	TOC length uncompressed | checksum algorithm (1 = SHA-1)
+//
+// The TOC names every file and directory, and for each file where its data
+// lies in the heap, how it is encoded, and the SHA-1 of its stored
+// ("archived") and original ("extracted") bytes. Readers (Installer,
+// pkgutil, bsdtar) check the TOC against the checksum at the start of the
+// heap and each file's data against its checksums.
+//
+// Signatures are not written: signing a package needs Apple's certificates
+// and is a separate step.
+package xar
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto/sha1"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+)
+
+// File is one file of the archive. Its parent directories are created
+// implicitly (root-owned, 0755).
+type File struct {
+	Name     string // slash-separated path, e.g. "teleclaude.pkg/Payload"
+	Data     []byte
+	Mode     fs.FileMode // permission bits
+	Compress bool        // store zlib-compressed, as xar's "application/x-gzip" encoding
+}
+
+const (
+	headerSize = 28
+	magic      = 0x78617221 // "xar!"
+	algSHA1    = 1
+)
+
+// Write writes an archive of files to w. created is the TOC's creation time
+// and every entry's modification time, so equal inputs give equal archives.
+func Write(w io.Writer, files []File, created time.Time) error {
+	stamp := created.UTC().Format("2006-01-02T15:04:05Z")
+	t := toc{CreationTime: created.UTC().Format("2006-01-02T15:04:05"),
+		Checksum: tocChecksum{Style: "sha1", Offset: 0, Size: sha1.Size}}
+
+	heap := &bytes.Buffer{}
+	heap.Write(make([]byte, sha1.Size)) // the TOC checksum, filled in below
+	ids := 0
+	dirs := map[string]*entry{}
+	seen := map[string]bool{}
+	var place func(name string) (*[]*entry, error)
+	place = func(name string) (*[]*entry, error) {
+		i := strings.LastIndexByte(name, '/')
+		if i < 0 {
+			return &t.Files, nil
+		}
+		dir := name[:i]
+		if d, ok := dirs[dir]; ok {
+			return &d.Files, nil
+		}
+		if seen[dir] {
+			return nil, fmt.Errorf("xar: %s is a file and a directory", dir)
+		}
+		parent, err := place(dir)
+		if err != nil {
+			return nil, err
+		}
+		ids++
+		d := &entry{ID: ids, Name: dir[strings.LastIndexByte(dir, '/')+1:], Type: "directory"}
+		d.setOwner(0o755, stamp)
+		dirs[dir] = d
+		*parent = append(*parent, d)
+		return &d.Files, nil
+	}
+
+	sorted := append([]File(nil), files...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for _, f := range sorted {
+		if f.Name == "" || strings.HasPrefix(f.Name, "/") || strings.HasSuffix(f.Name, "/") || strings.Contains(f.Name, "//") {
+			return fmt.Errorf("xar: bad file name %q", f.Name)
+		}
+		if seen[f.Name] || dirs[f.Name] != nil {
+			return fmt.Errorf("xar: %s is added twice", f.Name)
+		}
+		seen[f.Name] = true
+		stored, encoding := f.Data, "application/octet-stream"
+		if f.Compress {
+			var zb bytes.Buffer
+			zw, _ := zlib.NewWriterLevel(&zb, zlib.BestCompression)
+			zw.Write(f.Data)
+			if err := zw.Close(); err != nil {
+				return err
+			}
+			stored, encoding = zb.Bytes(), "application/x-gzip"
+		}
+		parent, err := place(f.Name)
+		if err != nil {
+			return err
+		}
+		ids++
+		e := &entry{ID: ids, Name: f.Name[strings.LastIndexByte(f.Name, '/')+1:], Type: "file",
+			Data: &data{
+				Length: int64(len(stored)), Offset: int64(heap.Len()), Size: int64(len(f.Data)),
+				Encoding:  encodingStyle{Style: encoding},
+				Archived:  sum(stored),
+				Extracted: sum(f.Data),
+			}}
+		e.setOwner(f.Mode.Perm(), stamp)
+		heap.Write(stored)
+		*parent = append(*parent, e)
+	}
+
+	x, err := xml.MarshalIndent(struct {
+		XMLName xml.Name `xml:"xar"`
+		TOC     toc      `xml:"toc"`
+	}{TOC: t}, "", " ")
+	if err != nil {
+		return err
+	}
+	x = append([]byte(xml.Header), x...)
+	var ztoc bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&ztoc, zlib.BestCompression)
+	zw.Write(x)
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	tocSum := sha1.Sum(ztoc.Bytes())
+	copy(heap.Bytes(), tocSum[:])
+
+	hdr := make([]byte, 0, headerSize)
+	hdr = binary.BigEndian.AppendUint32(hdr, magic)
+	hdr = binary.BigEndian.AppendUint16(hdr, headerSize)
+	hdr = binary.BigEndian.AppendUint16(hdr, 1)
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(ztoc.Len()))
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(len(x)))
+	hdr = binary.BigEndian.AppendUint32(hdr, algSHA1)
+	for _, part := range [][]byte{hdr, ztoc.Bytes(), heap.Bytes()} {
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sum(b []byte) hash {
+	s := sha1.Sum(b)
+	return hash{Style: "sha1", Value: hex.EncodeToString(s[:])}
+}
+
+type toc struct {
+	CreationTime string      `xml:"creation-time"`
+	Checksum     tocChecksum `xml:"checksum"`
+	Files        []*entry    `xml:"file"`
+}
+
+type tocChecksum struct {
+	Style  string `xml:"style,attr"`
+	Offset int64  `xml:"offset"`
+	Size   int64  `xml:"size"`
+}
+
+type entry struct {
+	ID    int      `xml:"id,attr"`
+	Data  *data    `xml:"data,omitempty"`
+	Name  string   `xml:"name"`
+	Type  string   `xml:"type"`
+	Mode  string   `xml:"mode"`
+	UID   int      `xml:"uid"`
+	User  string   `xml:"user"`
+	GID   int      `xml:"gid"`
+	Group string   `xml:"group"`
+	MTime string   `xml:"mtime"`
+	Files []*entry `xml:"file"`
+}
+
+// setOwner makes the entry root:wheel with mode perm.
+func (e *entry) setOwner(perm fs.FileMode, stamp string) {
+	e.Mode = fmt.Sprintf("%04o", uint32(perm))
+	e.User, e.Group = "root", "wheel"
+	e.MTime = stamp
+}
+
+type data struct {
+	Length    int64         `xml:"length"`
+	Offset    int64         `xml:"offset"`
+	Size      int64         `xml:"size"`
+	Encoding  encodingStyle `xml:"encoding"`
+	Archived  hash          `xml:"archived-checksum"`
+	Extracted hash          `xml:"extracted-checksum"`
+}
+
+type encodingStyle struct {
+	Style string `xml:"style,attr"`
+}
+
+type hash struct {
+	Style string `xml:"style,attr"`
+	Value string `xml:",chardata"`
+}

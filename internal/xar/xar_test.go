@@ -1,0 +1,122 @@
+package xar
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/instruktai/teleclaude/internal/testenv"
+)
+
+var when = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func sample() []File {
+	return []File{
+		{Name: "Distribution", Data: []byte("<installer-gui-script/>\n"), Mode: 0o644, Compress: true},
+		{Name: "p.pkg/Payload", Data: bytes.Repeat([]byte("payload "), 1000), Mode: 0o644},
+		{Name: "p.pkg/Bom", Data: []byte("BOMStore..."), Mode: 0o644, Compress: true},
+		{Name: "p.pkg/Empty", Mode: 0o600},
+		{Name: "p.pkg/Scripts", Data: []byte{0x1f, 0x8b, 0, 1, 2, 3}, Mode: 0o644},
+	}
+}
+
+func archive(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Write(&buf, sample(), when); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func bsdtar(t *testing.T, archive []byte, args ...string) (string, error) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "a.xar")
+	if err := os.WriteFile(f, archive, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(testenv.Tool(t, "bsdtar"), append(args, "-f", f)...).CombinedOutput()
+	return string(out), err
+}
+
+// TestBsdtarListsAndExtracts reads the archive with libarchive: the TOC
+// checksum must verify for the listing, and every file's checksums for the
+// extraction, which must give back the data byte for byte.
+func TestBsdtarListsAndExtracts(t *testing.T) {
+	a := archive(t)
+	out, err := bsdtar(t, a, "-t")
+	if err != nil {
+		t.Fatalf("bsdtar -t: %v: %s", err, out)
+	}
+	got := strings.Fields(out)
+	want := []string{"Distribution", "p.pkg", "p.pkg/Bom", "p.pkg/Empty", "p.pkg/Payload", "p.pkg/Scripts"}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("bsdtar -t lists %q, want %q", got, want)
+	}
+	dir := t.TempDir()
+	if out, err := bsdtar(t, a, "-x", "-C", dir); err != nil || out != "" {
+		t.Fatalf("bsdtar -x: %v: %s", err, out)
+	}
+	for _, f := range sample() {
+		b, err := os.ReadFile(filepath.Join(dir, f.Name))
+		if err != nil || !bytes.Equal(b, f.Data) {
+			t.Errorf("%s extracted as %d bytes (%v), want %d", f.Name, len(b), err, len(f.Data))
+		}
+		if st, err := os.Stat(filepath.Join(dir, f.Name)); err == nil && st.Mode().Perm() != f.Mode {
+			t.Errorf("%s mode %v, want %v", f.Name, st.Mode().Perm(), f.Mode)
+		}
+	}
+}
+
+// TestBsdtarCatchesDamage proves that the checksums are checked at all: a
+// flipped byte in the heap's TOC checksum or in a file's data is refused.
+func TestBsdtarCatchesDamage(t *testing.T) {
+	a := archive(t)
+	heap := headerSize + int(binary.BigEndian.Uint64(a[8:16]))
+
+	badTOC := bytes.Clone(a)
+	badTOC[heap+5] ^= 1
+	if out, err := bsdtar(t, badTOC, "-t"); err == nil {
+		t.Errorf("bsdtar -t accepted a wrong TOC checksum: %s", out)
+	}
+
+	badData := bytes.Clone(a)
+	i := bytes.Index(badData[heap:], []byte("payload payload"))
+	badData[heap+i+3] ^= 1
+	out, err := bsdtar(t, badData, "-x", "-C", t.TempDir())
+	if err == nil || !strings.Contains(out, "Sumcheck") {
+		t.Errorf("bsdtar -x of damaged data: err %v, output %q; want a Sumcheck error", err, out)
+	}
+}
+
+func TestHeaderAndReproducible(t *testing.T) {
+	a := archive(t)
+	if string(a[:4]) != "xar!" || binary.BigEndian.Uint16(a[4:]) != headerSize || binary.BigEndian.Uint16(a[6:]) != 1 ||
+		binary.BigEndian.Uint32(a[24:]) != algSHA1 {
+		t.Errorf("header % x", a[:headerSize])
+	}
+	if !bytes.Equal(a, archive(t)) {
+		t.Error("two archives of the same files differ")
+	}
+}
+
+func TestRejectsBadNames(t *testing.T) {
+	for _, files := range [][]File{
+		{{Name: "/abs"}},
+		{{Name: "a//b"}},
+		{{Name: "dir/"}},
+		{{Name: "a"}, {Name: "a"}},
+		{{Name: "a"}, {Name: "a/b"}},
+	} {
+		if err := Write(&bytes.Buffer{}, files, when); err == nil {
+			t.Errorf("Write(%+v) succeeded", files)
+		}
+	}
+}
