@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/instruktai/teleclaude/internal/testenv"
 )
 
 // TestSetReadBack writes ACLs and has getfacl, an independent reader, say
@@ -41,13 +43,7 @@ func TestSetReadBack(t *testing.T) {
 		t.Errorf("GetDefault = %+v, %v; want %+v", got, err, def)
 	}
 
-	getfacl, err := exec.LookPath("getfacl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("getfacl is missing; .ci/run installs the acl package")
-		}
-		t.Skip("no getfacl")
-	}
+	getfacl := testenv.Tool(t, "getfacl")
 	out, err := exec.Command(getfacl, "-n", "-p", "-c", sub).CombinedOutput()
 	if err != nil {
 		t.Fatalf("getfacl: %v: %s", err, out)

@@ -13,20 +13,9 @@ import (
 	"testing"
 
 	"github.com/instruktai/teleclaude/internal/acl"
+	"github.com/instruktai/teleclaude/internal/testenv"
 	"github.com/instruktai/teleclaude/internal/tmux"
 )
-
-func tmuxBin(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("tmux")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux is missing; .ci/run installs it")
-		}
-		t.Skip("no tmux")
-	}
-	return bin
-}
 
 func self(t *testing.T) (Owner, string) {
 	t.Helper()
@@ -57,7 +46,7 @@ func killServer(t *testing.T, srv *tmux.Server) {
 // TestOwnUser is single-user mode: the daemon's own user, no switching, no
 // ACL, no access list.
 func TestOwnUser(t *testing.T) {
-	bin := tmuxBin(t)
+	bin := testenv.Tool(t, "tmux")
 	o, name := self(t)
 	run := runDir(t)
 	h, err := New(Config{RunDir: run, Tmux: bin, Kind: Direct, DaemonUID: o.UID, DaemonUser: name})
@@ -95,10 +84,8 @@ func TestOwnUser(t *testing.T) {
 // TestOtherUser has root start a server for an unprivileged account and
 // checks who runs it, who may reach its socket, and who may not.
 func TestOtherUser(t *testing.T) {
-	bin := tmuxBin(t)
-	if os.Getuid() != 0 {
-		t.Skip("needs root to switch users")
-	}
+	bin := testenv.Tool(t, "tmux")
+	testenv.Root(t, "switching users")
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
 		t.Skip("no nobody account")
@@ -166,7 +153,7 @@ func procUID(t *testing.T, pid int) int {
 }
 
 func TestCannotSwitch(t *testing.T) {
-	bin := tmuxBin(t)
+	bin := testenv.Tool(t, "tmux")
 	if os.Getuid() == 0 {
 		t.Skip("root may switch")
 	}

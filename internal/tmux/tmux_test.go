@@ -4,23 +4,18 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/instruktai/teleclaude/internal/testenv"
 )
 
 // server starts a private tmux server for the test, as the test's own user.
 func server(t *testing.T) (*Server, string) {
 	t.Helper()
-	bin, err := exec.LookPath("tmux")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux is missing; .ci/run installs it")
-		}
-		t.Skip("no tmux")
-	}
+	bin := testenv.Tool(t, "tmux")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "tmux.conf")
 	os.WriteFile(conf, []byte("set -g exit-empty off\nset -g remain-on-exit on\n"), 0o600)
@@ -107,10 +102,7 @@ func TestExactTargets(t *testing.T) {
 }
 
 func TestNoServer(t *testing.T) {
-	bin, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Skip("no tmux")
-	}
+	bin := testenv.Tool(t, "tmux")
 	s := &Server{Bin: bin, Socket: filepath.Join(t.TempDir(), "none")}
 	if _, err := s.PID(context.Background()); !errors.Is(err, ErrNoServer) {
 		t.Errorf("PID without a server = %v, want ErrNoServer", err)
