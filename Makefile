@@ -9,13 +9,14 @@ BIN         := bin
 # Linux, and darwin cross-compiles from here.
 export CGO_ENABLED := 0
 
-.PHONY: help build run test test-go check bench clean
+.PHONY: help build run test test-go check bench packages clean
 
 help:
 	@echo "make run    build, start a single-user daemon on SQLite, run telec against it"
 	@echo "make test   every check and test, with a throwaway PostgreSQL (root runs the multi-user tests)"
 	@echo "make bench  benchmarks; figures go to docs/BENCHMARKS.md"
 	@echo "make build  bin/teleclaude and bin/telec"
+	@echo "make packages          .deb and .rpm for amd64 and arm64 into dist/ (PKG_VERSION=v1.2.3 to set the version)"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/teleclaude ./cmd/telec
@@ -32,7 +33,7 @@ test-go:
 	scripts/with-postgres.sh $(GO) test -count=1 ./...
 
 check:
-	@fmt=$$(gofmt -l cmd internal e2e bench 2>/dev/null); if [ -n "$$fmt" ]; then echo "not gofmt'd: $$fmt"; exit 1; fi
+	@fmt=$$(gofmt -l cmd internal e2e bench packaging 2>/dev/null); if [ -n "$$fmt" ]; then echo "not gofmt'd: $$fmt"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=darwin GOARCH=arm64 $(GO) vet ./...
 	GOOS=darwin GOARCH=amd64 $(GO) build ./...
@@ -43,5 +44,10 @@ check:
 bench: build
 	scripts/with-postgres.sh $(GO) run ./bench -bin $(BIN)
 
+# The Linux packages (packaging/nfpm.yaml): programs, man pages and
+# completions built and packed by packaging/mkpkgs with a pinned nfpm.
+packages:
+	$(GO) run ./packaging/mkpkgs -out dist $(if $(PKG_VERSION),-version $(PKG_VERSION))
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) build dist
