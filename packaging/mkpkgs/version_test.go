@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"testing"
 )
@@ -52,6 +53,9 @@ func TestVersionRefused(t *testing.T) {
 func TestVersionOrder(t *testing.T) {
 	dpkg, err := exec.LookPath("dpkg")
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no dpkg, and CI runs on Debian")
+		}
 		t.Skip("no dpkg")
 	}
 	order := []string{"v1.2.3-rc.1", "v1.2.3-rc.1-7-gdeadbee", "v1.2.3", "v1.2.3-4-gabc1234", "v1.2.3-5-gabc1235", "v1.2.4"}
