@@ -132,6 +132,9 @@ func TestBootedDeb(t *testing.T) {
 	if sec, err := os.ReadFile(filepath.Join(root, "root/pkgtest/security")); err == nil {
 		t.Logf("systemd-analyze security teleclaude.service:\n%s", sec)
 	}
+	if all, err := os.ReadFile(filepath.Join(root, "root/pkgtest/security-all")); err == nil {
+		t.Logf("systemd-analyze security, every service in the container:\n%s", all)
+	}
 	report(t, root, console)
 }
 

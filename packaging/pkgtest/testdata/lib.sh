@@ -162,6 +162,8 @@ analyze_verify() {
 # 1.5 or less.
 analyze_security() {
 	systemd-analyze security --no-pager teleclaude.service >"$T/security" 2>&1
+	# Every service of this system, for comparison.
+	systemd-analyze security --no-pager >"$T/security-all" 2>&1
 	score=$(sed -n 's/.*Overall exposure level for teleclaude.service: \([0-9.]*\).*/\1/p' "$T/security")
 	[ -n "$score" ] || { cat "$T/security"; return 1; }
 	awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }' || { echo "exposure $score > 1.5"; cat "$T/security"; return 1; }
