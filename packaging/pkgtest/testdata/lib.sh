@@ -332,7 +332,9 @@ state_snapshot() {
 		enabled teleclaude.socket
 		state teleclaude.service
 		state teleclaude.socket
-		ls /etc/systemd/system/*.wants/ 2>/dev/null | grep teleclaude
+		for _l in /etc/systemd/system/*.wants/teleclaude*; do
+			[ -e "$_l" ] || [ -L "$_l" ] && echo "$_l"
+		done
 	}
 }
 
