@@ -191,16 +191,25 @@ func ensureRoot(t *testing.T) (string, error) {
 		return "", err
 	}
 	dir := filepath.Join(base, "debian12-"+rootKey())
-	if _, err := os.Stat(filepath.Join(dir, ".teleclaude-root-ok")); err == nil {
+	stamp := filepath.Join(dir, ".teleclaude-root-ok")
+	if _, err := os.Stat(stamp); err == nil {
+		now := time.Now()
+		os.Chtimes(stamp, now, now) // last used: see the pruning below
 		return dir, nil
 	}
-	// Roots of older recipes are of no further use.
-	old, _ := filepath.Glob(filepath.Join(base, "debian12-*"))
-	for _, o := range old {
-		os.RemoveAll(o)
+	// Roots of other recipes (other branches may still use theirs) go once
+	// nobody has used them for two days.
+	others, _ := filepath.Glob(filepath.Join(base, "debian12-*"))
+	for _, o := range others {
+		if st, err := os.Stat(filepath.Join(o, ".teleclaude-root-ok")); err != nil || time.Since(st.ModTime()) > 48*time.Hour {
+			if o != dir {
+				os.RemoveAll(o)
+			}
+		}
 	}
 	start := time.Now()
-	tmp := dir + ".tmp"
+	tmp := dir + ".tmp" // left over if a build was interrupted
+	os.RemoveAll(tmp)
 	cmd := exec.Command("debootstrap", "--variant=minbase", "--include="+strings.Join(rootPackages, ","), suite, tmp, mirror)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -210,7 +219,7 @@ func ensureRoot(t *testing.T) (string, error) {
 	if err := prepareRoot(tmp); err != nil {
 		return "", fmt.Errorf("prepare the root: %w\n%s", err, tail(log.String(), 20))
 	}
-	if err := os.WriteFile(filepath.Join(tmp, ".teleclaude-root-ok"), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, filepath.Base(stamp)), nil, 0o644); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, dir); err != nil {
