@@ -210,8 +210,17 @@ func buildPrograms(env []string, arch string, v version) error {
 }
 
 // docs writes the man pages (gzip -9n, as Debian wants them) and the bash,
-// zsh and fish completions of both programs.
+// zsh and fish completions of both programs. The programs run without the
+// TELECLAUDE_* variables of whoever builds: telec's --socket, for one, takes
+// its default from the environment, and the page must not.
 func docs(env []string, bin string) error {
+	var clean []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "TELECLAUDE_") {
+			clean = append(clean, kv)
+		}
+	}
+	env = clean
 	dir := filepath.Join(build, "docs")
 	if err := os.RemoveAll(dir); err != nil {
 		return err

@@ -123,29 +123,31 @@ func TestPlainChroot(t *testing.T) {
 // every "Must show" and "Bad input" point of issue 5 for the .deb.
 func TestBootedDeb(t *testing.T) {
 	t.Parallel()
-	r := debianRoot(t)
 	p := packages(t)
-	root := overlay(t, r)
-	copyInto(t, root, "root/pkgtest/old", p.oldDebHere)
-	copyInto(t, root, "root/pkgtest/new", p.newDeb)
-	console := bootAndRun(t, root, "deb.sh", 10*time.Minute)
-	if sec, err := os.ReadFile(filepath.Join(root, "root/pkgtest/security")); err == nil {
-		t.Logf("systemd-analyze security teleclaude.service:\n%s", sec)
+	root := bootScenario(t, "deb.sh", p.oldDebHere, p.newDeb)
+	for _, f := range []string{"security", "security-all"} {
+		if b, err := os.ReadFile(filepath.Join(root, "root/pkgtest", f)); err == nil {
+			t.Logf("systemd-analyze %s:\n%s", f, b)
+		}
 	}
-	if all, err := os.ReadFile(filepath.Join(root, "root/pkgtest/security-all")); err == nil {
-		t.Logf("systemd-analyze security, every service in the container:\n%s", all)
-	}
-	report(t, root, console)
 }
 
 // TestBootedRPM does the same for the .rpm, installed with Debian's rpm.
 func TestBootedRPM(t *testing.T) {
 	t.Parallel()
-	r := debianRoot(t)
 	p := packages(t)
-	root := overlay(t, r)
-	copyInto(t, root, "root/pkgtest/old", p.oldRPMHere)
-	copyInto(t, root, "root/pkgtest/new", p.newRPM)
-	console := bootAndRun(t, root, "rpm.sh", 10*time.Minute)
+	bootScenario(t, "rpm.sh", p.oldRPMHere, p.newRPM)
+}
+
+// bootScenario boots a fresh copy of the root with the old and new package
+// in it, runs the scenario and reports its checks; it returns the root,
+// which stays mounted until the test ends.
+func bootScenario(t *testing.T, script, oldPkg, newPkg string) string {
+	t.Helper()
+	root := overlay(t, debianRoot(t))
+	copyInto(t, root, "root/pkgtest/old", oldPkg)
+	copyInto(t, root, "root/pkgtest/new", newPkg)
+	console := bootAndRun(t, root, script, 10*time.Minute)
 	report(t, root, console)
+	return root
 }
