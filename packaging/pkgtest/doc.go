@@ -6,7 +6,7 @@
 //
 // The root is made once with debootstrap and cached outside the checkout
 // (/var/cache/teleclaude-test, or TELECLAUDE_TEST_CACHE); each test runs on
-// an overlay of it that is thrown away. All this needs root: as another user
-// the tests skip, and under CI=true they fail instead, as they do when a
-// tool they need is missing.
+// an overlay of it that is thrown away. That needs root: as another user
+// those tests skip, and under CI=true they fail instead, as every test here
+// does when a tool it needs is missing.
 package pkgtest
