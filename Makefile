@@ -4,12 +4,15 @@ GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X github.com/instruktai/teleclaude/internal/version.Version=$(VERSION)
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# goreleaser v2.15.0 is the newest that builds with Go 1.26 from this
+# machine's module proxy, and embeds the nfpm (v2.45.2) that mkpkgs runs.
+GORELEASER  ?= github.com/goreleaser/goreleaser/v2@v2.15.0
 BIN         := bin
 # Pure Go everywhere (ncruces/go-sqlite3 needs no cgo): one build runs on any
 # Linux, and darwin cross-compiles from here.
 export CGO_ENABLED := 0
 
-.PHONY: help build run test test-go check bench clean pkg
+.PHONY: help build run test test-go check bench packages release-snapshot pkg clean
 
 help:
 	@echo "make run    build, start a single-user daemon on SQLite, run telec against it"
@@ -17,6 +20,8 @@ help:
 	@echo "make bench  benchmarks; figures go to docs/BENCHMARKS.md"
 	@echo "make build  bin/teleclaude and bin/telec"
 	@echo "make pkg    macOS Installer packages, dist/teleclaude_VERSION_darwin_{arm64,amd64}.pkg"
+	@echo "make packages          .deb and .rpm for amd64 and arm64 into dist/ (PKG_VERSION=v1.2.3 to set the version)"
+	@echo "make release-snapshot  goreleaser check, then a local snapshot release into build/goreleaser"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/teleclaude ./cmd/telec
@@ -50,8 +55,18 @@ bench: build
 	fi
 	scripts/with-postgres.sh $(GO) run ./bench -bin $(BIN)
 
+# The Linux packages (packaging/nfpm.yaml): programs, man pages and
+# completions built and packed by packaging/mkpkgs with a pinned nfpm.
+packages:
+	$(GO) run ./packaging/mkpkgs -out dist $(if $(PKG_VERSION),-version $(PKG_VERSION))
+
+release-snapshot:
+	GOBIN=$(abspath $(BIN)) $(GO) install $(GORELEASER)
+	$(BIN)/goreleaser check
+	$(BIN)/goreleaser release --snapshot --clean
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) build dist
 
 # macOS Installer packages, one per architecture, built here from darwin
 # cross-builds by our own Go code (packaging/pkg/README.md). Timestamps come

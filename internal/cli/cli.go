@@ -60,8 +60,10 @@ func Code(err error) int {
 }
 
 // Run executes root and exits the process with the contract's code, printing
-// the error (if any) to stderr.
+// the error (if any) to stderr. It adds the hidden gen-man command that every
+// program has for its packages.
 func Run(root *cobra.Command) {
+	root.AddCommand(manCommand(root))
 	root.SilenceErrors = true
 	root.SilenceUsage = true
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

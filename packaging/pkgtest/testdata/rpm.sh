@@ -1,0 +1,82 @@
+#!/bin/sh
+# The .rpm on a booted Debian 12, installed with Debian's rpm (--nodeps: the
+# rpm database knows nothing of the Debian packages). Its scriptlets must do
+# what Fedora's guidelines say: %pre makes the user, %post applies the
+# presets without starting anything, an upgrade restarts a running daemon,
+# an erase stops and disables it and keeps the data and the user.
+set -u
+. /root/pkgtest/lib.sh
+: >"$RES"
+
+OLD=$(ls "$T"/old/*.rpm)
+NEW=$(ls "$T"/new/*.rpm)
+scripts=$T/rpm-scripts
+
+# --- Install -------------------------------------------------------------------
+check rpm-install-exit-0 run install.log rpm -i --nodeps "$OLD"
+check rpm-user-and-group-no-shell-no-home check_account
+check rpm-directories-owners-modes check_dirs
+check rpm-units-in-usr-lib check_units_files
+check rpm-config-noreplace sh -c 'rpm -q --configfiles teleclaude | sort | tr "\n" " " | grep -qx "/etc/teleclaude/config.yml /etc/teleclaude/secrets.yml "'
+check rpm-units-enabled-not-started enabled_not_started
+check rpm-next-steps-printed sh -c 'grep -q "Next steps" $0 && grep -q "usermod -aG teleclaude USER" $0' "$T/install.log"
+check rpm-verify-clean sh -c 'out=$(rpm -V --nodeps teleclaude) || { echo "$out"; exit 1; }'
+
+# --- Running -------------------------------------------------------------------
+make_users
+write_config
+check rpm-start-reaches-ready started_ready
+check rpm-roles-from-whoami roles_from_whoami
+check rpm-outsider-gets-the-group-fix outsider_gets_group_fix
+check rpm-socket-activation socket_activation
+
+# --- The scriptlets run again in the installed state ---------------------------
+# rpm runs them with a count: 1 after an install, 2 during an upgrade.
+mkdir -p "$scripts"
+rpm -q --qf '%{PREIN}' teleclaude >"$scripts/pre"
+rpm -q --qf '%{POSTIN}' teleclaude >"$scripts/post"
+rpm -q --qf '%{PREUN}' teleclaude >"$scripts/preun"
+rpm -q --qf '%{POSTUN}' teleclaude >"$scripts/postun"
+check rpm-scriptlets-read-back sh -c 'grep -q systemd-sysusers $0/pre && grep -q "preset teleclaude" $0/post' "$scripts"
+before=$(state_snapshot)
+check rpm-pre-twice twice sh "$scripts/pre" 1
+check rpm-post-twice twice sh "$scripts/post" 1
+check rpm-scriptlets-twice-changed-nothing same_state "$before"
+
+# --- Upgrade with an edited config (rpm -U) -------------------------------------
+sum=$(sha256sum /etc/teleclaude/config.yml)
+pid=$(main_pid)
+check rpm-upgrade-exit-0 run upgrade.log rpm -U --nodeps "$NEW"
+check rpm-upgrade-kept-the-edited-config eq "$(sha256sum /etc/teleclaude/config.yml)" "$sum"
+check rpm-upgrade-no-rpmnew test ! -e /etc/teleclaude/config.yml.rpmnew
+check rpm-upgrade-restarted-the-running-daemon sh -c '[ "$(systemctl show -p MainPID --value teleclaude.service)" != "$0" ] && [ "$(systemctl is-active teleclaude.service)" = active ]' "$pid"
+check rpm-upgrade-runs-the-new-version sh -c '. /root/pkgtest/lib.sh; contains "$(as alice telec status --json)" "\"version\": \"v1.0.1\""'
+check rpm-upgrade-kept-units-enabled sh -c '[ "$(systemctl is-enabled teleclaude.service)" = enabled ]'
+
+# --- Upgrade (reinstall) while stopped: stays stopped --------------------------
+systemctl stop teleclaude.service
+check rpm-reinstall-while-stopped-exit-0 run reinstall.log rpm -U --replacepkgs --nodeps "$NEW"
+check rpm-reinstall-while-stopped-stays-stopped eq "$(state teleclaude.service)" inactive
+systemctl start teleclaude.service
+
+# --- Erase: stopped and disabled; the edited config kept as .rpmsave, data and
+# --- user kept --------------------------------------------------------------------
+rpm -q --qf '%{PREUN}' teleclaude >"$scripts/preun"
+rpm -q --qf '%{POSTUN}' teleclaude >"$scripts/postun"
+check rpm-erase-scriptlets-read-back sh -c 'grep -q "disable --now" $0/preun && grep -q try-restart $0/postun' "$scripts"
+check rpm-erase-exit-0 run erase.log rpm -e --nodeps teleclaude
+check rpm-erase-stopped sh -c '[ "$(systemctl is-active teleclaude.service)" = inactive ] && [ "$(systemctl is-active teleclaude.socket)" = inactive ]'
+check rpm-erase-disabled sh -c '! ls /etc/systemd/system/*.wants/teleclaude* 2>/dev/null'
+check rpm-erase-saved-edited-config file_has /etc/teleclaude/config.yml.rpmsave "Edited by the admin"
+check rpm-erase-kept-database test -s /var/lib/teleclaude/teleclaude.db
+check rpm-erase-kept-user getent passwd teleclaude
+check rpm-preun-erase-twice twice sh "$scripts/preun" 0
+check rpm-postun-erase-twice twice sh "$scripts/postun" 0
+
+# --- Reinstall ---------------------------------------------------------------------
+write_config
+check rpm-reinstall-exit-0 run reinstall2.log rpm -i --nodeps "$NEW"
+check rpm-reinstall-enabled-again sh -c '[ "$(systemctl is-enabled teleclaude.service)" = enabled ]'
+check rpm-reinstall-serves sh -c 'systemctl start teleclaude.service && . /root/pkgtest/lib.sh && [ "$(whoami_role alice)" = admin ]'
+
+finish
