@@ -36,8 +36,9 @@ func Strip(p []byte, final bool) (text []byte, n int) {
 				if !final && len(p)-i < maxSeq {
 					return out, i
 				}
-				// Unterminated: drop what there is.
-				return out, len(p)
+				// Never terminated (a broken sequence, or binary output):
+				// drop its introducer and read on; what follows is text.
+				l = min(2, len(p)-i)
 			}
 			i += l
 		case c == '\r':

@@ -2,6 +2,7 @@ package ansi
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -54,10 +55,14 @@ func TestUnterminated(t *testing.T) {
 	if got, n := Strip([]byte("ok\x1b]0;no end"), false); string(got) != "ok" || n != 2 {
 		t.Errorf("unterminated OSC = %q, %d; want ok, 2", got, n)
 	}
-	// A sequence longer than any real one is dropped rather than held.
-	long := append([]byte("ok\x1b]0;"), bytes.Repeat([]byte("x"), maxSeq)...)
-	if got, n := Strip(long, false); string(got) != "ok" || n != len(long) {
-		t.Errorf("overlong OSC = %q, %d; want ok, %d", got, n, len(long))
+	// A sequence longer than any real one loses its introducer; the rest
+	// is text, and text after it is kept.
+	long := append(append([]byte("ok\x1b]0;"), bytes.Repeat([]byte("x"), maxSeq)...), "\nafter\n"...)
+	if got, n := Strip(long, false); !strings.HasPrefix(string(got), "ok0;xxx") || !strings.HasSuffix(string(got), "x\nafter\n") || n != len(long) {
+		t.Errorf("overlong OSC = %.20q…, %d; want the text kept, %d consumed", got, n, len(long))
+	}
+	if got, _ := Strip([]byte("before\x1b]0;title\nafter"), true); string(got) != "before0;title\nafter" {
+		t.Errorf("unterminated OSC at the end = %q, want the text after it kept", got)
 	}
 	if got, n := Strip([]byte("a\xe2\x9c"), false); string(got) != "a" || n != 1 {
 		t.Errorf("cut UTF-8 = %q, %d; want a, 1", got, n)
