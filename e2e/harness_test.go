@@ -418,10 +418,12 @@ func (d *daemon) writeConfig(t *testing.T, cfg string) {
 	}
 }
 
-// killTmuxServers stops the users' tmux servers this daemon started: they
-// outlive the daemon by design.
+// killTmuxServers stops the users' session hosts and tmux servers this
+// daemon started: they outlive the daemon by design.
 func (d *daemon) killTmuxServers() {
-	socks, _ := filepath.Glob(filepath.Join(d.dir, "run", "users", "*", "tmux.sock"))
+	run := filepath.Join(d.dir, "run")
+	exec.Command("pkill", "-f", "session-host --dir "+run+"/").Run()
+	socks, _ := filepath.Glob(filepath.Join(run, "users", "*", "tmux.sock"))
 	for _, sock := range socks {
 		exec.Command("tmux", "-S", sock, "kill-server").Run()
 	}

@@ -66,15 +66,21 @@ func (a *app) fetch(path string, out any) (human bool, err error) {
 
 // call sends one request to the daemon, with the command's whole budget.
 func (a *app) call(method, path string, body, out any) error {
+	_, err := a.callHeader(method, path, body, out)
+	return err
+}
+
+// callHeader is call that also returns the answer's headers.
+func (a *app) callHeader(method, path string, body, out any) (http.Header, error) {
 	t, err := cli.ResolveTarget(a.socket)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), client.DefaultTimeout)
 	defer cancel()
 	c := client.New(t.Socket, t.SystemMode)
 	c.Header.Set(prefs.Header, a.prefs.Encode())
-	return c.Do(ctx, method, path, body, out)
+	return c.DoHeader(ctx, method, path, body, out)
 }
 
 // loadPreferences reads the user's preferences before any command runs: a

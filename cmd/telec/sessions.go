@@ -201,7 +201,7 @@ func (a *app) transcriptCmd() *cobra.Command {
 
 An admin reading a session that is not theirs must say so with --as-admin;
 the read is recorded in the audit log, where the session's owner sees it
-(one record per page of 1,000 entries read).`,
+(one record per page read: 1,000 entries or 4 MiB).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var all []json.RawMessage
@@ -216,7 +216,8 @@ the read is recorded in the audit log, where the session's owner sees it
 					q.Set("after", fmt.Sprint(after))
 				}
 				var page []json.RawMessage
-				if err := a.call(http.MethodGet, sessionPath(args[0], "/transcript")+"?"+q.Encode(), nil, &page); err != nil {
+				hdr, err := a.callHeader(http.MethodGet, sessionPath(args[0], "/transcript")+"?"+q.Encode(), nil, &page)
+				if err != nil {
 					return err
 				}
 				for _, raw := range page {
@@ -230,7 +231,7 @@ the read is recorded in the audit log, where the session's owner sees it
 					}
 				}
 				all = append(all, page...)
-				if len(page) < transcriptPage {
+				if hdr.Get(apitype.HeaderMore) != "true" || len(page) == 0 {
 					break
 				}
 			}
@@ -244,9 +245,6 @@ the read is recorded in the audit log, where the session's owner sees it
 	cmd.Flags().Int64Var(&after, "after", 0, "only entries after this sequence number")
 	return cmd
 }
-
-// transcriptPage is the daemon's page size (sessions.MaxPage).
-const transcriptPage = 1000
 
 func (a *app) attachCmd() *cobra.Command {
 	return &cobra.Command{

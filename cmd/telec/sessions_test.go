@@ -5,16 +5,7 @@ import (
 	"testing"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
-	"github.com/instruktai/teleclaude/internal/sessions"
 )
-
-// telec stops paging at the first short page; the daemon's page size must
-// be the one it expects.
-func TestTranscriptPage(t *testing.T) {
-	if transcriptPage != sessions.MaxPage {
-		t.Errorf("telec pages by %d, the daemon by %d", transcriptPage, sessions.MaxPage)
-	}
-}
 
 func TestTranscriptPrinter(t *testing.T) {
 	var b bytes.Buffer

@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/daemon"
-	"github.com/instruktai/teleclaude/internal/sessions"
+	"github.com/instruktai/teleclaude/internal/sessionhost"
 	"github.com/instruktai/teleclaude/internal/store"
 	"github.com/instruktai/teleclaude/internal/version"
 	"github.com/spf13/cobra"
@@ -30,7 +34,7 @@ then whether we run as the service user, then whether the system config
 exists. See the README for the directory layout of each mode.`,
 		Version: version.String(),
 	}
-	root.AddCommand(serveCmd(), versionCmd(), configCmd(), doctorCmd(), setupDBCmd(), migrateCmd(), sessionExecCmd())
+	root.AddCommand(serveCmd(), versionCmd(), configCmd(), doctorCmd(), setupDBCmd(), migrateCmd(), sessionExecCmd(), sessionHostCmd())
 	return root
 }
 
@@ -72,16 +76,17 @@ func versionCmd() *cobra.Command {
 }
 
 // sessionExecCmd is what a session's tmux pane runs, as the session's
-// owner: it reads the launch spec the daemon wrote, then becomes the agent.
-// Not for people; hidden from help.
+// owner: it takes the session's spec from the owner's host, then becomes
+// the agent. Not for people; hidden from help.
 func sessionExecCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "session-exec SPEC",
-		Short:  "Start a session's program (run by the daemon inside tmux)",
+	var hostSock, session string
+	cmd := &cobra.Command{
+		Use:    "session-exec --host SOCK --session ID",
+		Short:  "Start a session's program (run inside tmux by the session host)",
 		Hidden: true,
-		Args:   cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			err := sessions.Exec(args[0])
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			err := sessionhost.Exec(hostSock, session)
 			// Only a failure returns. It shows in the pane and so in the
 			// transcript; 127 is the shell's "could not run the command".
 			fmt.Fprintf(os.Stderr, "teleclaude: cannot start the session's program: %v\n", err)
@@ -89,4 +94,39 @@ func sessionExecCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&hostSock, "host", "", "the session host's socket")
+	cmd.Flags().StringVar(&session, "session", "", "the session")
+	return cmd
+}
+
+// sessionHostCmd is a user's session host: it runs as that user (started
+// by teleclaude-sessions@<uid>.service, or by the daemon), keeps their tmux
+// server and answers the daemon. Not for people; hidden from help.
+func sessionHostCmd() *cobra.Command {
+	var o sessionhost.HostOptions
+	cmd := &cobra.Command{
+		Use:    "session-host --dir RUN_DIR/users/UID",
+		Short:  "Run a user's session host (started by the daemon or systemd)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			bin, err := exec.LookPath(o.Tmux)
+			if err != nil {
+				return fmt.Errorf("session host: tmux is not installed: %w", err)
+			}
+			if o.Tmux, err = filepath.Abs(bin); err != nil {
+				return err
+			}
+			if o.Self, err = os.Executable(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return sessionhost.RunHost(ctx, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Dir, "dir", "", "the user's directory under the daemon's run directory (required)")
+	cmd.Flags().StringVar(&o.Tmux, "tmux", "tmux", "the tmux program")
+	cmd.MarkFlagRequired("dir")
+	return cmd
 }

@@ -26,7 +26,7 @@ type Sessions interface {
 	List(ctx context.Context, c identity.Identity) ([]store.Session, error)
 	Get(ctx context.Context, c identity.Identity, id string) (store.Session, error)
 	Send(ctx context.Context, c identity.Identity, id, text string, enter bool) error
-	Transcript(ctx context.Context, c identity.Identity, id string, asAdmin bool, after int64, limit int) ([]store.TranscriptEntry, error)
+	Transcript(ctx context.Context, c identity.Identity, id string, asAdmin bool, after int64, limit int) ([]store.TranscriptEntry, bool, error)
 	End(ctx context.Context, c identity.Identity, id string) (store.Session, error)
 	Attach(ctx context.Context, c identity.Identity, id string) (socket, target string, err error)
 	Audit(ctx context.Context, f sessions.AuditFilter) ([]store.AuditRecord, error)
@@ -39,7 +39,7 @@ type Sessions interface {
 type Docs interface {
 	List(role identity.Role) ([]docs.Doc, error)
 	Get(role identity.Role, name string) (docs.Doc, error)
-	Put(name string, content []byte) (docs.Doc, bool, error)
+	Put(role identity.Role, name string, content []byte) (docs.Doc, bool, error)
 }
 
 var (

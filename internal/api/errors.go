@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -95,9 +96,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // encode is the one JSON encoding of every answer: a value and a newline.
+// No HTML escaping: the answers never meet a browser (those requests are
+// refused), and a transcript full of '<' would grow sixfold.
 func encode(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	return append(b, '\n'), err
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return b.Bytes(), err
 }
 
 func writeBody(w http.ResponseWriter, status int, body []byte) {

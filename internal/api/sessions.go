@@ -107,9 +107,12 @@ func (s *Server) transcript(w http.ResponseWriter, r *http.Request, id identity.
 	if err != nil {
 		return err
 	}
-	entries, err := s.Sessions.Transcript(r.Context(), id, r.PathValue("id"), asAdmin, after, int(limit))
+	entries, more, err := s.Sessions.Transcript(r.Context(), id, r.PathValue("id"), asAdmin, after, int(limit))
 	if err != nil {
 		return err
+	}
+	if more {
+		w.Header().Set(apitype.HeaderMore, "true")
 	}
 	out := make([]apitype.TranscriptEntry, len(entries))
 	for i, e := range entries {
@@ -213,12 +216,12 @@ func (s *Server) getDoc(w http.ResponseWriter, r *http.Request, id identity.Iden
 	return nil
 }
 
-func (s *Server) putDoc(w http.ResponseWriter, r *http.Request, _ identity.Identity) error {
+func (s *Server) putDoc(w http.ResponseWriter, r *http.Request, id identity.Identity) error {
 	var req apitype.DocPut
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	d, created, err := s.Docs.Put(r.PathValue("name"), []byte(req.Content))
+	d, created, err := s.Docs.Put(id.Role, r.PathValue("name"), []byte(req.Content))
 	if err != nil {
 		return err
 	}

@@ -100,6 +100,10 @@ type InputRequest struct {
 	Enter *bool  `json:"enter,omitempty"`
 }
 
+// HeaderMore, "true" on a transcript page, says there are entries after
+// it: read on with after= the last entry's seq.
+const HeaderMore = "X-Teleclaude-More"
+
 // TranscriptEntry is one entry of GET /v1/sessions/{id}/transcript.
 type TranscriptEntry struct {
 	Seq       int64     `json:"seq"`

@@ -77,17 +77,23 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // Do sends a request and decodes a successful JSON answer into out (if not
 // nil). body, if not nil, is sent as JSON.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	_, err := c.DoHeader(ctx, method, path, body, out)
+	return err
+}
+
+// DoHeader is Do that also returns the answer's headers.
+func (c *Client) DoHeader(ctx context.Context, method, path string, body, out any) (http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
+			return nil, fmt.Errorf("encode request: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://teleclaude"+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for k, vs := range c.Header {
 		req.Header[k] = vs
@@ -97,31 +103,31 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return c.unreachable(err)
+		return nil, c.unreachable(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("read answer from the daemon: %w", err)
+		return nil, fmt.Errorf("read answer from the daemon: %w", err)
 	}
 	if resp.StatusCode >= 300 {
 		var eb apitype.Error
 		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
 			eb.Error = fmt.Sprintf("daemon answered %s", resp.Status)
 		}
-		return &APIError{Status: resp.StatusCode, Code: eb.Code, Msg: eb.Error}
+		return resp.Header, &APIError{Status: resp.StatusCode, Code: eb.Code, Msg: eb.Error}
 	}
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
 	if raw, ok := out.(*json.RawMessage); ok {
 		*raw = append((*raw)[:0], data...)
-		return nil
+		return resp.Header, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("decode answer from the daemon: %w", err)
+		return resp.Header, fmt.Errorf("decode answer from the daemon: %w", err)
 	}
-	return nil
+	return resp.Header, nil
 }
 
 // Get is Do with GET and no body.

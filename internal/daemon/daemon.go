@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -101,9 +100,12 @@ func Run(ctx context.Context) error {
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
-	if err := dropAmbientCaps(); err != nil {
+	if err := dropInheritedCaps(); err != nil {
 		return err
 	}
+	// Nothing the daemon creates is for others unless it says so (the
+	// socket, the shared docs and each user's directory set their modes).
+	setUmask()
 	if decision.Mode == layout.System && os.Getuid() == 0 {
 		log.Warnf("running as root in system mode; the packaged service runs as %s", layout.ServiceUser(runtime.GOOS))
 	}
@@ -121,6 +123,9 @@ func Run(ctx context.Context) error {
 	defer d.store.Close()
 
 	mgr := d.sessionManager()
+	// Before anyone may start or end a session, what the database says
+	// is running is set straight with what the hosts have.
+	mgr.Reconcile(ctx)
 	ln, err := d.listen()
 	if err != nil {
 		return err
@@ -225,17 +230,34 @@ func (d *Daemon) prepareDirs() error {
 	}
 	// In system mode systemd (RuntimeDirectory=, StateDirectory=) or the
 	// package prepares these; creating a missing one here covers launchd,
-	// which has no such settings, and a test's private tree.
-	for _, dir := range []string{filepath.Dir(cfg.Socket.Path), d.paths.DataDir} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create %s: %w (the package normally creates it; reinstall, or set the TELECLAUDE_*_DIR variables)", dir, err)
+	// which has no such settings, and a test's private tree. The socket's
+	// directory must let users through to it; the data is the daemon's.
+	for _, dir := range []struct {
+		path string
+		mode os.FileMode
+	}{{filepath.Dir(cfg.Socket.Path), 0o755}, {d.paths.DataDir, 0o700}} {
+		if err := mkdirMode(dir.path, dir.mode); err != nil {
+			return fmt.Errorf("create %s: %w (the package normally creates it; reinstall, or set the TELECLAUDE_*_DIR variables)", dir.path, err)
 		}
 	}
 	// Without the shared docs directory only `telec docs put` fails.
-	if err := os.MkdirAll(d.paths.SharedDir, 0o755); err != nil {
+	if err := mkdirMode(d.paths.SharedDir, 0o755); err != nil {
 		logrus.WithError(err).Warnf("shared docs directory %s; telec docs put will fail until it exists and the daemon may write it", d.paths.SharedDir)
 	}
 	return nil
+}
+
+// mkdirMode creates dir (and its parents) if it is missing, giving the
+// directory itself mode despite the daemon's umask; an existing one is
+// left as its owner made it.
+func mkdirMode(dir string, mode os.FileMode) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, mode); err != nil {
+		return err
+	}
+	return os.Chmod(dir, mode)
 }
 
 // logFileIn returns the daemon's log file in dir, creating dir if it is
@@ -345,11 +367,6 @@ func (d *Daemon) sessionManager() *sessions.Manager {
 	} else {
 		logrus.WithField("host", o.Host.Kind()).Info("sessions run as their owners")
 	}
-	if exe, err := os.Executable(); err == nil {
-		o.Launcher = exe
-	} else if o.HostErr == nil {
-		o.Host, o.HostErr = nil, fmt.Errorf("cannot find the teleclaude program to launch sessions with: %w", err)
-	}
 	d.host, d.hostErr = o.Host, o.HostErr
 	return sessions.New(o)
 }
@@ -363,9 +380,9 @@ func (d *Daemon) sessionHost(cfg *config.Config) (*sessionhost.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, err := user.Current()
+	self, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("the daemon's own account: %w", err)
+		return nil, fmt.Errorf("cannot find this program, which runs each user's session host: %w", err)
 	}
 	kind := sessionhost.Direct
 	switch {
@@ -382,6 +399,6 @@ func (d *Daemon) sessionHost(cfg *config.Config) (*sessionhost.Host, error) {
 		}
 	}
 	return sessionhost.New(sessionhost.Config{
-		RunDir: d.paths.RunDir, Tmux: bin, Kind: kind, DaemonUID: os.Getuid(), DaemonUser: self.Username,
+		RunDir: d.paths.RunDir, Tmux: bin, Kind: kind, DaemonUID: os.Getuid(), Self: self,
 	})
 }

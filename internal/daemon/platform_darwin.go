@@ -1,8 +1,12 @@
 package daemon
 
+import "syscall"
+
 // logToFile: launchd has no journal; system mode logs to
 // /Library/Logs/TeleClaude where Console.app finds it.
 func logToFile() bool { return true }
 
-// dropAmbientCaps: ambient capabilities are a Linux notion.
-func dropAmbientCaps() error { return nil }
+// dropInheritedCaps: ambient and inheritable capabilities are Linux's.
+func dropInheritedCaps() error { return nil }
+
+func setUmask() { syscall.Umask(0o077) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,25 +13,35 @@ import (
 // under /var/log/teleclaude are for later adapters.
 func logToFile() bool { return false }
 
-// dropAmbientCaps clears the ambient capability set of every thread. A
-// daemon given CAP_SETUID/CAP_SETGID as ambient capabilities (to start
-// sessions as their owners without systemd) keeps them in its own
-// effective set, but its children must not inherit them: ambient
-// capabilities survive execve, and a session holding CAP_SETUID could
-// become anyone. Capabilities are per thread, hence every thread.
-func dropAmbientCaps() error {
-	_, _, errno := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0)
-	switch errno {
-	case 0:
-		return nil
-	case syscall.ENOTSUP:
-		// Built with cgo: AllThreadsSyscall is unavailable. Refuse only
-		// if there is something to clear.
-		if v, err := unix.PrctlRetInt(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_IS_SET, unix.CAP_SETUID, 0, 0); err == nil && v == 0 {
-			return nil
+// dropInheritedCaps clears the ambient and inheritable capability sets of
+// every thread. A daemon given CAP_SETUID/CAP_SETGID as ambient
+// capabilities (to start hosts as their owners without systemd) keeps them
+// in its own effective set, but nothing it starts may inherit them:
+// ambient capabilities survive execve, and an inheritable one returns with
+// any program that carries it as a file capability; a session holding
+// CAP_SETUID could become anyone. Capabilities are per thread, hence every
+// thread.
+func dropInheritedCaps() error {
+	if _, _, errno := syscall.AllThreadsSyscall(syscall.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0); errno != 0 {
+		if errno == syscall.ENOTSUP {
+			return errors.New("cannot clear inherited capabilities in a cgo build; build with CGO_ENABLED=0")
 		}
-		return errors.New("cannot clear ambient capabilities in a cgo build; build with CGO_ENABLED=0 or start the daemon without ambient capabilities")
-	default:
 		return fmt.Errorf("clear ambient capabilities: %w", errno)
 	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("read capabilities: %w", err)
+	}
+	if data[0].Inheritable == 0 && data[1].Inheritable == 0 {
+		return nil
+	}
+	data[0].Inheritable, data[1].Inheritable = 0, 0
+	hdr.Pid = 0
+	if _, _, errno := syscall.AllThreadsSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); errno != 0 {
+		return fmt.Errorf("clear inheritable capabilities: %w", errno)
+	}
+	return nil
 }
+
+func setUmask() { syscall.Umask(0o077) }

@@ -4,5 +4,7 @@ package daemon
 
 func logToFile() bool { return false }
 
-// dropAmbientCaps: ambient capabilities are a Linux notion.
-func dropAmbientCaps() error { return nil }
+// dropInheritedCaps: ambient and inheritable capabilities are Linux's.
+func dropInheritedCaps() error { return nil }
+
+func setUmask() {}

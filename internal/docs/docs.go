@@ -117,10 +117,18 @@ func (l *Library) Get(role identity.Role, name string) (Doc, error) {
 }
 
 // Put writes a snippet to the runtime directory, replacing one of the same
-// name; created reports whether it is new there.
-func (l *Library) Put(name string, content []byte) (doc Doc, created bool, err error) {
+// name; created reports whether it is new there. Only a snippet the role
+// may read can be replaced (a shipped one is overridden): nobody replaces
+// what they cannot see.
+func (l *Library) Put(role identity.Role, name string, content []byte) (doc Doc, created bool, err error) {
 	if name, err = checkName(name); err != nil {
 		return Doc{}, false, err
+	}
+	if _, err := l.Get(role, name); err == nil {
+	} else if k, _ := errdefs.KindOf(err); k != errdefs.NotFound {
+		return Doc{}, false, err
+	} else if l.exists(name) {
+		return Doc{}, false, errdefs.Forbiddenf("a doc %q exists that your role may not read; it cannot be replaced by you", name)
 	}
 	if len(content) > MaxSize {
 		return Doc{}, false, errdefs.Invalidf("doc is %d bytes; at most %d", len(content), MaxSize)
@@ -131,8 +139,11 @@ func (l *Library) Put(name string, content []byte) (doc Doc, created bool, err e
 	if _, _, err := parse(content); err != nil {
 		return Doc{}, false, errdefs.Invalidf("doc %s: %v", name, err)
 	}
-	if err := os.MkdirAll(l.Shared, 0o755); err != nil {
-		return Doc{}, false, fmt.Errorf("docs directory: %w", err)
+	if _, err := os.Stat(l.Shared); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(l.Shared, 0o755); err != nil {
+			return Doc{}, false, fmt.Errorf("docs directory: %w", err)
+		}
+		os.Chmod(l.Shared, 0o755) // world-readable, whatever the umask
 	}
 	path := filepath.Join(l.Shared, name+".md")
 	_, statErr := os.Lstat(path)
@@ -163,6 +174,19 @@ func (l *Library) Put(name string, content []byte) (doc Doc, created bool, err e
 	}
 	doc, err = load(path, name, false, false)
 	return doc, errors.Is(statErr, fs.ErrNotExist), err
+}
+
+// exists reports whether a snippet of that name exists in either directory.
+func (l *Library) exists(name string) bool {
+	for _, dir := range []string{l.Shared, l.Shipped} {
+		if dir == "" {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(dir, name+".md")); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func checkName(name string) (string, error) {

@@ -68,11 +68,11 @@ func TestRolesAndOverride(t *testing.T) {
 func TestPut(t *testing.T) {
 	shared := filepath.Join(t.TempDir(), "shared")
 	lib := &Library{Shared: shared}
-	d, created, err := lib.Put("howto", []byte("---\nrole: contributor\n---\nhow to\n"))
+	d, created, err := lib.Put(identity.Member, "howto", []byte("---\nrole: contributor\n---\nhow to\n"))
 	if err != nil || !created || d.Role != identity.Contributor {
 		t.Fatalf("Put = %+v, %v, %v", d, created, err)
 	}
-	if _, created, _ := lib.Put("howto.md", []byte("v2\n")); created {
+	if _, created, _ := lib.Put(identity.Member, "howto.md", []byte("v2\n")); created {
 		t.Error("replacing reported created")
 	}
 	if d, _ := lib.Get(identity.Member, "howto"); d.Content != "v2\n" || d.Role != identity.Member {
@@ -96,7 +96,7 @@ func TestPut(t *testing.T) {
 		{"r", strings.Repeat("x", MaxSize+1), "at most"},
 	}
 	for _, b := range bad {
-		_, _, err := lib.Put(b.name, []byte(b.content))
+		_, _, err := lib.Put(identity.Admin, b.name, []byte(b.content))
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("Put(%q) = %v, want an error containing %q", b.name, err, b.want)
 		}
@@ -107,5 +107,24 @@ func TestPut(t *testing.T) {
 	entries, _ := os.ReadDir(shared)
 	if len(entries) != 1 {
 		t.Errorf("shared dir holds %d entries after refused puts, want 1 (no temp files)", len(entries))
+	}
+}
+
+// TestPutCannotReplaceUnseen: a member may not overwrite what only admins
+// may read; an admin may.
+func TestPutCannotReplaceUnseen(t *testing.T) {
+	lib := &Library{Shared: t.TempDir()}
+	if _, _, err := lib.Put(identity.Admin, "ops", []byte("---\nrole: admin\n---\nsecret runbook\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := lib.Put(identity.Member, "ops", []byte("defaced\n"))
+	if k, _ := errdefs.KindOf(err); k != errdefs.Forbidden {
+		t.Errorf("member replacing an admin doc: %v, want Forbidden", err)
+	}
+	if d, _ := lib.Get(identity.Admin, "ops"); !strings.Contains(d.Content, "secret runbook") {
+		t.Errorf("the admin doc changed: %q", d.Content)
+	}
+	if _, _, err := lib.Put(identity.Admin, "ops", []byte("---\nrole: admin\n---\nv2\n")); err != nil {
+		t.Errorf("admin replacing their doc: %v", err)
 	}
 }

@@ -3,18 +3,24 @@ package sessionhost
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"strings"
+	"os"
 	"syscall"
 )
 
-// startDirect starts o's tmux server as o. tmux daemonises itself: the
-// server lives on, in its own session, when the daemon stops or restarts.
-func startDirect(ctx context.Context, h *Host, o Owner) error {
-	srv := h.Server(o.UID)
-	cmd := srv.Command(ctx, "-f", filepath.Join(h.Dir(o.UID), "tmux.conf"), "start-server")
-	cmd.Env = ownerEnv(o)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+// startDirect starts o's host as o, in its own session: it lives on when
+// the daemon stops or restarts.
+func startDirect(_ context.Context, h *Host, o Owner) error {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	attr := &os.ProcAttr{
+		Dir:   "/",
+		Env:   ownerEnv(o),
+		Files: []*os.File{devnull, devnull, devnull},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	}
 	if o.UID != h.cfg.DaemonUID {
 		if err := CanSwitch(); err != nil {
 			return err
@@ -23,10 +29,13 @@ func startDirect(ctx context.Context, h *Host, o Owner) error {
 		for i, g := range o.Groups {
 			groups[i] = uint32(g)
 		}
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(o.UID), Gid: uint32(o.GID), Groups: groups}
+		attr.Sys.Credential = &syscall.Credential{Uid: uint32(o.UID), Gid: uint32(o.GID), Groups: groups}
 	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("start the tmux server of %s (uid %d): %v: %s", o.Username, o.UID, err, strings.TrimSpace(string(out)))
+	p, err := os.StartProcess(h.cfg.Self, []string{h.cfg.Self, "session-host", "--dir", h.Dir(o.UID), "--tmux", h.cfg.Tmux}, attr)
+	if err != nil {
+		return fmt.Errorf("start the session host of %s (uid %d): %w", o.Username, o.UID, err)
 	}
+	// Reaped when it ends, should the daemon still be running then.
+	go p.Wait()
 	return nil
 }

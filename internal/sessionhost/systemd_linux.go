@@ -9,7 +9,7 @@ import (
 )
 
 // startUnit asks systemd to start o's template unit and waits for the job.
-// The unit runs tmux -D as o; the daemon needs no privilege for this beyond
+// The unit runs the host as o; the daemon needs no privilege for this beyond
 // what the polkit rule grants its user.
 func startUnit(ctx context.Context, _ *Host, o Owner) error {
 	unit := UnitPrefix + strconv.Itoa(o.UID) + ".service"

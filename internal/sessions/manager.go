@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -63,7 +62,7 @@ const agentPath = "/usr/local/bin:/usr/bin:/bin"
 type Options struct {
 	Store  *store.Store
 	Config func() *config.Config // the current config (reloads swap it)
-	// Host runs owners' tmux servers; nil means sessions cannot run here,
+	// Host runs each owner's sessions; nil means sessions cannot run here,
 	// and HostErr says why.
 	Host    *sessionhost.Host
 	HostErr error
@@ -71,13 +70,17 @@ type Options struct {
 	// service user).
 	SystemMode bool
 	DaemonUID  int
-	// Launcher is the teleclaude program; sessions run `Launcher
-	// session-exec SPEC`, which execs the agent.
-	Launcher string
 	// Poll is how often output logs are read (default 250ms); status is
 	// checked every fourth poll.
 	Poll time.Duration
+	// MaxOutput is how much of a session's output is kept in its
+	// transcript (default DefaultMaxOutput); past it, output is counted and
+	// dropped, and the transcript says so once.
+	MaxOutput int64
 }
+
+// DefaultMaxOutput is the default of Options.MaxOutput.
+const DefaultMaxOutput = 64 << 20
 
 // Manager is the session service.
 type Manager struct {
@@ -102,9 +105,11 @@ func (m *Manager) createRow(ctx context.Context, s *store.Session) error {
 	return m.o.Store.CreateSession(ctx, s)
 }
 
-func (m *Manager) setStatus(ctx context.Context, id, status string, exit *int, ended *time.Time) error {
+// transition moves a session to status from one of from; a session whose
+// status another party changed first gives store.ErrStatusChanged.
+func (m *Manager) transition(ctx context.Context, id string, from []string, status string, exit *int, ended *time.Time) error {
 	defer m.gen.Add(1)
-	return m.o.Store.UpdateSessionStatus(ctx, id, status, exit, ended)
+	return m.o.Store.TransitionSession(ctx, id, from, status, exit, ended)
 }
 
 func (m *Manager) deleteRow(ctx context.Context, id string) error {
@@ -112,10 +117,13 @@ func (m *Manager) deleteRow(ctx context.Context, id string) error {
 	return m.o.Store.DeleteSession(ctx, id)
 }
 
-// New returns a Manager; call Run to record output and follow status.
+// New returns a Manager; call Reconcile, then Run.
 func New(o Options) *Manager {
 	if o.Poll <= 0 {
 		o.Poll = 250 * time.Millisecond
+	}
+	if o.MaxOutput <= 0 {
+		o.MaxOutput = DefaultMaxOutput
 	}
 	return &Manager{o: o, live: map[string]*live{}, locks: map[string]*sync.Mutex{}}
 }
@@ -153,7 +161,7 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 		return store.Session{}, errdefs.Unavailablef("project %s: its directory %s is missing or not a directory; ask an admin to restore it or fix the config", proj.Name, proj.Path)
 	}
 	env := agentEnv(cfg, agent)
-	if _, err := lookPath(agent.Command[0], env["PATH"]); err != nil {
+	if _, err := sessionhost.LookPath(agent.Command[0], env["PATH"]); err != nil {
 		return store.Session{}, errdefs.Unavailablef("agent %s cannot start: %v; ask an admin to install it or fix the config", agentName, err)
 	}
 	if m.o.Host == nil {
@@ -174,51 +182,39 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 	if err := m.createRow(ctx, &s); err != nil {
 		return store.Session{}, err
 	}
-	// From here on a failure removes every trace of the session.
-	if err := m.launch(ctx, owner, &s, agent, env); err != nil {
+	// From here on a failure removes every trace of the session. A client
+	// that goes away (Ctrl-C) does not cut the start short halfway.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := m.launch(lctx, owner, s, agent, env); err != nil {
 		m.discard(s)
 		return store.Session{}, err
 	}
-	if err := m.setStatus(ctx, s.ID, Running, nil, nil); err != nil {
-		m.o.Host.Server(owner.UID).KillSession(context.Background(), s.ID)
+	if err := m.transition(lctx, s.ID, []string{Starting}, Running, nil, nil); err != nil {
 		m.discard(s)
 		return store.Session{}, err
 	}
-	s.Status = Running
 	m.track(s)
 	logrus.WithFields(logrus.Fields{"session": s.ID, "person": c.Person, "uid": c.UID, "project": s.Project, "agent": s.Agent}).Info("session started")
-	return m.o.Store.GetSession(ctx, s.ID)
+	return m.o.Store.GetSession(lctx, s.ID)
 }
 
-// launch starts the tmux session: the agent's spec goes in a file only
-// the owner and the daemon can read (secrets never appear on a command
-// line), and the pane's output goes to a log the daemon reads.
-func (m *Manager) launch(ctx context.Context, owner sessionhost.Owner, s *store.Session, agent config.Agent, env map[string]string) error {
-	srv, err := m.o.Host.Ensure(ctx, owner)
+// launch has the owner's host start the session. The agent's spec, API
+// keys included, goes to the host over its socket, and from there to the
+// session's launcher: never on a command line, never in a file.
+func (m *Manager) launch(ctx context.Context, owner sessionhost.Owner, s store.Session, agent config.Agent, env map[string]string) error {
+	host, err := m.o.Host.Ensure(ctx, owner)
 	if err != nil {
-		return errdefs.Unavailablef("cannot start your tmux server: %w", err)
+		return errdefs.Unavailablef("cannot start your session host: %w", err)
 	}
-	dir := m.o.Host.Dir(owner.UID)
-	logPath, exitPath := m.logPath(*s), m.exitPath(*s)
-	for _, p := range []string{logPath, exitPath} {
-		if err := createOwned(p, owner.UID, m.o.DaemonUID); err != nil {
-			return err
-		}
-	}
-	spec := launchSpec{Argv: agent.Command, Env: env, Dir: s.ProjectPath, Session: s.ID, ExitFile: exitPath}
-	specPath := filepath.Join(dir, s.ID+".launch")
-	if err := writeSpec(specPath, spec, owner.UID, m.o.DaemonUID); err != nil {
-		return err
-	}
-	pipe := "exec cat >> " + shellQuote(logPath)
-	argv := []string{m.o.Launcher, "session-exec", specPath}
-	if err := srv.NewSession(ctx, s.ID, s.ProjectPath, argv, pipe); err != nil {
-		return errdefs.Unavailablef("tmux could not start the session: %w", err)
+	if _, _, err := host.StartSession(ctx, s.ID, s.ProjectPath, agent.Command, env); err != nil {
+		return errdefs.Unavailablef("the session could not start: %w", err)
 	}
 	return nil
 }
 
-// discard removes a session whose start failed: row, files, tmux session.
+// discard removes a session whose start failed: its row, and whatever the
+// host may have made of it.
 func (m *Manager) discard(s store.Session) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -226,14 +222,14 @@ func (m *Manager) discard(s store.Session) {
 		logrus.WithError(err).WithField("session", s.ID).Error("could not remove a session whose start failed")
 	}
 	if m.o.Host != nil && s.OwnerUID != nil {
-		dir := m.o.Host.Dir(int(*s.OwnerUID))
-		os.Remove(filepath.Join(dir, s.ID+".launch"))
+		m.o.Host.Client(int(*s.OwnerUID)).Kill(ctx, s.ID)
 		os.Remove(m.logPath(s))
 		os.Remove(m.exitPath(s))
 	}
 }
 
 // logPath is the session's output log; exitPath where its exit status goes.
+// The owner's host creates both in the owner's directory.
 func (m *Manager) logPath(s store.Session) string {
 	return filepath.Join(m.o.Host.Dir(int(*s.OwnerUID)), s.ID+".out")
 }
@@ -333,33 +329,6 @@ func agentEnv(cfg *config.Config, a config.Agent) map[string]string {
 	return env
 }
 
-// lookPath finds a command as the launcher will, without the daemon's own
-// PATH taking part.
-func lookPath(name, path string) (string, error) {
-	if strings.Contains(name, "/") {
-		st, err := os.Stat(name)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", name, err)
-		}
-		if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
-			return "", fmt.Errorf("%s is not an executable file", name)
-		}
-		return name, nil
-	}
-	for _, dir := range filepath.SplitList(path) {
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode().Perm()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("command %q not found in PATH (%s): %w", name, path, exec.ErrNotFound)
-}
-
-// shellQuote quotes s for /bin/sh.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // newID returns a session id: ten characters of Crockford's base32 (50
 // bits), short enough to type, safe as a tmux session and file name.
 func newID() string {
@@ -436,11 +405,14 @@ func (m *Manager) Send(ctx context.Context, c identity.Identity, id, text string
 	if m.o.Host == nil {
 		return errdefs.Unavailablef("sessions cannot run on this machine: %v", m.o.HostErr)
 	}
+	// The lock keeps the recorder from appending output the program
+	// prints in answer before this input; the recorder never waits for
+	// it (it reads that session on its next round instead).
 	lock := m.lock(id)
 	lock.Lock()
 	defer lock.Unlock()
-	if err := m.o.Host.Server(int(*s.OwnerUID)).Paste(ctx, s.ID, text, enter); err != nil {
-		if errors.Is(err, tmux.ErrNoSession) || errors.Is(err, tmux.ErrNoServer) {
+	if err := m.o.Host.Client(int(*s.OwnerUID)).Paste(ctx, s.ID, text, enter); err != nil {
+		if errors.Is(err, sessionhost.ErrNoSession) || errors.Is(err, sessionhost.ErrNoHost) {
 			return errdefs.Conflictf("session %s has just ended", id)
 		}
 		return err
@@ -449,39 +421,55 @@ func (m *Manager) Send(ctx context.Context, c identity.Identity, id, text string
 	if enter {
 		in += "\n"
 	}
-	// Recorded once delivered; output the program prints in answer is
-	// appended after it, as the recorder waits for this lock.
+	// Recorded once delivered.
 	_, err = m.o.Store.AppendTranscript(ctx, id, store.TranscriptEntry{Direction: "in", Content: in})
 	return err
 }
 
-// MaxPage is the most transcript entries one read returns (each at most
-// 64 KiB); readers page on with after.
-const MaxPage = 1000
+// A transcript read returns at most MaxPage entries and, past the first
+// entry, at most MaxPageBytes of content (entries are at most 64 KiB);
+// readers page on with after.
+const (
+	MaxPage      = 1000
+	MaxPageBytes = 4 << 20
+)
 
 // Transcript returns a session's entries after seq after, at most limit
-// (0 or above MaxPage: MaxPage). An admin reading someone else's gets it
-// only with asAdmin, and only after the read is in the audit log: every
-// page is a read, and each is recorded.
-func (m *Manager) Transcript(ctx context.Context, c identity.Identity, id string, asAdmin bool, after int64, limit int) ([]store.TranscriptEntry, error) {
+// (0 or above MaxPage: MaxPage) and MaxPageBytes; more reports that there
+// are entries after these. An admin reading someone else's gets it only
+// with asAdmin, and only after the read is in the audit log: every page is
+// a read, and each is recorded.
+func (m *Manager) Transcript(ctx context.Context, c identity.Identity, id string, asAdmin bool, after int64, limit int) (entries []store.TranscriptEntry, more bool, err error) {
 	if limit <= 0 || limit > MaxPage {
 		limit = MaxPage
 	}
 	s, err := m.get(ctx, c, id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	switch canReadTranscript(c, s, asAdmin) {
 	case transcriptDenied:
-		return nil, errdefs.Forbiddenf("the transcript of session %s is its owner's", id)
+		return nil, false, errdefs.Forbiddenf("the transcript of session %s is its owner's", id)
 	case transcriptNeedsFlag:
-		return nil, errdefs.Forbiddenf("session %s is not yours: reading its transcript needs --as-admin (as_admin=true), and the read is written to the audit log, where its owner sees it", id)
+		return nil, false, errdefs.Forbiddenf("session %s is not yours: reading its transcript needs --as-admin (as_admin=true), and the read is written to the audit log, where its owner sees it", id)
 	case transcriptAudited:
 		if err := m.audit(ctx, c, ActionTranscriptRead, s, map[string]any{"after": after, "limit": limit}); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return m.o.Store.Transcript(ctx, id, after, limit)
+	// One more than asked tells whether there are more.
+	entries, err = m.o.Store.Transcript(ctx, id, after, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	var size int
+	for i, e := range entries {
+		size += len(e.Content)
+		if i == limit || i > 0 && size > MaxPageBytes {
+			return entries[:i], true, nil
+		}
+	}
+	return entries, false, nil
 }
 
 // End ends a running session: its owner may, and an admin (audited).
@@ -494,7 +482,11 @@ func (m *Manager) End(ctx context.Context, c identity.Identity, id string) (stor
 	if !ok {
 		return store.Session{}, forbidden(id)
 	}
-	if s.Status != Running && s.Status != Starting {
+	switch s.Status {
+	case Running:
+	case Starting:
+		return store.Session{}, errdefs.Conflictf("session %s is still starting; end it once it runs", id)
+	default:
 		return store.Session{}, errdefs.Conflictf("session %s has already %s", id, s.Status)
 	}
 	if audited {
@@ -524,7 +516,7 @@ func (m *Manager) Attach(ctx context.Context, c identity.Identity, id string) (s
 	if m.o.Host == nil {
 		return "", "", errdefs.Unavailablef("sessions cannot run on this machine: %v", m.o.HostErr)
 	}
-	return m.o.Host.Server(c.UID).Socket, tmux.Target(s.ID), nil
+	return filepath.Join(m.o.Host.Dir(c.UID), "tmux.sock"), tmux.Target(s.ID), nil
 }
 
 // audit writes the record of an admin acting on a session that is not

@@ -8,11 +8,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/instruktai/teleclaude/internal/ansi"
+	"github.com/instruktai/teleclaude/internal/sessionhost"
 	"github.com/instruktai/teleclaude/internal/store"
 	"github.com/instruktai/teleclaude/internal/tmux"
 	"github.com/sirupsen/logrus"
@@ -24,9 +26,17 @@ import (
 // text to the transcript together with the new offset. It also follows
 // each pane's process and records how the session ended.
 
-// maxRead bounds one read of one log, so one chatty session cannot hold up
-// the others or the memory.
+// maxRead bounds what one poll reads of one log, so that one chatty
+// session cannot hold up the others or the memory.
 const maxRead = 1 << 20
+
+// maxEntry bounds one transcript entry, so that a page of entries stays a
+// reasonable answer; longer output is split at character boundaries.
+const maxEntry = 64 << 10
+
+// statusWait is how long a dead pane may go without an exit status before
+// the session is recorded as exited with an unknown code.
+const statusWait = 3 * time.Second
 
 // live is a session being recorded.
 type live struct {
@@ -45,20 +55,17 @@ type live struct {
 	deadSince time.Time
 }
 
-// statusWait is how long a dead pane may go without an exit status before
-// the session is recorded as exited with an unknown code.
-const statusWait = 3 * time.Second
-
-func (m *Manager) track(s store.Session) {
+func (m *Manager) track(s store.Session) *live {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.live[s.ID] = &live{s: s, log: m.logPath(s), offset: s.OutputOffset}
+	l := &live{s: s, log: m.logPath(s), offset: s.OutputOffset}
+	m.live[s.ID] = l
+	return l
 }
 
-// Run records output and follows status until ctx ends. It starts by
-// reconciling what the database says is running with what tmux has.
+// Run records output and follows status until ctx ends. Call Reconcile
+// first.
 func (m *Manager) Run(ctx context.Context) {
-	m.reconcile(ctx)
 	t := time.NewTicker(m.o.Poll)
 	defer t.Stop()
 	for n := 1; ; n++ {
@@ -94,20 +101,26 @@ func (m *Manager) pollOutput(ctx context.Context) {
 			m.finalize(ctx, l)
 			continue
 		}
-		if err := m.drain(ctx, l, false); err != nil && ctx.Err() == nil {
+		// Input being delivered holds the lock; read this one next round
+		// rather than wait.
+		lock := m.lock(l.s.ID)
+		if !lock.TryLock() {
+			continue
+		}
+		err := m.drain(ctx, l, false)
+		lock.Unlock()
+		if err != nil && ctx.Err() == nil {
 			logrus.WithError(err).WithField("session", l.s.ID).Warn("reading session output")
 		}
 	}
 }
 
-// drain moves new output from l's log into the transcript. final reads to
-// the end and drops an unfinished escape sequence there.
+// drain moves output from l's log into the transcript, the caller holding
+// the session's lock: one read of at most maxRead, or everything when
+// final (and an unfinished escape sequence at the end is dropped).
 func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
-	lock := m.lock(l.s.ID)
-	lock.Lock()
-	defer lock.Unlock()
 	if l.f == nil {
-		f, err := openLog(l.log, m.o.DaemonUID)
+		f, err := openSessionFile(l.log, int(*l.s.OwnerUID), true)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
@@ -116,9 +129,8 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 		}
 		l.f = f
 	}
-	f := l.f
 	for {
-		st, err := f.Stat()
+		st, err := l.f.Stat()
 		if err != nil {
 			return err
 		}
@@ -127,253 +139,41 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 			return nil
 		}
 		buf := make([]byte, min(avail, maxRead))
-		if _, err := f.ReadAt(buf, l.offset); err != nil && !errors.Is(err, io.EOF) {
+		if _, err := l.f.ReadAt(buf, l.offset); err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
 		text, n := ansi.Strip(buf, final && avail <= maxRead)
 		if n == 0 {
 			return nil // only the start of a sequence so far
 		}
-		entries := outputEntries(text)
+		entries := m.keep(l, text, n)
 		if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, l.offset+int64(n), entries...); err != nil {
 			return err
 		}
 		l.offset += int64(n)
-		if !final && avail <= maxRead {
+		// What is in the transcript need not stay in memory (the log is
+		// on tmpfs): give back the pages read.
+		punchHole(l.f, l.offset)
+		if !final {
 			return nil
 		}
 	}
 }
 
-// readExit reads the exit status the launcher wrote, nil when there is
-// none (yet). Like the log, only the file the daemon created is read.
-func readExit(path string, daemonUID int) *int {
-	f, err := openLog(path, daemonUID)
-	if err != nil {
+// keep returns the entries for text, the output of log bytes [offset,
+// offset+n): all of it up to MaxOutput bytes of log, nothing after, and
+// once, where the limit is crossed, a line saying so.
+func (m *Manager) keep(l *live, text []byte, n int) []store.TranscriptEntry {
+	limit := m.o.MaxOutput
+	switch {
+	case l.offset >= limit:
 		return nil
+	case l.offset+int64(n) <= limit:
+		return outputEntries(text)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 32))
-	if err != nil {
-		return nil
-	}
-	code, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil
-	}
-	return &code
+	note := fmt.Sprintf("\n[teleclaude: this session's output passed %d MiB; the rest is not kept in its transcript]\n", limit>>20)
+	return append(outputEntries(text), store.TranscriptEntry{Direction: "out", Content: note})
 }
-
-// openLog opens a session's output log for reading. The owner may write
-// in the directory the log is in (tmux puts its socket there), so the name
-// proves nothing: it could have been replaced by a link to a file only the
-// daemon may read (the database, the secrets). Only a regular file that
-// the daemon itself owns, with no other link to it, is the log the daemon
-// created; nothing else is read.
-func openLog(path string, daemonUID int) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("output log %s has been replaced by a symbolic link; not reading it", path)
-		}
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !st.Mode().IsRegular() || !ok || int(sys.Uid) != daemonUID || sys.Nlink != 1 {
-		f.Close()
-		return nil, fmt.Errorf("output log %s is not the file the daemon created (mode %v); not reading it", path, st.Mode())
-	}
-	return f, nil
-}
-
-// pollStatus asks each owner's tmux server about its panes: a dead pane's
-// program has exited; a session or server that is gone is lost.
-func (m *Manager) pollStatus(ctx context.Context) {
-	byUID := map[int64][]*live{}
-	m.mu.Lock()
-	for _, l := range m.live {
-		if l.finalizeAt.IsZero() {
-			byUID[*l.s.OwnerUID] = append(byUID[*l.s.OwnerUID], l)
-		}
-	}
-	m.mu.Unlock()
-	for uid, ls := range byUID {
-		panes, err := m.o.Host.Server(int(uid)).Panes(ctx)
-		if err != nil && !errors.Is(err, tmux.ErrNoServer) {
-			if ctx.Err() == nil {
-				logrus.WithError(err).WithField("uid", uid).Warn("asking tmux about sessions")
-			}
-			continue
-		}
-		byName := map[string]tmux.Pane{}
-		for _, p := range panes {
-			byName[p.Session] = p
-		}
-		m.mu.Lock()
-		for _, l := range ls {
-			if !l.finalizeAt.IsZero() {
-				continue // ended meanwhile
-			}
-			p, ok := byName[l.s.ID]
-			if !ok {
-				l.status, l.finalizeAt = Lost, time.Now()
-				continue
-			}
-			if !p.Dead {
-				continue
-			}
-			// The launcher's record first; tmux's if it has one.
-			exit := readExit(m.exitPath(l.s), m.o.DaemonUID)
-			if exit == nil {
-				exit = p.Exit
-			}
-			if l.deadSince.IsZero() {
-				l.deadSince = time.Now()
-			}
-			if exit != nil || time.Since(l.deadSince) > statusWait {
-				l.status, l.exit = Exited, exit
-				// pipe-pane's cat may still hold the last output.
-				l.finalizeAt = time.Now().Add(2 * m.o.Poll)
-			}
-		}
-		m.mu.Unlock()
-	}
-}
-
-// finalize reads the last of a session's output, records how it ended,
-// and removes what is left of it in tmux and in the run directory.
-func (m *Manager) finalize(ctx context.Context, l *live) {
-	log := logrus.WithField("session", l.s.ID)
-	if err := m.drain(ctx, l, true); err != nil {
-		if ctx.Err() != nil {
-			return // the next daemon resumes from the recorded offset
-		}
-		log.WithError(err).Error("reading the last output of a session")
-	}
-	m.mu.Lock()
-	status, exit := l.status, l.exit
-	m.mu.Unlock()
-	if status != "" {
-		now := time.Now()
-		if err := m.setStatus(ctx, l.s.ID, status, exit, &now); err != nil {
-			if ctx.Err() == nil {
-				log.WithError(err).Error("recording the end of a session")
-			}
-			return // retried at the next poll
-		}
-		fields := logrus.Fields{"status": status}
-		if exit != nil {
-			fields["exit_code"] = *exit
-		}
-		log.WithFields(fields).Info("session over")
-	}
-	srv := m.o.Host.Server(int(*l.s.OwnerUID))
-	if err := srv.KillSession(ctx, l.s.ID); err != nil && !errors.Is(err, tmux.ErrNoSession) && !errors.Is(err, tmux.ErrNoServer) {
-		log.WithError(err).Warn("removing a finished tmux session")
-	}
-	lock := m.lock(l.s.ID)
-	lock.Lock()
-	if l.f != nil {
-		l.f.Close()
-		l.f = nil
-	}
-	lock.Unlock()
-	os.Remove(l.log)
-	os.Remove(m.exitPath(l.s))
-	m.mu.Lock()
-	delete(m.live, l.s.ID)
-	delete(m.locks, l.s.ID)
-	m.mu.Unlock()
-}
-
-// end stops a running session now and records status at once; the
-// recorder reads its last output shortly after.
-func (m *Manager) end(ctx context.Context, s store.Session, status string, exit *int) error {
-	m.mu.Lock()
-	l := m.live[s.ID]
-	if l == nil && s.OwnerUID != nil && m.o.Host != nil {
-		// Not recorded yet (the daemon has just started): its log is
-		// still to be read and removed.
-		l = &live{s: s, log: m.logPath(s), offset: s.OutputOffset}
-		m.live[s.ID] = l
-	}
-	if l != nil {
-		l.status, l.finalizeAt = "", time.Now().Add(2*m.o.Poll)
-	}
-	m.mu.Unlock()
-	if s.OwnerUID != nil && m.o.Host != nil {
-		err := m.o.Host.Server(int(*s.OwnerUID)).KillSession(ctx, s.ID)
-		if err != nil && !errors.Is(err, tmux.ErrNoSession) && !errors.Is(err, tmux.ErrNoServer) {
-			return err
-		}
-	}
-	now := time.Now()
-	return m.setStatus(ctx, s.ID, status, exit, &now)
-}
-
-// reconcile runs once at start: sessions the database calls running are
-// picked up again if tmux still has them (output resumes at the recorded
-// offset), recorded as lost if not; a start that a crash interrupted
-// leaves nothing behind.
-func (m *Manager) reconcile(ctx context.Context) {
-	ss, err := m.o.Store.ListSessions(ctx, store.SessionFilter{Status: []string{Starting, Running}})
-	if err != nil {
-		logrus.WithError(err).Error("listing running sessions at start")
-		return
-	}
-	panes := map[int64]map[string]bool{}
-	for _, s := range ss {
-		log := logrus.WithField("session", s.ID)
-		if s.OwnerUID == nil || m.o.Host == nil {
-			now := time.Now()
-			if err := m.setStatus(ctx, s.ID, Lost, nil, &now); err != nil {
-				log.WithError(err).Error("recording a session as lost")
-			}
-			continue
-		}
-		uid := *s.OwnerUID
-		if panes[uid] == nil {
-			panes[uid] = map[string]bool{}
-			ps, err := m.o.Host.Server(int(uid)).Panes(ctx)
-			if err != nil && !errors.Is(err, tmux.ErrNoServer) {
-				log.WithError(err).Warn("asking tmux about sessions at start")
-			}
-			for _, p := range ps {
-				panes[uid][p.Session] = true
-			}
-		}
-		switch {
-		case panes[uid][s.ID]:
-			if s.Status == Starting {
-				if err := m.setStatus(ctx, s.ID, Running, nil, nil); err != nil {
-					log.WithError(err).Error("recording a session as running")
-					continue
-				}
-			}
-			m.track(s)
-			log.Info("recording a running session again")
-		case s.Status == Starting:
-			m.discard(s)
-			log.Info("removed a session whose start was interrupted")
-		default:
-			m.track(s)
-			m.mu.Lock()
-			l := m.live[s.ID]
-			l.status, l.finalizeAt = Lost, time.Now()
-			m.mu.Unlock()
-			log.Warn("session vanished while the daemon was away; recording it as lost")
-		}
-	}
-}
-
-// maxEntry bounds one transcript entry, so that a page of entries stays a
-// reasonable answer; longer output is split at character boundaries.
-const maxEntry = 64 << 10
 
 func outputEntries(text []byte) []store.TranscriptEntry {
 	var out []store.TranscriptEntry
@@ -389,4 +189,261 @@ func outputEntries(text []byte) []store.TranscriptEntry {
 		text = text[n:]
 	}
 	return out
+}
+
+// openSessionFile opens a file a session writes (its output log, its exit
+// status), which the owner's host created in the owner's directory. The
+// owner may write in that directory, so the name proves nothing: it could
+// now be a link to a file only the daemon may read (its database, its
+// secrets). Only a regular file of the owner's, with no other link to it,
+// is read; rw also asks for write access, to free what was read.
+func openSessionFile(path string, owner int, rw bool) (*os.File, error) {
+	flags := os.O_RDONLY
+	if rw {
+		flags = os.O_RDWR
+	}
+	f, err := os.OpenFile(path, flags|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if rw && errors.Is(err, os.ErrPermission) {
+		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	}
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%s has been replaced by a symbolic link; not reading it", path)
+		}
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !st.Mode().IsRegular() || !ok || int(sys.Uid) != owner || sys.Nlink != 1 {
+		f.Close()
+		return nil, fmt.Errorf("%s is not the file the session's host created (mode %v); not reading it", path, st.Mode())
+	}
+	return f, nil
+}
+
+// readExit reads the exit status the session's launcher wrote, nil when
+// there is none (yet).
+func readExit(path string, owner int) *int {
+	f, err := openSessionFile(path, owner, false)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 32))
+	if err != nil {
+		return nil
+	}
+	code, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil
+	}
+	return &code
+}
+
+// pollStatus asks each owner's host about its panes, all owners at once
+// (each call has its own time limit): a dead pane's program has exited; a
+// session or host that is gone is lost.
+func (m *Manager) pollStatus(ctx context.Context) {
+	byUID := map[int64][]*live{}
+	m.mu.Lock()
+	for _, l := range m.live {
+		if l.finalizeAt.IsZero() {
+			byUID[*l.s.OwnerUID] = append(byUID[*l.s.OwnerUID], l)
+		}
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for uid, ls := range byUID {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.pollOwner(ctx, int(uid), ls)
+		}()
+	}
+	wg.Wait()
+}
+
+func (m *Manager) pollOwner(ctx context.Context, uid int, ls []*live) {
+	panes, err := m.o.Host.Client(uid).Panes(ctx)
+	if err != nil && !errors.Is(err, sessionhost.ErrNoHost) {
+		if ctx.Err() == nil {
+			logrus.WithError(err).WithField("uid", uid).Warn("asking a session host about its sessions")
+		}
+		return
+	}
+	byName := map[string]tmux.Pane{}
+	for _, p := range panes {
+		byName[p.Session] = p
+	}
+	// Exit statuses are read before the lock: files, not memory.
+	exits := map[string]*int{}
+	for _, l := range ls {
+		if p, ok := byName[l.s.ID]; ok && p.Dead {
+			exits[l.s.ID] = readExit(m.exitPath(l.s), uid)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, l := range ls {
+		if !l.finalizeAt.IsZero() {
+			continue // ended meanwhile
+		}
+		p, ok := byName[l.s.ID]
+		if !ok {
+			l.status, l.finalizeAt = Lost, time.Now()
+			continue
+		}
+		if !p.Dead {
+			continue
+		}
+		// The launcher's record first; tmux's if it has one.
+		exit := exits[l.s.ID]
+		if exit == nil {
+			exit = p.Exit
+		}
+		if l.deadSince.IsZero() {
+			l.deadSince = time.Now()
+		}
+		if exit != nil || time.Since(l.deadSince) > statusWait {
+			l.status, l.exit = Exited, exit
+			// pipe-pane's cat may still hold the last output.
+			l.finalizeAt = time.Now().Add(2 * m.o.Poll)
+		}
+	}
+}
+
+// finalize reads the last of a session's output, records how it ended,
+// and removes what is left of it in tmux and in the run directory.
+func (m *Manager) finalize(ctx context.Context, l *live) {
+	log := logrus.WithField("session", l.s.ID)
+	lock := m.lock(l.s.ID)
+	lock.Lock()
+	err := m.drain(ctx, l, true)
+	lock.Unlock()
+	if err != nil {
+		if ctx.Err() != nil {
+			return // the next daemon resumes from the recorded offset
+		}
+		log.WithError(err).Error("reading the last output of a session")
+	}
+	m.mu.Lock()
+	status, exit := l.status, l.exit
+	m.mu.Unlock()
+	if status != "" {
+		now := time.Now()
+		err := m.transition(ctx, l.s.ID, []string{Running}, status, exit, &now)
+		if err != nil && !errors.Is(err, store.ErrStatusChanged) {
+			if ctx.Err() == nil {
+				log.WithError(err).Error("recording the end of a session")
+			}
+			return // retried at the next poll
+		}
+		fields := logrus.Fields{"status": status}
+		if exit != nil {
+			fields["exit_code"] = *exit
+		}
+		log.WithFields(fields).Info("session over")
+	}
+	err = m.o.Host.Client(int(*l.s.OwnerUID)).Kill(ctx, l.s.ID)
+	if err != nil && !errors.Is(err, sessionhost.ErrNoSession) && !errors.Is(err, sessionhost.ErrNoHost) {
+		log.WithError(err).Warn("removing a finished tmux session")
+	}
+	lock.Lock()
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+	lock.Unlock()
+	os.Remove(l.log)
+	os.Remove(m.exitPath(l.s))
+	m.mu.Lock()
+	if m.live[l.s.ID] == l {
+		delete(m.live, l.s.ID)
+		delete(m.locks, l.s.ID)
+	}
+	m.mu.Unlock()
+}
+
+// end stops a running session now and records it; the recorder reads its
+// last output shortly after.
+func (m *Manager) end(ctx context.Context, s store.Session, status string, exit *int) error {
+	now := time.Now()
+	if err := m.transition(ctx, s.ID, []string{Running}, status, exit, &now); err != nil {
+		if errors.Is(err, store.ErrStatusChanged) {
+			return fmt.Errorf("session %s ended by itself meanwhile: %w", s.ID, err)
+		}
+		return err
+	}
+	m.mu.Lock()
+	l := m.live[s.ID]
+	if l == nil && s.OwnerUID != nil && m.o.Host != nil {
+		// Not recorded yet: its log is still to be read and removed.
+		l = &live{s: s, log: m.logPath(s), offset: s.OutputOffset}
+		m.live[s.ID] = l
+	}
+	if l != nil {
+		l.status, l.finalizeAt = "", now.Add(2*m.o.Poll)
+	}
+	m.mu.Unlock()
+	if s.OwnerUID != nil && m.o.Host != nil {
+		err := m.o.Host.Client(int(*s.OwnerUID)).Kill(ctx, s.ID)
+		if err != nil && !errors.Is(err, sessionhost.ErrNoSession) && !errors.Is(err, sessionhost.ErrNoHost) {
+			logrus.WithError(err).WithField("session", s.ID).Warn("ending a session in its host; the recorder will see it go")
+		}
+	}
+	return nil
+}
+
+// Reconcile runs once at start, before the API serves: sessions the
+// database calls running are picked up again if their host still has
+// them (output resumes at the recorded offset), recorded as lost if not;
+// a start that a crash interrupted leaves nothing behind.
+func (m *Manager) Reconcile(ctx context.Context) {
+	ss, err := m.o.Store.ListSessions(ctx, store.SessionFilter{Status: []string{Starting, Running}})
+	if err != nil {
+		logrus.WithError(err).Error("listing running sessions at start")
+		return
+	}
+	panes := map[int64]map[string]bool{}
+	for _, s := range ss {
+		log := logrus.WithField("session", s.ID)
+		if s.OwnerUID == nil || m.o.Host == nil {
+			now := time.Now()
+			if err := m.transition(ctx, s.ID, []string{Starting, Running}, Lost, nil, &now); err != nil {
+				log.WithError(err).Error("recording a session as lost")
+			}
+			continue
+		}
+		uid := *s.OwnerUID
+		if panes[uid] == nil {
+			panes[uid] = map[string]bool{}
+			ps, err := m.o.Host.Client(int(uid)).Panes(ctx)
+			if err != nil && !errors.Is(err, sessionhost.ErrNoHost) {
+				log.WithError(err).Warn("asking a session host about its sessions at start")
+			}
+			for _, p := range ps {
+				panes[uid][p.Session] = true
+			}
+		}
+		switch {
+		case s.Status == Starting:
+			// Its start was cut short; no one was told it started, so
+			// whatever there is of it goes.
+			m.discard(s)
+			log.Info("removed a session whose start was interrupted")
+		case panes[uid][s.ID]:
+			m.track(s)
+			log.Info("recording a running session again")
+		default:
+			l := m.track(s)
+			m.mu.Lock()
+			l.status, l.finalizeAt = Lost, time.Now()
+			m.mu.Unlock()
+			log.Warn("session vanished while the daemon was away; recording it as lost")
+		}
+	}
 }

@@ -195,6 +195,34 @@ func (s *Store) UpdateSessionStatus(ctx context.Context, id, status string, exit
 	return nil
 }
 
+// ErrStatusChanged is returned (wrapped) by TransitionSession when the
+// session is not in any of the statuses the change starts from.
+var ErrStatusChanged = errors.New("the session's status has changed")
+
+// TransitionSession is UpdateSessionStatus for a session whose status is
+// one of from, in one statement: two parties changing a session at once
+// (the recorder seeing it exit, someone ending it) cannot both win.
+func (s *Store) TransitionSession(ctx context.Context, id string, from []string, status string, exitCode *int, endedAt *time.Time) error {
+	if len(from) == 0 {
+		return errors.New("transition session: no statuses to change from")
+	}
+	args := []any{status, exitCode, s.tvp(endedAt), s.tv(now()), id}
+	for _, f := range from {
+		args = append(args, f)
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET status = ?, exit_code = ?, ended_at = ?, updated_at = ? WHERE id = ? AND status IN (?`+strings.Repeat(",?", len(from)-1)+`)`), args...)
+	if err != nil {
+		return fmt.Errorf("update session %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.GetSession(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("session %s: %w", id, ErrStatusChanged)
+	}
+	return nil
+}
+
 // DeleteSession removes a session that never started (its start failed),
 // with any transcript entries. Sessions that ran are ended, never deleted.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {

@@ -212,3 +212,28 @@ func TestCreateSessions(t *testing.T) {
 		}
 	})
 }
+
+func TestTransitionSession(t *testing.T) {
+	engines(t, func(t *testing.T, cfg Config) {
+		ctx := context.Background()
+		s := open(t, cfg)
+		s.CreateSession(ctx, &Session{ID: "t1", Project: "p", Agent: "a", Status: "starting"})
+		if err := s.TransitionSession(ctx, "t1", []string{"starting"}, "running", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		// The second of two concurrent changes finds the status moved on.
+		if err := s.TransitionSession(ctx, "t1", []string{"starting"}, "running", nil, nil); !errors.Is(err, ErrStatusChanged) {
+			t.Errorf("second transition from starting: %v, want ErrStatusChanged", err)
+		}
+		code := 3
+		if err := s.TransitionSession(ctx, "t1", []string{"starting", "running"}, "exited", &code, ptr(time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetSession(ctx, "t1"); got.Status != "exited" || got.ExitCode == nil || *got.ExitCode != 3 || got.EndedAt == nil {
+			t.Errorf("after the transition: %+v", got)
+		}
+		if err := s.TransitionSession(ctx, "nope", []string{"running"}, "ended", nil, nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown session: %v, want ErrNotFound", err)
+		}
+	})
+}

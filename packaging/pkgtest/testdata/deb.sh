@@ -20,11 +20,7 @@ check units-in-usr-lib check_units_files
 check units-not-conffiles sh -c 'c=$(dpkg-query -W -f="\${Conffiles}" teleclaude | awk "{print \$1}" | sort | tr "\n" " "); [ "$c" = "/etc/teleclaude/config.yml /etc/teleclaude/secrets.yml " ] || { echo "conffiles: $c"; exit 1; }'
 check units-enabled-not-started enabled_not_started
 check next-steps-printed sh -c 'f=$0/install.log; grep -q "Next steps" $f && grep -q "usermod -aG teleclaude USER" $f && grep -q "systemctl start teleclaude" $f && grep -q "telec whoami" $f' "$T"
-if has_setup_db; then
-	check no-postgresql-prints-setup-db file_has "$T/install.log" "teleclaude setup-db"
-else
-	skip no-postgresql-prints-setup-db "teleclaude setup-db does not exist in this build yet (issue 4)"
-fi
+check no-postgresql-prints-setup-db file_has "$T/install.log" "teleclaude setup-db"
 check systemd-analyze-verify-clean analyze_verify
 check systemd-analyze-security-at-most-1.5 analyze_security
 

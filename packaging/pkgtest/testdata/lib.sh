@@ -254,30 +254,38 @@ outsider_gets_group_fix() {
 	eq "$rc" 3 && contains "$out" "permission denied" && contains "$out" "usermod -aG teleclaude carol"
 }
 
-# ISSUE 3 (sessions): written against SPEC sections 1 and 4 before
-# `telec sessions` existed; it runs once the command is there. A session that
-# alice starts must run in teleclaude-sessions@<alice's uid>.service, as
-# alice, and not as the service user.
+# A session alice starts runs in teleclaude-sessions@<alice's uid>.service,
+# the host, tmux and the session's own program all as alice and none as
+# the service user; what she types reaches the program and its output her
+# transcript. The polkit rule lets the service user start that unit for
+# alice, and no unit for a system uid.
 sessions_as_owner() {
 	out=$(as alice telec sessions start --project demo --agent shell --json) || { echo "$out"; return 1; }
+	id=$(printf '%s\n' "$out" | sed -n 's/^  "id": "\(.*\)",$/\1/p')
+	[ -n "$id" ] || { echo "no id in: $out"; return 1; }
 	uid=$(id -u alice)
-	wait_for sh -c "[ \"\$(systemctl is-active teleclaude-sessions@$uid.service)\" = active ]" ||
-		{ systemctl status --no-pager "teleclaude-sessions@$uid.service"; return 1; }
-	pid=$(systemctl show -p MainPID --value "teleclaude-sessions@$uid.service")
-	eq "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" "$uid" || return 1
-	eq "$(stat -c %U "/run/teleclaude/users/$uid/tmux.sock")" alice || return 1
-	list=$(as alice telec sessions list --json) && contains "$list" '"project": "demo"'
+	unit="teleclaude-sessions@$uid.service"
+	eq "$(systemctl is-active "$unit")" active || { systemctl status --no-pager "$unit"; return 1; }
+	procs=$(grep -l "/$unit\$" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3)
+	[ "$(echo "$procs" | wc -w)" -ge 3 ] || { echo "the unit holds only: $procs"; return 1; }
+	for p in $procs; do
+		eq "$(awk '/^Uid:/ {print $2}' "/proc/$p/status")" "$uid" || { echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline")"; return 1; }
+	done
+	as alice telec sessions send "$id" 'echo hello-$((6*7))' || return 1
+	wait_for sh -c ". /root/pkgtest/lib.sh; as alice telec sessions transcript $id | grep -q '^hello-42'" || return 1
+	list=$(as alice telec sessions list --json) && contains "$list" '"project": "demo"' || return 1
+	as alice telec sessions end "$id" >/dev/null
+}
+
+polkit_refuses_system_uids() {
+	out=$(runuser -u teleclaude -- systemctl start teleclaude-sessions@0.service 2>&1) && { echo "the service user started a session host for root"; return 1; }
+	contains "$out" "Access denied" || contains "$out" "Interactive authentication required"
 }
 
 check_sessions() {
-	if as alice telec sessions start --help >/dev/null 2>&1; then
-		check sessions-start-as-owner sessions_as_owner
-	else
-		skip sessions-start-as-owner "telec sessions does not exist in this build yet (issue 3)"
-	fi
+	check sessions-start-as-owner sessions_as_owner
+	check polkit-refuses-system-uids polkit_refuses_system_uids
 }
-
-has_setup_db() { teleclaude setup-db --help >/dev/null 2>&1; }
 
 pg_start() {
 	systemctl start postgresql.service &&
@@ -308,13 +316,7 @@ daemon_on_postgres() {
 }
 
 check_postgres() {
-	if has_setup_db; then
-		check postinst-created-role-and-database pg_role_and_db
-	else
-		skip postinst-created-role-and-database "teleclaude setup-db does not exist in this build yet (issue 4); the test creates the role and database by hand"
-		runuser -u postgres -- createuser teleclaude
-		runuser -u postgres -- createdb -O teleclaude teleclaude
-	fi
+	check postinst-created-role-and-database pg_role_and_db
 	check daemon-on-postgresql-with-peer-auth daemon_on_postgres
 	# Back to SQLite for the rest.
 	write_config

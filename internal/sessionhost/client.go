@@ -1,0 +1,113 @@
+package sessionhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/instruktai/teleclaude/internal/peercred"
+	"github.com/instruktai/teleclaude/internal/tmux"
+)
+
+// ErrNoHost: no host process answers for the user.
+var ErrNoHost = errors.New("no session host")
+
+// callTimeout bounds every call to a host: a host is the user's own
+// process, which they may stop or replace, and a stuck one must not hold
+// up anyone else's sessions.
+const callTimeout = 10 * time.Second
+
+// Client talks to one user's host.
+type Client struct {
+	uid  int
+	sock string
+}
+
+func (c *Client) call(ctx context.Context, req Request) (Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.sock)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			return Response{}, fmt.Errorf("uid %d: %w", c.uid, ErrNoHost)
+		}
+		return Response{}, fmt.Errorf("session host of uid %d: %w", c.uid, err)
+	}
+	defer conn.Close()
+	// The socket's path is in a directory its user may write: only a
+	// process of that user is their host, whatever the path leads to.
+	creds, err := peercred.Get(conn)
+	if err != nil {
+		return Response{}, fmt.Errorf("session host of uid %d: %w", c.uid, err)
+	}
+	if creds.UID != c.uid {
+		return Response{}, fmt.Errorf("the session host socket of uid %d is served by uid %d; not using it", c.uid, creds.UID)
+	}
+	deadline, _ := ctx.Deadline()
+	conn.SetDeadline(deadline)
+	if err := writeMessage(conn, req); err != nil {
+		return Response{}, fmt.Errorf("session host of uid %d: %w", c.uid, err)
+	}
+	var resp Response
+	if err := readMessage(conn, &resp); err != nil {
+		return Response{}, fmt.Errorf("session host of uid %d: %w", c.uid, err)
+	}
+	if resp.NoSession {
+		return resp, fmt.Errorf("%s: %w", resp.Error, ErrNoSession)
+	}
+	if resp.Error != "" {
+		return resp, errors.New(resp.Error)
+	}
+	return resp, nil
+}
+
+// Ping checks that the host answers.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.call(ctx, Request{Op: OpPing})
+	return err
+}
+
+// StartSession starts a session running argv in dir with env added, and
+// returns where its output log and exit status are.
+func (c *Client) StartSession(ctx context.Context, id, dir string, argv []string, env map[string]string) (logPath, exitPath string, err error) {
+	resp, err := c.call(ctx, Request{Op: OpStart, Session: id, Dir: dir, Argv: argv, Env: env})
+	if err != nil {
+		return "", "", err
+	}
+	return resp.Log, resp.Exit, nil
+}
+
+// Panes returns the state of every session's pane.
+func (c *Client) Panes(ctx context.Context) ([]tmux.Pane, error) {
+	resp, err := c.call(ctx, Request{Op: OpPanes})
+	return resp.Panes, err
+}
+
+// Paste types text into a session, then Enter if enter.
+func (c *Client) Paste(ctx context.Context, id, text string, enter bool) error {
+	_, err := c.call(ctx, Request{Op: OpPaste, Session: id, Text: text, Enter: enter})
+	return err
+}
+
+// Kill ends a session.
+func (c *Client) Kill(ctx context.Context, id string) error {
+	_, err := c.call(ctx, Request{Op: OpKill, Session: id})
+	return err
+}
+
+// TakeSpec is the launcher's call, as the owner: what its session runs.
+func TakeSpec(ctx context.Context, sock, id string, uid int) (*Spec, error) {
+	c := &Client{uid: uid, sock: sock}
+	resp, err := c.call(ctx, Request{Op: OpSpec, Session: id})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Spec == nil {
+		return nil, errors.New("the session host sent no spec")
+	}
+	return resp.Spec, nil
+}

@@ -1,0 +1,245 @@
+package sessionhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/instruktai/teleclaude/internal/peercred"
+	"github.com/instruktai/teleclaude/internal/sdnotify"
+	"github.com/instruktai/teleclaude/internal/socket"
+	"github.com/instruktai/teleclaude/internal/tmux"
+	"github.com/sirupsen/logrus"
+)
+
+// HostOptions configure the host process, `teleclaude session-host`.
+type HostOptions struct {
+	Dir  string // RUN_DIR/users/<uid>: made by the daemon for this user
+	Tmux string // the tmux program
+	Self string // this program: sessions run `Self session-exec`
+}
+
+// specTTL bounds how long an agent's spec (its API keys) waits in memory
+// for a launcher that never came.
+const specTTL = time.Minute
+
+// host is the running host process.
+type host struct {
+	o         HostOptions
+	uid       int // ours: the sessions' owner
+	daemonUID int // the daemon's: the owner of Dir
+	srv       *tmux.Server
+	sock      string
+
+	mu    sync.Mutex
+	specs map[string]pendingSpec
+}
+
+type pendingSpec struct {
+	spec Spec
+	at   time.Time
+}
+
+// RunHost is the host process: it runs as the sessions' owner, keeps their
+// tmux server, and answers on Dir/host.sock until ctx ends. The daemon
+// never talks to the owner's tmux itself: a tmux server can make its
+// clients open files, and run programs, with the client's credentials.
+func RunHost(ctx context.Context, o HostOptions) error {
+	h := &host{o: o, uid: os.Getuid(), specs: map[string]pendingSpec{}, sock: filepath.Join(o.Dir, "host.sock")}
+	st, err := os.Stat(o.Dir)
+	if err != nil {
+		return fmt.Errorf("session host: %w (the daemon makes this directory before it starts the host)", err)
+	}
+	if filepath.Base(o.Dir) != strconv.Itoa(h.uid) {
+		return fmt.Errorf("session host: %s is not the directory of uid %d", o.Dir, h.uid)
+	}
+	uid, ok := ownerOf(st)
+	if !ok {
+		return fmt.Errorf("session host: cannot tell who owns %s", o.Dir)
+	}
+	h.daemonUID = uid
+	h.srv = &tmux.Server{Bin: o.Tmux, Socket: filepath.Join(o.Dir, "tmux.sock"), Env: os.Environ()}
+	if err := h.ensureTmux(ctx); err != nil {
+		return err
+	}
+	ln, err := socket.Listen(socket.Options{Path: h.sock, Mode: 0o660})
+	if err != nil {
+		return fmt.Errorf("session host: %w", err)
+	}
+	defer ln.Close()
+	sdnotify.Ready()
+	logrus.WithFields(logrus.Fields{"uid": h.uid, "daemon_uid": h.daemonUID, "socket": h.sock}).Info("session host ready")
+	go func() { <-ctx.Done(); ln.Close() }()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				sdnotify.Stopping()
+				return nil
+			}
+			return fmt.Errorf("session host: accept: %w", err)
+		}
+		go h.serve(ctx, c)
+	}
+}
+
+// ensureTmux starts the owner's tmux server unless one answers. Its
+// options come on the command line: no configuration file of anyone's is
+// read by it. The server outlives the sessions in it; a dead pane stays
+// until the daemon has read its output and status.
+func (h *host) ensureTmux(ctx context.Context) error {
+	if _, err := h.srv.PID(ctx); err == nil {
+		return nil
+	}
+	_, err := h.srv.Run(ctx, nil, "-f", "/dev/null", "start-server", ";",
+		"set", "-g", "exit-empty", "off", ";", "set", "-g", "remain-on-exit", "on", ";",
+		"set", "-g", "default-size", "200x50", ";", "set", "-g", "history-limit", "50000")
+	if err != nil {
+		return fmt.Errorf("session host: start tmux: %w", err)
+	}
+	return nil
+}
+
+func (h *host) serve(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	creds, err := peercred.Get(c)
+	if err != nil {
+		return
+	}
+	var req Request
+	if err := readMessage(c, &req); err != nil {
+		writeMessage(c, Response{Error: err.Error()})
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	writeMessage(c, h.handle(ctx, creds.UID, req))
+}
+
+func (h *host) handle(ctx context.Context, peer int, req Request) Response {
+	h.expireSpecs()
+	fromDaemon := peer == h.daemonUID
+	fromOwner := peer == h.uid
+	// The daemon drives sessions; the owner's launcher only takes its spec
+	// (in single-user mode the two are one uid).
+	allowed := fromDaemon
+	switch req.Op {
+	case OpPing:
+		allowed = fromDaemon || fromOwner
+	case OpSpec:
+		allowed = fromOwner
+	}
+	if !allowed {
+		return Response{Error: fmt.Sprintf("uid %d may not ask for %q", peer, req.Op)}
+	}
+	if req.Op != OpPing && req.Op != OpPanes && !sessionID.MatchString(req.Session) {
+		return Response{Error: fmt.Sprintf("bad session id %q", req.Session)}
+	}
+	var err error
+	switch req.Op {
+	case OpPing:
+		return Response{PID: os.Getpid()}
+	case OpSpec:
+		return h.takeSpec(req.Session)
+	case OpStart:
+		return h.start(ctx, req)
+	case OpPanes:
+		var panes []tmux.Pane
+		if panes, err = h.srv.Panes(ctx); errors.Is(err, tmux.ErrNoServer) {
+			return Response{} // no server: no sessions
+		} else if err == nil {
+			return Response{Panes: panes}
+		}
+	case OpPaste:
+		err = h.srv.Paste(ctx, req.Session, req.Text, req.Enter)
+	case OpKill:
+		err = h.srv.KillSession(ctx, req.Session)
+	default:
+		return Response{Error: fmt.Sprintf("unknown operation %q", req.Op)}
+	}
+	if errors.Is(err, tmux.ErrNoSession) || errors.Is(err, tmux.ErrNoServer) {
+		return Response{NoSession: true, Error: err.Error()}
+	}
+	if err != nil {
+		return Response{Error: err.Error()}
+	}
+	return Response{}
+}
+
+// start creates the session's files and its tmux session. The files are
+// the owner's, in the daemon's directory; its default ACL lets the daemon
+// read the output log (and free what it has read) and the exit status.
+func (h *host) start(ctx context.Context, req Request) Response {
+	if len(req.Argv) == 0 || !filepath.IsAbs(req.Dir) {
+		return Response{Error: "a session needs a command and an absolute directory"}
+	}
+	if st, err := os.Stat(req.Dir); err != nil || !st.IsDir() {
+		return Response{Error: fmt.Sprintf("the project directory %s is not a directory you can enter: %v", req.Dir, err)}
+	}
+	logPath := filepath.Join(h.o.Dir, req.Session+".out")
+	exitPath := filepath.Join(h.o.Dir, req.Session+".exit")
+	for _, p := range []string{logPath, exitPath} {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o660)
+		if err != nil {
+			os.Remove(logPath)
+			return Response{Error: err.Error()}
+		}
+		f.Close()
+	}
+	h.mu.Lock()
+	h.specs[req.Session] = pendingSpec{Spec{Argv: req.Argv, Env: req.Env, Dir: req.Dir, Exit: exitPath}, time.Now()}
+	h.mu.Unlock()
+	fail := func(err error) Response {
+		h.mu.Lock()
+		delete(h.specs, req.Session)
+		h.mu.Unlock()
+		h.srv.KillSession(context.WithoutCancel(ctx), req.Session)
+		os.Remove(logPath)
+		os.Remove(exitPath)
+		return Response{Error: err.Error()}
+	}
+	if err := h.ensureTmux(ctx); err != nil {
+		return fail(err)
+	}
+	argv := []string{h.o.Self, "session-exec", "--host", h.sock, "--session", req.Session}
+	if err := h.srv.NewSession(ctx, req.Session, req.Dir, argv, "exec cat >> "+shellQuote(logPath)); err != nil {
+		return fail(err)
+	}
+	return Response{Log: logPath, Exit: exitPath}
+}
+
+// takeSpec hands a session's spec to its launcher, once.
+func (h *host) takeSpec(id string) Response {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p, ok := h.specs[id]
+	if !ok {
+		return Response{NoSession: true, Error: "no spec for session " + id + " (already taken, or expired)"}
+	}
+	delete(h.specs, id)
+	return Response{Spec: &p.spec}
+}
+
+func (h *host) expireSpecs() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, p := range h.specs {
+		if time.Since(p.at) > specTTL {
+			delete(h.specs, id)
+		}
+	}
+}
+
+// shellQuote quotes s for /bin/sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
