@@ -516,9 +516,13 @@ func TestDocs(t *testing.T) {
 		t.Errorf("public show welcome: %d %q %s", r.code, r.stdout, r.stderr)
 	}
 	d.refused(t, max, 1, `no doc "ops"`, "docs", "show", "ops")
-	st, err := os.Stat(filepath.Join(d.dir, "shared", "welcome.md"))
-	if err != nil || st.Mode().Perm() != 0o644 {
-		t.Errorf("doc on disk: %v %v, want 0644 in the shared directory", st, err)
+	// On disk a doc is the daemon's alone: a member cannot cat an admin's.
+	st, err := os.Stat(filepath.Join(d.dir, "shared", "ops.md"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("doc on disk: %v %v, want 0600 in the shared directory", st, err)
+	}
+	if r := run(t, &max, nil, "/bin/cat", filepath.Join(d.dir, "shared", "ops.md")); r.code == 0 {
+		t.Errorf("a member read an admin doc from the file system: %q", r.stdout)
 	}
 }
 
@@ -648,4 +652,17 @@ func TestStartFromPreferences(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "from your preferences: default_project") {
 		t.Errorf("a preferred project that does not exist: %d %q", r.code, r.stderr)
 	}
+}
+
+// TestMaxRunning: one person's running sessions are bounded.
+func TestMaxRunning(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{config: strings.Replace(stdConfig, "sessions: {default_agent: echo}", "sessions: {default_agent: echo, max_running: 2}", 1)})
+	max, mo := lookup(t, uMember), lookup(t, uMember2)
+	a := d.startSession(t, max, "--project", "demo")
+	d.startSession(t, max, "--project", "demo")
+	d.refused(t, max, 1, "you have 2 sessions running", "sessions", "start", "--project", "demo")
+	d.startSession(t, mo, "--project", "demo") // the limit is per person
+	d.telec(t, max, "sessions", "end", a.ID)
+	d.startSession(t, max, "--project", "demo")
 }

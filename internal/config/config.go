@@ -96,6 +96,9 @@ type Sessions struct {
 	Host string `yaml:"host"`
 	// Tmux is the tmux program; default: "tmux" looked up in PATH.
 	Tmux string `yaml:"tmux"`
+	// MaxRunning is how many sessions one person may have running at once
+	// (default 32): a shared machine's memory is everyone's.
+	MaxRunning int `yaml:"max_running"`
 }
 
 // Session host kinds (sessions.host).
@@ -291,6 +294,9 @@ func (c *Config) applyDefaults(p layout.Paths, getenv Getenv) {
 	}
 	if c.Sessions.Tmux == "" {
 		c.Sessions.Tmux = "tmux"
+	}
+	if c.Sessions.MaxRunning == 0 {
+		c.Sessions.MaxRunning = 32
 	}
 	if c.Sessions.DefaultAgent == "" {
 		if _, ok := c.Agents["shell"]; ok {

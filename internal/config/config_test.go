@@ -120,6 +120,7 @@ func TestProblems(t *testing.T) {
 		{"relative project", strings.Replace(good, "/srv/projects/demo", "projects/demo", 1), []string{`:6: projects[0] (demo): path "projects/demo" must be absolute`}},
 		{"default agent missing", strings.Replace(good, "default_agent: shell", "default_agent: vim", 1), []string{`:12: sessions.default_agent "vim" is not one of the agents (claude, shell)`}},
 		{"bad session host", strings.Replace(good, "default_agent: shell}", "default_agent: shell, host: docker}", 1), []string{`:12: sessions.host "docker": want auto, systemd or direct`}},
+		{"negative max_running", strings.Replace(good, "default_agent: shell}", "default_agent: shell, max_running: -1}", 1), []string{`:12: sessions.max_running must be at least 1`}},
 		{"relative tmux", strings.Replace(good, "default_agent: shell}", "default_agent: shell, tmux: bin/tmux}", 1), []string{`:12: sessions.tmux "bin/tmux": give an absolute path`}},
 		{"bad engine", strings.Replace(good, "engine: sqlite", "engine: mysql", 1), []string{`:10: database.engine "mysql": want sqlite or postgresql`}},
 		{"bad socket mode", strings.Replace(good, `mode: "0660"`, `mode: "rw"`, 1), []string{`:11: socket.mode "rw"`}},

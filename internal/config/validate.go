@@ -111,6 +111,9 @@ func (c *Config) validate(file string, doc *strictyaml.Document) Problems {
 	default:
 		add(loc.line("sessions", "host"), "sessions.host %q: want auto, systemd or direct", c.Sessions.Host)
 	}
+	if c.Sessions.MaxRunning < 0 {
+		add(loc.line("sessions", "max_running"), "sessions.max_running must be at least 1")
+	}
 	if t := c.Sessions.Tmux; strings.Contains(t, "/") && !filepath.IsAbs(t) {
 		add(loc.line("sessions", "tmux"), "sessions.tmux %q: give an absolute path, or a bare name to look up in PATH", t)
 	}

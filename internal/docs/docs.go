@@ -156,9 +156,10 @@ func (l *Library) Put(role identity.Role, name string, content []byte) (doc Doc,
 		tmp.Close()
 		return Doc{}, false, fmt.Errorf("write doc: %w", err)
 	}
-	// World-readable, like the directory: who may read is decided by role
-	// in the daemon, and the files hold nothing secret.
-	if err := tmp.Chmod(0o644); err != nil {
+	// The daemon's alone: who may read a doc is its role's to say, through
+	// the API. (SPEC §2 calls the directory world-readable; its names may
+	// be, but an admin's runbook must not be one cat away from a member.)
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return Doc{}, false, fmt.Errorf("write doc: %w", err)
 	}

@@ -79,8 +79,8 @@ func TestPut(t *testing.T) {
 		t.Errorf("after replace: %+v", d)
 	}
 	st, _ := os.Stat(filepath.Join(shared, "howto.md"))
-	if st.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v, want 0644", st.Mode())
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600 (only the daemon reads docs; roles decide who gets them)", st.Mode())
 	}
 	bad := []struct {
 		name, content, want string

@@ -157,6 +157,14 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 	if err := m.checkOwner(cfg, c); err != nil {
 		return store.Session{}, err
 	}
+	uid := int64(c.UID)
+	running, err := m.o.Store.ListSessions(ctx, store.SessionFilter{OwnerUID: &uid, Status: []string{Starting, Running}})
+	if err != nil {
+		return store.Session{}, err
+	}
+	if n := len(running); n >= cfg.Sessions.MaxRunning {
+		return store.Session{}, errdefs.Conflictf("you have %d sessions running, the most this machine allows one person (sessions.max_running); end one first", n)
+	}
 	if st, err := os.Stat(proj.Path); err != nil || !st.IsDir() {
 		return store.Session{}, errdefs.Unavailablef("project %s: its directory %s is missing or not a directory; ask an admin to restore it or fix the config", proj.Name, proj.Path)
 	}
@@ -172,7 +180,6 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 		return store.Session{}, errdefs.Unavailablef("your account: %v", err)
 	}
 
-	uid := int64(c.UID)
 	person := c.Person
 	s := store.Session{
 		ID: newID(), OwnerPerson: &person, OwnerUID: &uid, Project: proj.Name, ProjectPath: proj.Path,
