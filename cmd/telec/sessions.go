@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +13,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
 	"github.com/instruktai/teleclaude/internal/cli"
@@ -81,32 +82,46 @@ func (a *app) listCmd() *cobra.Command {
 }
 
 // printSessions groups by project (never by person) and marks sessions
-// that belong to someone else with their owner, [name].
+// that belong to someone else with their owner, [name]. Columns are
+// measured first and rows written straight out: a list can be a thousand
+// sessions long.
 func printSessions(w io.Writer, ss []apitype.Session, self int, now time.Time) {
 	if len(ss) == 0 {
 		fmt.Fprintln(w, "no sessions")
 		return
 	}
-	byProject := map[string][]apitype.Session{}
+	byProject := map[string][]int{}
 	var projects []string
-	for _, s := range ss {
+	rows := make([][4]string, len(ss))
+	var width [4]int
+	for i, s := range ss {
 		if byProject[s.Project] == nil {
 			projects = append(projects, s.Project)
 		}
-		byProject[s.Project] = append(byProject[s.Project], s)
+		byProject[s.Project] = append(byProject[s.Project], i)
+		rows[i] = [4]string{s.ID, s.Agent, status(s), when(s.CreatedAt, now)}
+		for c, v := range rows[i] {
+			width[c] = max(width[c], utf8.RuneCountInString(v))
+		}
 	}
 	sort.Strings(projects)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
 	for i, p := range projects {
 		if i > 0 {
-			fmt.Fprintln(tw)
+			bw.WriteByte('\n')
 		}
-		fmt.Fprintf(tw, "%s\n", p)
-		for _, s := range byProject[p] {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, s.Agent, status(s), when(s.CreatedAt, now), titleAndBadge(s, self))
+		bw.WriteString(p)
+		bw.WriteByte('\n')
+		for _, r := range byProject[p] {
+			line := " "
+			for c, v := range rows[r] {
+				line += " " + v + strings.Repeat(" ", width[c]-utf8.RuneCountInString(v)+1)
+			}
+			bw.WriteString(strings.TrimRight(line+" "+titleAndBadge(ss[r], self), " "))
+			bw.WriteByte('\n')
 		}
 	}
-	tw.Flush()
 }
 
 func status(s apitype.Session) string {

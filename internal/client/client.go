@@ -106,7 +106,16 @@ func (c *Client) DoHeader(ctx context.Context, method, path string, body, out an
 		return nil, c.unreachable(err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	// The daemon says how long its answer is: read it into one buffer of
+	// that size rather than one that doubles its way there (a list of
+	// a thousand sessions is 300 KB, and a short-lived process pays for
+	// every page it touches).
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n <= 64<<20 {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err = buf.ReadFrom(resp.Body)
+	data := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("read answer from the daemon: %w", err)
 	}
