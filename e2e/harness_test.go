@@ -283,6 +283,9 @@ type daemonOpts struct {
 	noCaps bool
 	socket string // listen here instead of the tree's run directory
 	runDir string // reuse a run directory (restart tests: the users' tmux servers live there)
+	// extraFiles are open files the daemon inherits (from fd 3), as from a
+	// careless supervisor.
+	extraFiles []*os.File
 }
 
 // stdConfig is the test machine's config; PROJECTS stands for the daemon's
@@ -372,6 +375,7 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 		}
 	}
 	d.cmd.Stdout, d.cmd.Stderr = d.stderr, d.stderr
+	d.cmd.ExtraFiles = o.extraFiles
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

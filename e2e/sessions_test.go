@@ -666,3 +666,31 @@ func TestMaxRunning(t *testing.T) {
 	d.telec(t, max, "sessions", "end", a.ID)
 	d.startSession(t, max, "--project", "demo")
 }
+
+// TestInheritedFilesStayWithTheDaemon: a file the daemon was handed open
+// (here root's /etc/shadow) does not reach a user's session host, whose
+// /proc the user may read.
+func TestInheritedFilesStayWithTheDaemon(t *testing.T) {
+	requireRoot(t)
+	secret, err := os.Open("/etc/shadow")
+	if err != nil {
+		t.Skipf("no /etc/shadow to hand over: %v", err)
+	}
+	defer secret.Close()
+	d := startDaemon(t, daemonOpts{extraFiles: []*os.File{secret}})
+	max := lookup(t, uMember)
+	d.startSession(t, max, "--project", "demo")
+	out, _ := exec.Command("pgrep", "-u", strconv.Itoa(max.uid), "-f", "session-host --dir "+d.dir).Output()
+	pids := strings.Fields(string(out))
+	if len(pids) == 0 {
+		t.Fatal("no session host of max's found")
+	}
+	for _, pid := range pids {
+		fds, _ := filepath.Glob("/proc/" + pid + "/fd/*")
+		for _, fd := range fds {
+			if target, _ := os.Readlink(fd); target == "/etc/shadow" {
+				t.Errorf("max's session host (pid %s) holds /etc/shadow open as %s", pid, fd)
+			}
+		}
+	}
+}

@@ -68,6 +68,7 @@ func Run(ctx context.Context) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	closeInheritedFDs()
 
 	paths, decision, err := layout.Detect()
 	if err != nil {

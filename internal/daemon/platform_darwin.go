@@ -10,3 +10,6 @@ func logToFile() bool { return true }
 func dropInheritedCaps() error { return nil }
 
 func setUmask() { syscall.Umask(0o077) }
+
+// closeInheritedFDs: only Linux hosts run as other users.
+func closeInheritedFDs() {}

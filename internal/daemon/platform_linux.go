@@ -3,6 +3,8 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"syscall"
 	"unsafe"
 
@@ -45,3 +47,21 @@ func dropInheritedCaps() error {
 }
 
 func setUmask() { syscall.Umask(0o077) }
+
+// closeInheritedFDs marks every descriptor above stderr close-on-exec.
+// Go opens its own that way, but whatever started the daemon may have
+// passed others (an admin's shell, a supervisor), and a session host, which
+// runs as a user who may read its /proc, must not inherit them. Socket
+// activation's descriptors stay open for the daemon itself.
+func closeInheritedFDs() {
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return
+	}
+	// Kernels before 5.11: one by one.
+	entries, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+}

@@ -8,3 +8,6 @@ func logToFile() bool { return false }
 func dropInheritedCaps() error { return nil }
 
 func setUmask() {}
+
+// closeInheritedFDs: only Linux hosts run as other users.
+func closeInheritedFDs() {}

@@ -49,12 +49,23 @@ func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	}
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
+	// A caller that gives up (the daemon stopping) is not held by a host
+	// that never answers.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
 	if err := writeMessage(conn, req); err != nil {
 		return Response{}, fmt.Errorf("session host of uid %d: %w", c.uid, err)
 	}
 	var resp Response
-	if err := readMessage(conn, &resp); err != nil {
+	if err := readMessage(conn, &resp, maxResponse); err != nil {
 		return Response{}, fmt.Errorf("session host of uid %d: %w", c.uid, err)
+	}
+	// The host is its user's process: what it says is kept short.
+	if len(resp.Error) > maxErrorLen {
+		resp.Error = resp.Error[:maxErrorLen] + "…"
+	}
+	if len(resp.Panes) > maxPanes {
+		return Response{}, fmt.Errorf("session host of uid %d answered with %d panes; not believing it", c.uid, len(resp.Panes))
 	}
 	if resp.NoSession {
 		return resp, fmt.Errorf("%s: %w", resp.Error, ErrNoSession)

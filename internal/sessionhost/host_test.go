@@ -36,6 +36,9 @@ func TestMain(m *testing.M) {
 			err := Exec(flagValue("--host"), flagValue("--session"))
 			fmt.Fprintf(os.Stderr, "cannot start: %v\n", err)
 			os.Exit(127)
+		case "refuse-capabilities":
+			fmt.Println(refuseCapabilities())
+			os.Exit(0)
 		}
 	}
 	os.Exit(m.Run())
@@ -296,6 +299,37 @@ func TestClientChecksTheHost(t *testing.T) {
 	}
 	if err := (&Client{uid: os.Getuid(), sock: sock + ".none"}).Ping(context.Background()); !errors.Is(err, ErrNoHost) {
 		t.Errorf("Ping with no socket = %v, want ErrNoHost", err)
+	}
+}
+
+// TestClientBelievesLittle: a host's answer is its user's word, kept
+// short: no pane list of a million entries, no error a megabyte long.
+func TestClientBelievesLittle(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "host.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	answers := make(chan Response, 2)
+	answers <- Response{Panes: make([]tmux.Pane, maxPanes+1)}
+	answers <- Response{Error: strings.Repeat("e", 100_000)}
+	go func() {
+		for r := range answers {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			writeMessage(c, r)
+			c.Close()
+		}
+	}()
+	c := &Client{uid: os.Getuid(), sock: sock}
+	if _, err := c.Panes(context.Background()); err == nil || !strings.Contains(err.Error(), "not believing it") {
+		t.Errorf("Panes with too many panes = %v", err)
+	}
+	if err := c.Ping(context.Background()); err == nil || len(err.Error()) > 2*maxErrorLen {
+		t.Errorf("a long error came through %d bytes long", len(err.Error()))
 	}
 }
 

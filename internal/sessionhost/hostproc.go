@@ -53,6 +53,9 @@ type pendingSpec struct {
 // never talks to the owner's tmux itself: a tmux server can make its
 // clients open files, and run programs, with the client's credentials.
 func RunHost(ctx context.Context, o HostOptions) error {
+	if err := refuseCapabilities(); err != nil {
+		return fmt.Errorf("session host: %w", err)
+	}
 	h := &host{o: o, uid: os.Getuid(), specs: map[string]pendingSpec{}, sock: filepath.Join(o.Dir, "host.sock")}
 	st, err := os.Stat(o.Dir)
 	if err != nil {
@@ -110,17 +113,19 @@ func (h *host) ensureTmux(ctx context.Context) error {
 
 func (h *host) serve(ctx context.Context, c net.Conn) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
+	// Within the daemon's own time for a call (callTimeout): what the
+	// daemon gave up on must not still be done afterwards.
+	c.SetDeadline(time.Now().Add(callTimeout - time.Second))
 	creds, err := peercred.Get(c)
 	if err != nil {
 		return
 	}
 	var req Request
-	if err := readMessage(c, &req); err != nil {
+	if err := readMessage(c, &req, maxRequest); err != nil {
 		writeMessage(c, Response{Error: err.Error()})
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, callTimeout-2*time.Second)
 	defer cancel()
 	writeMessage(c, h.handle(ctx, creds.UID, req))
 }

@@ -34,6 +34,9 @@ exit "$c"`
 // It returns only on failure, which the caller prints in the pane (and so
 // in the transcript).
 func Exec(hostSock, session string) error {
+	if err := refuseCapabilities(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	spec, err := TakeSpec(ctx, hostSock, session, os.Getuid())
 	cancel()

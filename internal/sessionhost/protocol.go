@@ -71,14 +71,20 @@ type Spec struct {
 // ErrNoSession: the host has no such session, or no tmux server.
 var ErrNoSession = errors.New("no such session")
 
-// maxMessage bounds a request or an answer (input is at most 64 KiB; an
-// environment a few KiB).
-const maxMessage = 4 << 20
+// Bounds on what each side reads from the other: a request carries at
+// most 64 KiB of input and an environment; an answer a pane list (a user
+// may make tmux sessions of their own, but not thousands of them).
+const (
+	maxRequest  = 4 << 20
+	maxResponse = 256 << 10
+	maxPanes    = 1024
+	maxErrorLen = 512
+)
 
 var sessionID = regexp.MustCompile(`^[0-9a-z]{1,64}$`)
 
-func readMessage(c net.Conn, v any) error {
-	r := bufio.NewReader(io.LimitReader(c, maxMessage))
+func readMessage(c net.Conn, v any, limit int64) error {
+	r := bufio.NewReader(io.LimitReader(c, limit))
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("read message: %w", err)

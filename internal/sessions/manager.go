@@ -94,6 +94,9 @@ type Manager struct {
 	// status changed, removed). It moves after the change is written, so
 	// a list read under a generation is never older than it.
 	gen atomic.Uint64
+
+	checking map[int64]bool // owners whose host is being asked, under mu
+	bg       sync.WaitGroup // the recorder's goroutines beside its loop
 }
 
 // Generation changes whenever any session's listed metadata may have; a
@@ -125,7 +128,7 @@ func New(o Options) *Manager {
 	if o.MaxOutput <= 0 {
 		o.MaxOutput = DefaultMaxOutput
 	}
-	return &Manager{o: o, live: map[string]*live{}, locks: map[string]*sync.Mutex{}}
+	return &Manager{o: o, live: map[string]*live{}, locks: map[string]*sync.Mutex{}, checking: map[int64]bool{}}
 }
 
 // StartRequest is what a caller asks to start.
@@ -220,19 +223,25 @@ func (m *Manager) launch(ctx context.Context, owner sessionhost.Owner, s store.S
 	return nil
 }
 
-// discard removes a session whose start failed: its row, and whatever the
-// host may have made of it.
+// discard removes a session whose start failed: its row now, and whatever
+// its host may have made of it as soon as the host answers.
 func (m *Manager) discard(s store.Session) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := m.deleteRow(ctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		logrus.WithError(err).WithField("session", s.ID).Error("could not remove a session whose start failed")
 	}
-	if m.o.Host != nil && s.OwnerUID != nil {
+	if m.o.Host == nil || s.OwnerUID == nil {
+		return
+	}
+	// Not the recorder's: it touches no database, and may outlive a stop.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		m.o.Host.Client(int(*s.OwnerUID)).Kill(ctx, s.ID)
 		os.Remove(m.logPath(s))
 		os.Remove(m.exitPath(s))
-	}
+	}()
 }
 
 // logPath is the session's output log; exitPath where its exit status goes.

@@ -26,9 +26,18 @@ import (
 // text to the transcript together with the new offset. It also follows
 // each pane's process and records how the session ended.
 
-// maxRead bounds what one poll reads of one log, so that one chatty
-// session cannot hold up the others or the memory.
-const maxRead = 1 << 20
+// maxRead bounds one read of one log, and readPerPoll what one poll
+// reads of it, so that one chatty session cannot hold up the others or the
+// memory.
+const (
+	maxRead     = 1 << 20
+	readPerPoll = 4 << 20
+)
+
+// maxBacklog is how far a log may run ahead of what has been read: output
+// coming faster than it can be kept is skipped (the transcript says so),
+// so that the log, on tmpfs, in memory, stays small.
+const maxBacklog = 16 << 20
 
 // maxEntry bounds one transcript entry, so that a page of entries stays a
 // reasonable answer; longer output is split at character boundaries.
@@ -53,6 +62,10 @@ type live struct {
 	exit       *int
 	// deadSince is when its pane was first seen dead with no status yet.
 	deadSince time.Time
+	// finalizing: a finalize runs (at most one at a time).
+	finalizing bool
+	// lastWarn is the last problem logged about it: one is logged once.
+	lastWarn string
 }
 
 func (m *Manager) track(s store.Session) *live {
@@ -64,10 +77,13 @@ func (m *Manager) track(s store.Session) *live {
 }
 
 // Run records output and follows status until ctx ends. Call Reconcile
-// first.
+// first. The loop only reads files; whatever asks a host (a status check,
+// ending a finished session) runs beside it, so that one user's slow or
+// silent host delays nobody else's transcript.
 func (m *Manager) Run(ctx context.Context) {
 	t := time.NewTicker(m.o.Poll)
 	defer t.Stop()
+	defer m.bg.Wait()
 	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
@@ -78,6 +94,17 @@ func (m *Manager) Run(ctx context.Context) {
 		if n%4 == 0 {
 			m.pollStatus(ctx)
 		}
+	}
+}
+
+// warn logs a problem about a session once, until it changes.
+func (m *Manager) warn(l *live, what string, err error) {
+	m.mu.Lock()
+	repeat := l.lastWarn == err.Error()
+	l.lastWarn = err.Error()
+	m.mu.Unlock()
+	if !repeat {
+		logrus.WithError(err).WithField("session", l.s.ID).Warn(what)
 	}
 }
 
@@ -95,10 +122,21 @@ func (m *Manager) pollOutput(ctx context.Context) {
 	now := time.Now()
 	for _, l := range m.snapshot() {
 		m.mu.Lock()
-		due := !l.finalizeAt.IsZero() && !now.Before(l.finalizeAt)
+		due := !l.finalizeAt.IsZero() && !now.Before(l.finalizeAt) && !l.finalizing
+		if due {
+			l.finalizing = true
+		}
 		m.mu.Unlock()
 		if due {
-			m.finalize(ctx, l)
+			m.bg.Add(1)
+			go func() {
+				defer m.bg.Done()
+				m.finalize(ctx, l)
+				// One that could not finish is tried again next round.
+				m.mu.Lock()
+				l.finalizing = false
+				m.mu.Unlock()
+			}()
 			continue
 		}
 		// Input being delivered holds the lock; read this one next round
@@ -110,14 +148,17 @@ func (m *Manager) pollOutput(ctx context.Context) {
 		err := m.drain(ctx, l, false)
 		lock.Unlock()
 		if err != nil && ctx.Err() == nil {
-			logrus.WithError(err).WithField("session", l.s.ID).Warn("reading session output")
+			m.warn(l, "reading session output", err)
 		}
 	}
 }
 
 // drain moves output from l's log into the transcript, the caller holding
-// the session's lock: one read of at most maxRead, or everything when
-// final (and an unfinished escape sequence at the end is dropped).
+// the session's lock. It reads no further than the log's size when it
+// starts (its owner may keep writing to it, or make it a huge sparse
+// file), at most readPerPoll unless final, and nothing past MaxOutput or
+// a backlog over maxBacklog, which it skips. final reads to that end and
+// drops an unfinished escape sequence there.
 func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 	if l.f == nil {
 		f, err := openSessionFile(l.log, int(*l.s.OwnerUID), true)
@@ -129,20 +170,23 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 		}
 		l.f = f
 	}
-	for {
-		st, err := l.f.Stat()
-		if err != nil {
-			return err
-		}
-		avail := st.Size() - l.offset
-		if avail <= 0 {
-			return nil
-		}
-		buf := make([]byte, min(avail, maxRead))
+	st, err := l.f.Stat()
+	if err != nil {
+		return err
+	}
+	end := st.Size()
+	if end <= l.offset {
+		return nil
+	}
+	if l.offset >= m.o.MaxOutput || end-l.offset > maxBacklog {
+		return m.skip(ctx, l, end)
+	}
+	for read := int64(0); l.offset < end && (final || read < readPerPoll); {
+		buf := make([]byte, min(end-l.offset, maxRead))
 		if _, err := l.f.ReadAt(buf, l.offset); err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
-		text, n := ansi.Strip(buf, final && avail <= maxRead)
+		text, n := ansi.Strip(buf, final && l.offset+int64(len(buf)) == end)
 		if n == 0 {
 			return nil // only the start of a sequence so far
 		}
@@ -151,13 +195,36 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 			return err
 		}
 		l.offset += int64(n)
+		read += int64(n)
 		// What is in the transcript need not stay in memory (the log is
 		// on tmpfs): give back the pages read.
 		punchHole(l.f, l.offset)
-		if !final {
-			return nil
+	}
+	return nil
+}
+
+// skip moves past the log up to end without reading it: the session is
+// past MaxOutput (silently: the transcript said so when it crossed), or
+// its output came too fast to keep (the transcript says how much went).
+func (m *Manager) skip(ctx context.Context, l *live, end int64) error {
+	var entries []store.TranscriptEntry
+	if l.offset < m.o.MaxOutput {
+		note := fmt.Sprintf("\n[teleclaude: %d MiB of output came faster than it could be kept, and was skipped]\n", (end-l.offset)>>20)
+		entries = append(entries, store.TranscriptEntry{Direction: "out", Content: note})
+		if end >= m.o.MaxOutput {
+			entries = append(entries, m.limitNote())
 		}
 	}
+	if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, end, entries...); err != nil {
+		return err
+	}
+	l.offset = end
+	punchHole(l.f, l.offset)
+	return nil
+}
+
+func (m *Manager) limitNote() store.TranscriptEntry {
+	return store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: this session's output passed %d MiB; the rest is not kept in its transcript]\n", m.o.MaxOutput>>20)}
 }
 
 // keep returns the entries for text, the output of log bytes [offset,
@@ -171,8 +238,7 @@ func (m *Manager) keep(l *live, text []byte, n int) []store.TranscriptEntry {
 	case l.offset+int64(n) <= limit:
 		return outputEntries(text)
 	}
-	note := fmt.Sprintf("\n[teleclaude: this session's output passed %d MiB; the rest is not kept in its transcript]\n", limit>>20)
-	return append(outputEntries(text), store.TranscriptEntry{Direction: "out", Content: note})
+	return append(outputEntries(text), m.limitNote())
 }
 
 func outputEntries(text []byte) []store.TranscriptEntry {
@@ -202,9 +268,10 @@ func openSessionFile(path string, owner int, rw bool) (*os.File, error) {
 	if rw {
 		flags = os.O_RDWR
 	}
-	f, err := os.OpenFile(path, flags|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	flags |= syscall.O_NOFOLLOW | syscall.O_NONBLOCK | syscall.O_NOCTTY
+	f, err := os.OpenFile(path, flags, 0)
 	if rw && errors.Is(err, os.ErrPermission) {
-		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+		f, err = os.OpenFile(path, flags&^os.O_RDWR, 0)
 	}
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
@@ -244,34 +311,38 @@ func readExit(path string, owner int) *int {
 	return &code
 }
 
-// pollStatus asks each owner's host about its panes, all owners at once
-// (each call has its own time limit): a dead pane's program has exited; a
-// session or host that is gone is lost.
+// pollStatus asks each owner's host about its panes, each owner in a
+// goroutine of its own (one at a time per owner), without waiting: a dead
+// pane's program has exited; a session or host that is gone is lost.
 func (m *Manager) pollStatus(ctx context.Context) {
 	byUID := map[int64][]*live{}
 	m.mu.Lock()
 	for _, l := range m.live {
-		if l.finalizeAt.IsZero() {
-			byUID[*l.s.OwnerUID] = append(byUID[*l.s.OwnerUID], l)
+		if uid := *l.s.OwnerUID; l.finalizeAt.IsZero() && !m.checking[uid] {
+			byUID[uid] = append(byUID[uid], l)
 		}
 	}
+	for uid := range byUID {
+		m.checking[uid] = true
+	}
 	m.mu.Unlock()
-	var wg sync.WaitGroup
 	for uid, ls := range byUID {
-		wg.Add(1)
+		m.bg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer m.bg.Done()
 			m.pollOwner(ctx, int(uid), ls)
+			m.mu.Lock()
+			delete(m.checking, uid)
+			m.mu.Unlock()
 		}()
 	}
-	wg.Wait()
 }
 
 func (m *Manager) pollOwner(ctx context.Context, uid int, ls []*live) {
 	panes, err := m.o.Host.Client(uid).Panes(ctx)
 	if err != nil && !errors.Is(err, sessionhost.ErrNoHost) {
 		if ctx.Err() == nil {
-			logrus.WithError(err).WithField("uid", uid).Warn("asking a session host about its sessions")
+			m.warn(ls[0], "asking the session host about its sessions", err)
 		}
 		return
 	}
@@ -408,7 +479,7 @@ func (m *Manager) Reconcile(ctx context.Context) {
 		logrus.WithError(err).Error("listing running sessions at start")
 		return
 	}
-	panes := map[int64]map[string]bool{}
+	panes := m.panesOfAll(ctx, ss)
 	for _, s := range ss {
 		log := logrus.WithField("session", s.ID)
 		if s.OwnerUID == nil || m.o.Host == nil {
@@ -419,16 +490,6 @@ func (m *Manager) Reconcile(ctx context.Context) {
 			continue
 		}
 		uid := *s.OwnerUID
-		if panes[uid] == nil {
-			panes[uid] = map[string]bool{}
-			ps, err := m.o.Host.Client(int(uid)).Panes(ctx)
-			if err != nil && !errors.Is(err, sessionhost.ErrNoHost) {
-				log.WithError(err).Warn("asking a session host about its sessions at start")
-			}
-			for _, p := range ps {
-				panes[uid][p.Session] = true
-			}
-		}
 		switch {
 		case s.Status == Starting:
 			// Its start was cut short; no one was told it started, so
@@ -446,4 +507,45 @@ func (m *Manager) Reconcile(ctx context.Context) {
 			log.Warn("session vanished while the daemon was away; recording it as lost")
 		}
 	}
+}
+
+// reconcileBudget bounds how long the start waits for hosts to say which
+// sessions they have: a host that does not answer in time is taken to have
+// none (its sessions are lost; a host that is merely slow keeps them
+// running, unrecorded, until its user ends them).
+const reconcileBudget = 5 * time.Second
+
+// panesOfAll asks the hosts of every owner in ss, all at once, which
+// sessions they have.
+func (m *Manager) panesOfAll(ctx context.Context, ss []store.Session) map[int64]map[string]bool {
+	out := map[int64]map[string]bool{}
+	if m.o.Host == nil {
+		return out
+	}
+	for _, s := range ss {
+		if s.OwnerUID != nil {
+			out[*s.OwnerUID] = map[string]bool{}
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, reconcileBudget)
+	defer cancel()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for uid := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ps, err := m.o.Host.Client(int(uid)).Panes(ctx)
+			if err != nil && !errors.Is(err, sessionhost.ErrNoHost) {
+				logrus.WithError(err).WithField("uid", uid).Warn("asking a session host about its sessions at start")
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, p := range ps {
+				out[uid][p.Session] = true
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }

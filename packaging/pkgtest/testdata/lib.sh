@@ -278,8 +278,11 @@ sessions_as_owner() {
 }
 
 polkit_refuses_system_uids() {
-	out=$(runuser -u teleclaude -- systemctl start teleclaude-sessions@0.service 2>&1) && { echo "the service user started a session host for root"; return 1; }
-	contains "$out" "Access denied" || contains "$out" "Interactive authentication required"
+	for u in 0 65534; do
+		out=$(runuser -u teleclaude -- systemctl start "teleclaude-sessions@$u.service" 2>&1) &&
+			{ echo "the service user started a session host for uid $u"; return 1; }
+		contains "$out" "Access denied" || contains "$out" "Interactive authentication required" || return 1
+	done
 }
 
 check_sessions() {

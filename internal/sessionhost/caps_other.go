@@ -1,0 +1,6 @@
+//go:build !linux
+
+package sessionhost
+
+// refuseCapabilities: capabilities are Linux's.
+func refuseCapabilities() error { return nil }

@@ -1,0 +1,219 @@
+package sessions
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/instruktai/teleclaude/internal/sessionhost"
+	"github.com/instruktai/teleclaude/internal/store"
+)
+
+// recorderWith returns a Manager on a fresh SQLite store and a running
+// session whose output log is path, owned by this test's uid as a host
+// would make it.
+func recorderWith(t *testing.T, maxOutput int64) (*Manager, *live, string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{Engine: store.SQLite, Path: filepath.Join(t.TempDir(), "t.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	uid := int64(os.Getuid())
+	s := store.Session{ID: "s1", OwnerUID: &uid, Project: "p", Agent: "a", Status: Running}
+	if err := st.CreateSession(ctx, &s); err != nil {
+		t.Fatal(err)
+	}
+	m := New(Options{Store: st, MaxOutput: maxOutput})
+	log := filepath.Join(t.TempDir(), "s1.out")
+	if err := os.WriteFile(log, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return m, &live{s: s, log: log}, log
+}
+
+func transcriptText(t *testing.T, m *Manager) string {
+	t.Helper()
+	entries, err := m.o.Store.Transcript(context.Background(), "s1", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		b.WriteString(e.Content)
+	}
+	return b.String()
+}
+
+func appendTo(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDrainSkipsAHugeLog: a log its owner made a petabyte long (sparse)
+// is skipped, not read, even by the final read of a finished session.
+func TestDrainSkipsAHugeLog(t *testing.T) {
+	m, l, log := recorderWith(t, DefaultMaxOutput)
+	appendTo(t, log, "before\n")
+	if err := m.drain(context.Background(), l, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(log, 1<<50); err != nil {
+		t.Skipf("no sparse files here: %v", err)
+	}
+	if err := m.drain(context.Background(), l, true); err != nil {
+		t.Fatal(err)
+	}
+	if l.offset != 1<<50 {
+		t.Errorf("offset %d, want the end of the log, %d", l.offset, int64(1)<<50)
+	}
+	got := transcriptText(t, m)
+	if !strings.HasPrefix(got, "before\n") || !strings.Contains(got, "was skipped") || !strings.Contains(got, "passed 64 MiB") {
+		t.Errorf("transcript %q, want the output, then what was skipped and the limit", got)
+	}
+	s, _ := m.o.Store.GetSession(context.Background(), "s1")
+	if s.OutputOffset != 1<<50 {
+		t.Errorf("recorded offset %d, want %d", s.OutputOffset, int64(1)<<50)
+	}
+}
+
+// TestDrainLimit: output past MaxOutput is counted, not kept; the
+// transcript says so once.
+func TestDrainLimit(t *testing.T) {
+	m, l, log := recorderWith(t, 1<<20)
+	line := strings.Repeat("x", 1023) + "\n"
+	for i := 0; i < 3; i++ {
+		appendTo(t, log, strings.Repeat(line, 600)) // 600 KiB a time
+		if err := m.drain(context.Background(), l, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := transcriptText(t, m)
+	if n := strings.Count(got, "passed 1 MiB"); n != 1 {
+		t.Errorf("the limit is noted %d times, want once", n)
+	}
+	if kept := strings.Count(got, line); kept < 1000 || kept > 1200 {
+		t.Errorf("kept %d lines of 1 KiB, want about the first MiB of them", kept)
+	}
+	if l.offset != 3*600*1024 {
+		t.Errorf("offset %d, want all %d bytes read past", l.offset, 3*600*1024)
+	}
+}
+
+// TestDrainBacklog: a log too far ahead is skipped to its end, with a note.
+func TestDrainBacklog(t *testing.T) {
+	m, l, log := recorderWith(t, 1<<40)
+	appendTo(t, log, strings.Repeat("y", maxBacklog+1))
+	if err := m.drain(context.Background(), l, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := transcriptText(t, m); !strings.Contains(got, "16 MiB of output came faster than it could be kept") || strings.Contains(got, "yyy") {
+		t.Errorf("transcript %.80q…, want only the note", got)
+	}
+	appendTo(t, log, "after\n")
+	m.drain(context.Background(), l, false)
+	if got := transcriptText(t, m); !strings.HasSuffix(got, "after\n") {
+		t.Errorf("output after the skip is not kept: %.80q", got)
+	}
+}
+
+// TestOpenSessionFileRefusals: only the owner's own regular file, with
+// one link, is read.
+func TestOpenSessionFileRefusals(t *testing.T) {
+	dir := t.TempDir()
+	me := os.Getuid()
+	good := filepath.Join(dir, "good")
+	os.WriteFile(good, []byte("x"), 0o600)
+	if f, err := openSessionFile(good, me, true); err != nil {
+		t.Fatalf("the owner's file: %v", err)
+	} else {
+		f.Close()
+	}
+	link := filepath.Join(dir, "link")
+	os.Symlink(good, link)
+	hard := filepath.Join(dir, "hard")
+	os.Link(good, hard)
+	fifo := filepath.Join(dir, "fifo")
+	if err := mkfifo(fifo); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path  string
+		owner int
+		want  string
+	}{
+		{link, me, "symbolic link"},
+		{hard, me, "not the file"},
+		{fifo, me, "not the file"},
+		{good, me + 1, "not the file"},
+	} {
+		if f, err := openSessionFile(tt.path, tt.owner, false); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if f != nil {
+				f.Close()
+			}
+			t.Errorf("openSessionFile(%s, uid %d) = %v, want %q", filepath.Base(tt.path), tt.owner, err, tt.want)
+		}
+	}
+}
+
+// TestSilentHostDelaysNobody: a host that accepts and never answers (its
+// owner may run one) must not hold up reading anyone's output. If
+// pollStatus waited for it, this test would hang until the host is let go.
+func TestSilentHostDelaysNobody(t *testing.T) {
+	m, l, log := recorderWith(t, DefaultMaxOutput)
+	run := t.TempDir()
+	h, err := sessionhost.New(sessionhost.Config{RunDir: run, Tmux: "/usr/bin/tmux", Kind: sessionhost.Direct, DaemonUID: os.Getuid(), Self: "/bin/true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.o.Host = h
+	dir := h.Dir(os.Getuid())
+	os.MkdirAll(dir, 0o700)
+	ln, err := net.Listen("unix", filepath.Join(dir, "host.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-release; c.Close() }()
+		}
+	}()
+	t.Cleanup(func() { close(release); ln.Close() })
+	m.mu.Lock()
+	m.live[l.s.ID] = l
+	m.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m.pollStatus(ctx) // asks the silent host, in the background
+	appendTo(t, log, "still recorded\n")
+	m.pollOutput(ctx)
+	if got := transcriptText(t, m); got != "still recorded\n" {
+		t.Errorf("transcript %q while a host is silent, want the output", got)
+	}
+	m.mu.Lock()
+	busy := m.checking[int64(os.Getuid())]
+	m.mu.Unlock()
+	if !busy {
+		t.Error("the silent host's check is not in progress")
+	}
+	m.pollStatus(ctx) // does not pile a second check onto the first
+	cancel()
+	m.bg.Wait()
+}
