@@ -38,7 +38,8 @@ func (rep report) check(t *testing.T, name string) doctor.Check {
 }
 
 // goodSetup gives d's tree the owners and modes a package would: config
-// root's, secrets root:<service group> 0640, data the service user's 0750.
+// root's, secrets the service user's (group root, 0600), data the service
+// user's 0750.
 func goodSetup(t *testing.T, d *daemon) {
 	t.Helper()
 	svc := lookup(t, svcUser)
@@ -51,9 +52,9 @@ func goodSetup(t *testing.T, d *daemon) {
 		}
 	}
 	must(os.Chown(etc, 0, 0))
-	must(os.WriteFile(secrets, []byte("# nothing secret yet\n"), 0o640))
-	must(os.Chown(secrets, 0, svc.gid))
-	must(os.Chmod(secrets, 0o640))
+	must(os.WriteFile(secrets, []byte("# nothing secret yet\n"), 0o600))
+	must(os.Chown(secrets, svc.uid, 0))
+	must(os.Chmod(secrets, 0o600))
 	must(os.Chmod(filepath.Join(d.dir, "data"), 0o750))
 }
 
@@ -79,8 +80,25 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("human output (exit %d):\n%s%s", human.code, human.stdout, human.stderr)
 	}
 
-	data := filepath.Join(d.dir, "data")
+	// Secrets as an older install left them, readable by the service
+	// user's group: they work, and the group is told to go.
 	secrets := filepath.Join(d.dir, "etc", "secrets.yml")
+	svc := lookup(t, svcUser)
+	os.Chown(secrets, 0, svc.gid)
+	os.Chmod(secrets, 0o640)
+	fix := "sudo chown " + svcUser + ":root " + secrets + " && sudo chmod 0600 " + secrets
+	rep, r = d.doctor(t, nil)
+	if c := rep.check(t, "secrets"); c.Status != doctor.Warn || !strings.Contains(c.Detail, "is open to its group "+svcUser) || c.Fix != fix {
+		t.Errorf("secrets open to the group: %+v\nwant WARN with the fix %q", c, fix)
+	}
+	if c := rep.check(t, "config"); c.Status != doctor.Warn || !strings.Contains(c.Detail, "only root and the service user may read the secrets") {
+		t.Errorf("config with secrets open to the group: %+v", c)
+	}
+	if !rep.OK || r.code != 0 {
+		t.Errorf("warnings only: ok %v, exit %d", rep.OK, r.code)
+	}
+
+	data := filepath.Join(d.dir, "data")
 	os.Chown(data, 0, 0)
 	os.Chown(secrets, 0, 0)
 	os.Chmod(secrets, 0o600)
@@ -93,7 +111,7 @@ func TestDoctor(t *testing.T) {
 	}
 	want := []struct{ name, detail, fix string }{
 		{"data directory", data + " is owned by root, not " + svcUser, "sudo chown " + svcUser + ":" + svcUser + " " + data},
-		{"secrets", secrets + " cannot be read by the daemon's user " + svcUser, "sudo chown root:" + svcUser + " " + secrets + " && sudo chmod 0640 " + secrets},
+		{"secrets", secrets + " cannot be read by the daemon's user " + svcUser, fix},
 		{"socket", "the daemon is not running", "systemctl start teleclaude"},
 		{"database", "as " + svcUser + ", the config does not load", ""},
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/instruktai/teleclaude/internal/pgtest"
@@ -159,17 +160,19 @@ func TestMigrateSplitConfig(t *testing.T) {
 	out := filepath.Join(dir, "split")
 	env := []string{"TELECLAUDE_CONFIG_PATH=" + old}
 	r := run(t, nil, env, teleBin, "migrate", "--from", sqliteSource(t), "--to", pgtest.DSN(t), "--owner", uMember,
-		"--split-config", old, "--split-out", out, "--split-group", svcUser)
+		"--split-config", old, "--split-out", out, "--split-service-user", svcUser)
 	if r.code != 0 {
 		t.Fatalf("migrate --split-config: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	svc := lookup(t, svcUser)
 	for _, f := range []struct {
 		name string
+		uid  int
 		mode os.FileMode
-	}{{"config.yml", 0o644}, {"secrets.yml", 0o640}, {"user-config.yml", 0o644}} {
+	}{{"config.yml", 0, 0o644}, {"secrets.yml", svc.uid, 0o600}, {"user-config.yml", 0, 0o644}} {
 		st, err := os.Stat(filepath.Join(out, f.name))
-		if err != nil || st.Mode().Perm() != f.mode {
-			t.Errorf("%s: %v %v, want mode %v", f.name, st, err, f.mode)
+		if err != nil || st.Mode().Perm() != f.mode || int(st.Sys().(*syscall.Stat_t).Uid) != f.uid {
+			t.Errorf("%s: %v %v, want uid %d, mode %v", f.name, st, err, f.uid, f.mode)
 		}
 		if !strings.Contains(r.stdout, "config split: wrote "+filepath.Join(out, f.name)) {
 			t.Errorf("the report does not list %s:\n%s", f.name, r.stdout)

@@ -90,7 +90,9 @@ shaped like secrets.yml, a preferences: section, agents' env holding keys —
 and the .env it ran with, and writes three files into DIR:
 
   config.yml       the system config (comments kept), root:root 0644
-  secrets.yml      database password, agents' keys, adapter tokens, root:GROUP 0640
+  secrets.yml      database password, agents' keys, adapter tokens,
+                   SERVICE-USER:root 0600 (--service-user): only root and
+                   the daemon may read it, not the socket's group
   user-config.yml  the preferences, owned by their user (--user, default the
                    owner of OLD.yml), 0644: install as ~/.teleclaude/config.yml
 
@@ -126,7 +128,12 @@ yours (secrets 0600) and split prints what to run as root.`,
 	cmd.Flags().StringVar(&o.From, "from", "", "the one-file config to split (only read)")
 	cmd.Flags().StringVar(&o.EnvFile, "env", "", "the .env file it ran with (only read)")
 	cmd.Flags().StringVar(&o.OutDir, "out", "", "directory for the three files (created if missing; nothing in it is overwritten)")
-	cmd.Flags().StringVar(&o.Group, "group", layout.ServiceUser(runtime.GOOS), "group that may read secrets.yml")
+	cmd.Flags().StringVar(&o.ServiceUser, "service-user", layout.ServiceUser(runtime.GOOS), "the daemon's OS user, who owns secrets.yml")
+	// --group once named the group that could read secrets.yml; that group
+	// is the socket's, so no group reads it any more. The service user's
+	// group has its name, so an old --group still means the right account.
+	cmd.Flags().StringVar(&o.ServiceUser, "group", layout.ServiceUser(runtime.GOOS), "")
+	cmd.Flags().MarkDeprecated("group", "secrets.yml is now the service user's alone (0600), not a group's; use --service-user")
 	cmd.Flags().StringVar(&o.User, "user", "", "owner of user-config.yml (default: the owner of --from)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was written as JSON")
 	cmd.MarkFlagRequired("from")

@@ -136,7 +136,11 @@ system config when it maps that user.`,
 	f.StringVar(&copyDocs, "copy-docs", "", "also copy the Markdown files of this directory to the system shared docs directory, never overwriting")
 	f.StringVar(&split.From, "split-config", "", "also split this one-file config into system config, secrets and preferences (as teleclaude config split)")
 	f.StringVar(&split.EnvFile, "split-env", "", "the .env the old config ran with, for --split-config")
-	f.StringVar(&split.Group, "split-group", layout.ServiceUser(runtime.GOOS), "group that may read the split secrets.yml")
+	f.StringVar(&split.ServiceUser, "split-service-user", layout.ServiceUser(runtime.GOOS), "the daemon's OS user, who owns the split secrets.yml")
+	// The old name, from when a group could read secrets.yml (as
+	// config split --group).
+	f.StringVar(&split.ServiceUser, "split-group", layout.ServiceUser(runtime.GOOS), "")
+	f.MarkDeprecated("split-group", "the split secrets.yml is now the service user's alone (0600), not a group's; use --split-service-user")
 	f.StringVar(&split.OutDir, "split-out", "", "where --split-config writes its three files (default: teleclaude-split beside the old config; nothing is overwritten)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd

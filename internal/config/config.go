@@ -37,7 +37,9 @@ type Config struct {
 	Secrets Secrets `yaml:"-"`
 	// File is the config file that was read, "" when none existed.
 	File string `yaml:"-"`
-	// Warnings are problems that do not stop the daemon (a readable secrets file).
+	// SecretsFile is the secrets file that was read, "" when none existed.
+	SecretsFile string `yaml:"-"`
+	// Warnings are problems that do not stop the daemon (secrets others may read).
 	Warnings []string `yaml:"-"`
 }
 
@@ -148,8 +150,7 @@ func Load(p layout.Paths, getenv Getenv) (*Config, error) {
 	default:
 		return nil, Problems{{File: p.ConfigFile, Msg: err.Error()}}
 	}
-	probs, warns := loadSecrets(p, &c.Secrets)
-	c.Warnings = append(c.Warnings, warns...)
+	probs := loadSecrets(p, c)
 
 	if err := c.applyEnv(getenv); err != nil {
 		probs = append(probs, Problem{Msg: err.Error()})

@@ -2,12 +2,16 @@ package config
 
 import (
 	"os"
+	"os/user"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/testenv"
 )
 
 const good = `computer: {name: devbox}
@@ -178,7 +182,7 @@ func TestOversizedFile(t *testing.T) {
 func TestEnvOverrides(t *testing.T) {
 	p := paths(t, layout.System)
 	write(t, p.ConfigFile, good, 0o644)
-	write(t, p.SecretsFile, "database: {password: fromfile}\nagent_env: {ANTHROPIC_API_KEY: filekey}\n", 0o640)
+	write(t, p.SecretsFile, "database: {password: fromfile}\nagent_env: {ANTHROPIC_API_KEY: filekey}\n", 0o600)
 	c, err := Load(p, env(
 		"TELECLAUDE_COMPUTER_NAME", "envbox",
 		"TELECLAUDE_DB_ENGINE", "postgresql",
@@ -221,19 +225,40 @@ func TestSocketPrecedence(t *testing.T) {
 	}
 }
 
+// TestSecretsPermissions: in system mode the secrets are the service
+// user's alone (root may read them anyway). A mode that lets the file's
+// group or every user in is warned about with the fix, and the file is still
+// read; a symlink is refused.
 func TestSecretsPermissions(t *testing.T) {
 	p := paths(t, layout.System)
 	write(t, p.ConfigFile, good, 0o644)
-	write(t, p.SecretsFile, "database: {password: x}\n", 0o644)
-	c, err := Load(p, env())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "readable by every user") || !strings.Contains(c.Warnings[0], "chmod 0640") {
-		t.Errorf("warnings = %v, want one naming the fix", c.Warnings)
-	}
-	if c.Secrets.Database.Password != "x" {
-		t.Errorf("a loose secrets file must still be read; password %q", c.Secrets.Database.Password)
+	fix := "chown " + layout.ServiceUser(runtime.GOOS) + ":" + layout.RootGroup(runtime.GOOS) + " " + p.SecretsFile + " && chmod 0600 " + p.SecretsFile
+	for _, tt := range []struct {
+		mode os.FileMode
+		want string // "" for no warning
+	}{
+		{0o600, ""},
+		{0o400, ""},
+		{0o640, "is open to its group"},
+		{0o660, "is open to its group"},
+		{0o604, "readable by every user"},
+		{0o644, "readable by every user"},
+	} {
+		os.Remove(p.SecretsFile)
+		write(t, p.SecretsFile, "database: {password: x}\n", tt.mode)
+		c, err := Load(p, env())
+		if err != nil {
+			t.Fatalf("mode %04o: %v", tt.mode, err)
+		}
+		switch {
+		case tt.want == "" && len(c.Warnings) != 0:
+			t.Errorf("mode %04o: warnings = %v, want none", tt.mode, c.Warnings)
+		case tt.want != "" && (len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], tt.want) || !strings.Contains(c.Warnings[0], "fix: "+fix)):
+			t.Errorf("mode %04o: warnings = %v, want one saying %q with the fix %q", tt.mode, c.Warnings, tt.want, fix)
+		}
+		if c.Secrets.Database.Password != "x" {
+			t.Errorf("mode %04o: the secrets must still be read; password %q", tt.mode, c.Secrets.Database.Password)
+		}
 	}
 
 	os.Remove(p.SecretsFile)
@@ -242,13 +267,13 @@ func TestSecretsPermissions(t *testing.T) {
 	if err := os.Symlink(other, p.SecretsFile); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Load(p, env())
-	if err == nil || !strings.Contains(err.Error(), "symlink") {
-		t.Errorf("symlinked secrets: err = %v, want a refusal naming the symlink", err)
+	_, err := Load(p, env())
+	if err == nil || !strings.Contains(err.Error(), "symlink") || !strings.Contains(err.Error(), fix) {
+		t.Errorf("symlinked secrets: err = %v, want a refusal naming the symlink and %q", err, fix)
 	}
 
 	os.Remove(p.SecretsFile)
-	write(t, p.SecretsFile, "database: {pasword: x}\n", 0o640)
+	write(t, p.SecretsFile, "database: {pasword: x}\n", 0o600)
 	_, err = Load(p, env())
 	if err == nil || !strings.Contains(err.Error(), p.SecretsFile+`:1: unknown key "pasword"`) {
 		t.Errorf("typo in secrets: err = %v", err)
@@ -287,7 +312,7 @@ func TestSecretsBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := paths(t, layout.System)
 			write(t, p.ConfigFile, good, 0o644)
-			write(t, p.SecretsFile, tt.yaml, 0o640)
+			write(t, p.SecretsFile, tt.yaml, 0o600)
 			_, err := Load(p, env())
 			if tt.want == "" {
 				if err != nil {
@@ -310,8 +335,46 @@ func TestSecretsUnreadable(t *testing.T) {
 	write(t, p.ConfigFile, good, 0o644)
 	write(t, p.SecretsFile, "database: {password: x}\n", 0o000)
 	_, err := Load(p, env())
-	if err == nil || !strings.Contains(err.Error(), "cannot read it as uid") || !strings.Contains(err.Error(), "chmod 0640 "+p.SecretsFile) {
-		t.Errorf("err = %v, want the fix", err)
+	fix := "chown " + layout.ServiceUser(runtime.GOOS) + ":" + layout.RootGroup(runtime.GOOS) + " " + p.SecretsFile + " && chmod 0600 " + p.SecretsFile
+	if err == nil || !strings.Contains(err.Error(), "cannot read it as uid") || !strings.Contains(err.Error(), fix) {
+		t.Errorf("err = %v, want the fix %q", err, fix)
+	}
+}
+
+// TestSecretsOwner: run by root (config check, doctor), the secrets may be
+// root's or the service user's; any other owner could rewrite them, which
+// is warned about. The daemon itself (not root) accepts its own files and
+// root's; that side runs end to end in e2e and the package tests.
+func TestSecretsOwner(t *testing.T) {
+	testenv.Root(t, "only root gives files away")
+	svc, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody to play the service user")
+	}
+	svcUID, _ := strconv.Atoi(svc.Uid)
+	p := paths(t, layout.System)
+	p.ServiceUser = "nobody"
+	write(t, p.ConfigFile, good, 0o644)
+	write(t, p.SecretsFile, "database: {password: x}\n", 0o600)
+	for _, tt := range []struct {
+		uid  int
+		warn bool
+	}{{0, false}, {svcUID, false}, {4242, true}} {
+		if err := os.Chown(p.SecretsFile, tt.uid, 0); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(p, env())
+		if err != nil {
+			t.Fatalf("owner %d: %v", tt.uid, err)
+		}
+		want := "is owned by uid 4242, neither root nor the daemon's user"
+		fix := "fix: chown nobody:" + layout.RootGroup(runtime.GOOS) + " " + p.SecretsFile
+		switch {
+		case tt.warn && (len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], want) || !strings.Contains(c.Warnings[0], fix)):
+			t.Errorf("owner %d: warnings = %v, want one saying %q with %q", tt.uid, c.Warnings, want, fix)
+		case !tt.warn && len(c.Warnings) != 0:
+			t.Errorf("owner %d: warnings = %v, want none", tt.uid, c.Warnings)
+		}
 	}
 }
 

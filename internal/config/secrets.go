@@ -2,8 +2,12 @@ package config
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
+	"os/user"
 	"runtime"
+	"strconv"
+	"syscall"
 
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/strictyaml"
@@ -11,43 +15,125 @@ import (
 
 // loadSecrets reads the secrets file if there is one. A symlink is refused:
 // the file's owner and mode are the whole of its protection, and a link makes
-// them somebody else's. A file readable by others is only a warning: refusing
-// to start would turn an admin's chmod slip into an outage.
-func loadSecrets(p layout.Paths, s *Secrets) (Problems, []string) {
+// them somebody else's. An owner or a mode that lets others in is only a
+// warning: refusing to start would turn an admin's chmod slip into an outage.
+//
+// In system mode the file belongs to the service user, group root, mode
+// 0600 (secretsOwner): the daemon reads it as its owner. It is not readable
+// by the service user's group, because that group is the socket's, and every
+// user of the daemon is in it. In single-user mode it is the user's, 0600.
+//
+// It fills in c.Secrets, c.SecretsFile and c.Warnings.
+func loadSecrets(p layout.Paths, c *Config) Problems {
 	file := p.SecretsFile
 	if file == "" {
-		return nil, nil // no secrets file (doctor, without the right to read it)
+		return nil // no secrets file (doctor, without the right to read it)
 	}
 	st, err := os.Lstat(file)
 	if os.IsNotExist(err) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return Problems{{File: file, Msg: err.Error()}}, nil
+		return Problems{{File: file, Msg: err.Error()}}
 	}
 	if st.Mode()&os.ModeSymlink != 0 {
-		return Problems{{File: file, Msg: "secrets file is a symlink; replace it with a regular file (root:" +
-			layout.ServiceUser(runtime.GOOS) + " 0640)"}}, nil
+		return Problems{{File: file, Msg: "secrets file is a symlink; replace it with a regular file, then: " + secretsFix(p, file)}}
 	}
-	var warns []string
-	perm := st.Mode().Perm()
-	switch {
-	case p.Mode == layout.System && perm&0o007 != 0:
-		warns = append(warns, fmt.Sprintf("%s is readable by every user (mode %04o); fix: chmod 0640 %s && chown root:%s %s",
-			file, perm, file, layout.ServiceUser(runtime.GOOS), file))
-	case p.Mode == layout.SingleUser && perm&0o077 != 0:
-		warns = append(warns, fmt.Sprintf("%s is readable by others (mode %04o); fix: chmod 0600 %s", file, perm, file))
-	}
+	c.Warnings = append(c.Warnings, secretsPermissions(p, file, st)...)
 	// No following links at open either: the file checked above is the
 	// file read.
 	data, err := strictyaml.ReadFile(file, true)
 	if os.IsPermission(err) {
-		return Problems{{File: file, Msg: fmt.Sprintf("cannot read it as uid %d (%v); the daemon's user must: chown root:%s %s && chmod 0640 %s",
-			os.Getuid(), err, layout.ServiceUser(runtime.GOOS), file, file)}}, warns
+		return Problems{{File: file, Msg: fmt.Sprintf("cannot read it as uid %d (%v); the daemon's user must own it: %s",
+			os.Getuid(), err, secretsFix(p, file))}}
 	}
 	if err != nil {
-		return Problems{{File: file, Msg: err.Error()}}, warns
+		return Problems{{File: file, Msg: err.Error()}}
 	}
-	_, probs := decodeStrict(file, data, s, false)
-	return probs, warns
+	if _, probs := decodeStrict(file, data, &c.Secrets, false); probs != nil {
+		return probs
+	}
+	c.SecretsFile = file
+	return nil
+}
+
+// secretsOwner is the owner and group the system secrets file must have:
+// the service user's, group root (wheel on macOS), as chown spells it.
+func secretsOwner(p layout.Paths) string {
+	svc := p.ServiceUser
+	if svc == "" {
+		svc = layout.ServiceUser(runtime.GOOS)
+	}
+	return svc + ":" + layout.RootGroup(runtime.GOOS)
+}
+
+// secretsFix is the command that gives the secrets file of p its owner and
+// mode.
+func secretsFix(p layout.Paths, file string) string {
+	if p.Mode == layout.SingleUser {
+		return "chmod 0600 " + file
+	}
+	return fmt.Sprintf("chown %s %s && chmod 0600 %s", secretsOwner(p), file, file)
+}
+
+// secretsPermissions warns about a secrets file that others may open, or
+// that belongs to someone who is neither root nor the daemon.
+func secretsPermissions(p layout.Paths, file string, st fs.FileInfo) []string {
+	perm := st.Mode().Perm()
+	if p.Mode == layout.SingleUser {
+		if perm&0o077 != 0 {
+			return []string{fmt.Sprintf("%s is readable by others (mode %04o); fix: %s", file, perm, secretsFix(p, file))}
+		}
+		return nil
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	var warns []string
+	switch {
+	case perm&0o007 != 0:
+		warns = append(warns, fmt.Sprintf("%s is readable by every user (mode %04o); fix: %s", file, perm, secretsFix(p, file)))
+	case perm&0o070 != 0:
+		warns = append(warns, fmt.Sprintf("%s is open to its group %s (mode %04o); users reach the socket through a group, so only root and the service user may read the secrets; fix: %s",
+			file, groupName(int(sys.Gid)), perm, secretsFix(p, file)))
+	}
+	if !ownerMayHold(int(sys.Uid), p.ServiceUser) {
+		warns = append(warns, fmt.Sprintf("%s is owned by %s, neither root nor the daemon's user: that account can change the daemon's secrets; fix: %s",
+			file, userName(int(sys.Uid)), secretsFix(p, file)))
+	}
+	return warns
+}
+
+// ownerMayHold reports whether uid may own the system secrets: root, or the
+// daemon's user. That is this process when it is not root (the daemon
+// itself); for root (config check, doctor) it is the service user svc, and
+// when no such account exists here there is no telling.
+func ownerMayHold(uid int, svc string) bool {
+	me := os.Getuid()
+	switch {
+	case uid == 0 || uid == me:
+		return true
+	case me != 0:
+		return false
+	}
+	if svc == "" {
+		svc = layout.ServiceUser(runtime.GOOS)
+	}
+	u, err := user.Lookup(svc)
+	return err != nil || u.Uid == strconv.Itoa(uid)
+}
+
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username
+	}
+	return "uid " + strconv.Itoa(uid)
+}
+
+func groupName(gid int) string {
+	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
+		return g.Name
+	}
+	return "gid " + strconv.Itoa(gid)
 }

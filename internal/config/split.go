@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -98,8 +99,9 @@ type SplitOptions struct {
 	// Paths is the system layout the result is for: its defaults check the
 	// result, and its file names are where the files are to be installed.
 	Paths layout.Paths
-	// Group may read secrets.yml (root:Group 0640); the service user's group.
-	Group string
+	// ServiceUser owns secrets.yml (ServiceUser:root 0600): the daemon's
+	// account, and the only one besides root that may read the secrets.
+	ServiceUser string
 	// User owns user-config.yml; "" means the owner of From.
 	User string
 }
@@ -175,11 +177,11 @@ func Split(o SplitOptions) (*SplitResult, error) {
 	}
 
 	from := filepath.Base(o.From)
-	cfgYAML, err := marshal(orig.doc.Root, fmt.Sprintf("TeleClaude system config, split from %s. Install as %s (root:root 0644):\nevery user can read it, so it holds no secrets.", from, o.Paths.ConfigFile))
+	cfgYAML, err := marshal(orig.doc.Root, fmt.Sprintf("TeleClaude system config, split from %s. Install as %s (root:%s 0644):\nevery user can read it, so it holds no secrets.", from, o.Paths.ConfigFile, rootGroup()))
 	if err != nil {
 		return nil, err
 	}
-	secYAML, err := marshal(secrets, fmt.Sprintf("TeleClaude secrets, split from %s. Install as %s (root:%s 0640).", from, o.Paths.SecretsFile, o.Group))
+	secYAML, err := marshal(secrets, fmt.Sprintf("TeleClaude secrets, split from %s. Install as %s (%s:%s 0600):\nonly root and the service user may read it.", from, o.Paths.SecretsFile, o.ServiceUser, rootGroup()))
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +219,9 @@ func Split(o SplitOptions) (*SplitResult, error) {
 			return nil, err
 		}
 	}
-	if err := checkRoundTrip(orig, o.Paths, staged); err != nil {
+	roundTrip := o.Paths
+	roundTrip.ServiceUser = o.ServiceUser
+	if err := checkRoundTrip(orig, roundTrip, staged); err != nil {
 		return nil, fmt.Errorf("the split of %s would not load to the same configuration (%v); nothing was written: please report this", o.From, err)
 	}
 	var linked []string
@@ -417,9 +421,10 @@ type owner struct {
 }
 
 // splitOwners decides owners and modes: as root, the system config is
-// root:root 0644, secrets root:Group 0640, the preferences their user's
-// 0644. Without root nothing can be given away: the files stay the caller's,
-// secrets 0600, and a note says what to run as root.
+// root:root 0644, secrets ServiceUser:root 0600, the preferences their
+// user's 0644. Without root nothing can be given away: the files stay the
+// caller's, secrets 0600, and a note says what to run as root; so does a
+// service user that does not exist yet (secrets root:root 0600 until then).
 func splitOwners(o SplitOptions, notes *[]string) (map[string]owner, error) {
 	me := owner{uid: -1, gid: -1, name: strconv.Itoa(os.Getuid()), group: strconv.Itoa(os.Getgid())}
 	if u, err := user.Current(); err == nil {
@@ -430,16 +435,18 @@ func splitOwners(o SplitOptions, notes *[]string) (map[string]owner, error) {
 	}
 	withMode := func(w owner, m os.FileMode) owner { w.mode = m; return w }
 	if os.Geteuid() != 0 {
-		*notes = append(*notes, fmt.Sprintf("not root: the files are yours; as root, run: chown root:root config.yml && chown root:%s secrets.yml && chmod 0640 secrets.yml", o.Group))
+		*notes = append(*notes, fmt.Sprintf("not root: the files are yours; as root, run: chown root:%s config.yml && chown %s:%s secrets.yml && chmod 0600 secrets.yml",
+			rootGroup(), o.ServiceUser, rootGroup()))
 		return map[string]owner{"system config": withMode(me, 0o644), "secrets": withMode(me, 0o600), "preferences": withMode(me, 0o644)}, nil
 	}
-	root := owner{uid: 0, gid: 0, name: "root", group: "root"}
+	root := owner{uid: 0, gid: 0, name: "root", group: rootGroup()}
 	sec := withMode(root, 0o600)
-	if g, err := user.LookupGroup(o.Group); err == nil {
-		sec.gid, _ = strconv.Atoi(g.Gid)
-		sec.group, sec.mode = o.Group, 0o640
+	if u, err := user.Lookup(o.ServiceUser); err == nil && o.ServiceUser != "" {
+		sec.uid, _ = strconv.Atoi(u.Uid)
+		sec.name = o.ServiceUser
 	} else {
-		*notes = append(*notes, fmt.Sprintf("group %s does not exist (yet): secrets.yml is root:root 0600; once it does, run: chown root:%s secrets.yml && chmod 0640 secrets.yml", o.Group, o.Group))
+		*notes = append(*notes, fmt.Sprintf("the service user %s does not exist (yet): secrets.yml is root:%s 0600, which the daemon cannot read; once it exists, run: chown %s:%s secrets.yml",
+			o.ServiceUser, rootGroup(), o.ServiceUser, rootGroup()))
 	}
 	usr, err := prefsOwner(o)
 	if err != nil {
@@ -447,6 +454,8 @@ func splitOwners(o SplitOptions, notes *[]string) (map[string]owner, error) {
 	}
 	return map[string]owner{"system config": withMode(root, 0o644), "secrets": sec, "preferences": withMode(usr, 0o644)}, nil
 }
+
+func rootGroup() string { return layout.RootGroup(runtime.GOOS) }
 
 // prefsOwner is --user, or else the owner of the one-file config: it was
 // that user's file.

@@ -6,6 +6,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/prefs"
+	"github.com/instruktai/teleclaude/internal/testenv"
 )
 
 const (
@@ -87,13 +89,20 @@ func (in input) untouched(t *testing.T) {
 	}
 }
 
-func myGroup(t *testing.T) string {
+// serviceUser is an account to play the service user: nobody when the test
+// runs as root (so that secrets.yml is given away), else the caller.
+func serviceUser(t *testing.T) *user.User {
 	t.Helper()
-	g, err := user.LookupGroupId(strconv.Itoa(os.Getgid()))
+	if os.Geteuid() == 0 {
+		if u, err := user.Lookup("nobody"); err == nil {
+			return u
+		}
+	}
+	u, err := user.LookupId(strconv.Itoa(os.Getuid()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g.Name
+	return u
 }
 
 func TestSplitRoundTrip(t *testing.T) {
@@ -102,9 +111,9 @@ func TestSplitRoundTrip(t *testing.T) {
 	env := writeInput(t, in, ".env", oneFileEnv)
 	out := filepath.Join(t.TempDir(), "split")
 	p := systemPaths(t)
-	group := myGroup(t)
+	svc := serviceUser(t)
 
-	res, err := Split(SplitOptions{From: old.path, EnvFile: env.path, OutDir: out, Paths: p, Group: group})
+	res, err := Split(SplitOptions{From: old.path, EnvFile: env.path, OutDir: out, Paths: p, ServiceUser: svc.Username})
 	if err != nil {
 		t.Fatalf("Split: %v", err)
 	}
@@ -149,24 +158,35 @@ func TestSplitRoundTrip(t *testing.T) {
 		t.Errorf("config.yml lost the comments:\n%s", cfgText)
 	}
 
-	wantModes := map[string]os.FileMode{"config.yml": 0o644, "secrets.yml": 0o600, "user-config.yml": 0o644}
-	if os.Geteuid() == 0 {
-		wantModes["secrets.yml"] = 0o640
-	}
-	for name, mode := range wantModes {
-		st, err := os.Stat(filepath.Join(out, name))
-		if err != nil || st.Mode().Perm() != mode {
-			t.Errorf("%s: %v mode %v, want %04o", name, err, st.Mode().Perm(), mode)
+	// As root, secrets.yml is the service user's, group root, 0600: not
+	// readable by the group every user of the socket is in.
+	svcUID, _ := strconv.Atoi(svc.Uid)
+	want := []struct {
+		name     string
+		uid, gid int
+		mode     os.FileMode
+	}{{"config.yml", 0, 0, 0o644}, {"secrets.yml", svcUID, 0, 0o600}, {"user-config.yml", 0, 0, 0o644}}
+	for _, w := range want {
+		st, err := os.Stat(filepath.Join(out, w.name))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if os.Geteuid() == 0 {
-			sys := st.Sys().(*syscall.Stat_t)
-			if sys.Uid != 0 {
-				t.Errorf("%s: owner uid %d, want root", name, sys.Uid)
-			}
+		sys := st.Sys().(*syscall.Stat_t)
+		if st.Mode().Perm() != w.mode {
+			t.Errorf("%s: mode %04o, want %04o", w.name, st.Mode().Perm(), w.mode)
+		}
+		if os.Geteuid() == 0 && (int(sys.Uid) != w.uid || int(sys.Gid) != w.gid) {
+			t.Errorf("%s: owner %d:%d, want %d:%d", w.name, sys.Uid, sys.Gid, w.uid, w.gid)
 		}
 	}
 	if len(res.Files) != 3 || res.Files[1].InstallAs != "/etc/teleclaude/secrets.yml" {
 		t.Errorf("files = %+v", res.Files)
+	}
+	if wantOwner := svc.Username + ":" + layout.RootGroup(runtime.GOOS); os.Geteuid() == 0 && res.Files[1].Owner != wantOwner {
+		t.Errorf("secrets.yml reported as %s's, want %s", res.Files[1].Owner, wantOwner)
+	}
+	if secText, _ := os.ReadFile(sp.SecretsFile); !strings.Contains(string(secText), "("+svc.Username+":"+layout.RootGroup(runtime.GOOS)+" 0600)") {
+		t.Errorf("secrets.yml does not say its owner and mode:\n%s", secText)
 	}
 	notes := strings.Join(res.Notes, "\n")
 	for _, w := range []string{
@@ -189,7 +209,7 @@ func TestSplitRoundTrip(t *testing.T) {
 
 	// A second split into the same place is refused and changes nothing.
 	before, _ := os.ReadFile(sp.SecretsFile)
-	if _, err := Split(SplitOptions{From: old.path, EnvFile: env.path, OutDir: out, Paths: p, Group: group}); !errors.Is(err, ErrExists) {
+	if _, err := Split(SplitOptions{From: old.path, EnvFile: env.path, OutDir: out, Paths: p, ServiceUser: svc.Username}); !errors.Is(err, ErrExists) {
 		t.Errorf("second split: err = %v, want ErrExists", err)
 	}
 	if after, _ := os.ReadFile(sp.SecretsFile); string(after) != string(before) {
@@ -217,7 +237,7 @@ func TestSplitRefuses(t *testing.T) {
 			if tt.existing != "" {
 				write(t, filepath.Join(out, tt.existing), "mine\n", 0o644)
 			}
-			_, err := Split(SplitOptions{From: old.path, OutDir: out, Paths: p, Group: myGroup(t)})
+			_, err := Split(SplitOptions{From: old.path, OutDir: out, Paths: p, ServiceUser: serviceUser(t).Username})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
@@ -230,6 +250,30 @@ func TestSplitRefuses(t *testing.T) {
 			}
 			old.untouched(t)
 		})
+	}
+}
+
+// TestSplitNoServiceUser: as root, before the package has made the service
+// user, secrets.yml stays root's (0600: the group sees nothing), and a note
+// says what to run once the user exists.
+func TestSplitNoServiceUser(t *testing.T) {
+	testenv.Root(t, "only root gives files away")
+	old := writeInput(t, t.TempDir(), "config.yml", oneFileConfig)
+	out := filepath.Join(t.TempDir(), "split")
+	res, err := Split(SplitOptions{From: old.path, OutDir: out, Paths: systemPaths(t), ServiceUser: "tce-no-such-user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(out, "secrets.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 0 || sys.Gid != 0 || st.Mode().Perm() != 0o600 {
+		t.Errorf("secrets.yml: %d:%d %04o, want 0:0 0600", sys.Uid, sys.Gid, st.Mode().Perm())
+	}
+	note := "once it exists, run: chown tce-no-such-user:" + layout.RootGroup(runtime.GOOS) + " secrets.yml"
+	if notes := strings.Join(res.Notes, "\n"); !strings.Contains(notes, "the service user tce-no-such-user does not exist") || !strings.Contains(notes, note) {
+		t.Errorf("notes lack %q:\n%s", note, notes)
 	}
 }
 

@@ -98,6 +98,9 @@ func Run(ctx context.Context) error {
 	} else {
 		log.Infof("no config file at %s; single-user defaults", paths.ConfigFile)
 	}
+	if cfg.SecretsFile != "" {
+		log.Infof("secrets read from %s", cfg.SecretsFile) // never what they say
+	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}

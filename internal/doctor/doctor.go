@@ -129,14 +129,7 @@ func lookupAccount(name string) (*account, error) {
 	return a, nil
 }
 
-var root = &account{name: "root", uid: 0, gid: 0, gids: []int{0}, group: rootGroup()}
-
-func rootGroup() string {
-	if runtime.GOOS == "darwin" {
-		return "wheel"
-	}
-	return "root"
-}
+var root = &account{name: "root", uid: 0, gid: 0, gids: []int{0}, group: layout.RootGroup(runtime.GOOS)}
 
 // Run examines everything and reports.
 func Run(ctx context.Context, s Setup) Report {
@@ -147,6 +140,8 @@ func Run(ctx context.Context, s Setup) Report {
 
 	var daemon *account
 	if system {
+		// The secrets belong to the service user doctor was told of.
+		s.Paths.ServiceUser = s.ServiceUser
 		var c Check
 		daemon, c = serviceUser(s.ServiceUser)
 		add(c)
@@ -262,10 +257,13 @@ type expect struct {
 	dir      bool
 	optional bool
 	owner    *account
-	group    *account // the file's group must be this account's primary group
-	readBy   *account // this account must be able to read it
-	private  Status   // what it costs when others may read it ("" = nothing)
-	mode     os.FileMode
+	// rootMayOwn: root as the owner is no failure either (the mode then
+	// says whether the owner's the only one who can read it).
+	rootMayOwn bool
+	group      *account // the fix gives it this account's primary group (nil: the owner's)
+	readBy     *account // this account must be able to read it
+	private    Status   // what it costs when its group or others may open it ("" = nothing)
+	mode       os.FileMode
 }
 
 // files lists the paths of the mode's layout with what each must look like,
@@ -277,7 +275,9 @@ func files(s Setup, cfg *config.Config, daemon *account) []Check {
 		want = []expect{
 			{name: "config directory", path: filepath.Dir(p.ConfigFile), dir: true, owner: root, mode: 0o755},
 			{name: "config file", path: p.ConfigFile, optional: true, owner: root, readBy: daemon, mode: 0o644},
-			{name: "secrets", path: p.SecretsFile, optional: true, owner: root, group: daemon, readBy: daemon, private: Warn, mode: 0o640},
+			// The service user's alone: its group is the socket's, which
+			// every user of the daemon is in.
+			{name: "secrets", path: p.SecretsFile, optional: true, owner: daemon, rootMayOwn: true, group: root, readBy: daemon, private: Warn, mode: 0o600},
 			{name: "data directory", path: p.DataDir, dir: true, owner: daemon, mode: 0o750},
 			{name: "run directory", path: p.RunDir, dir: true, owner: daemon, mode: 0o755},
 			{name: "log directory", path: p.LogDir, dir: true, optional: runtime.GOOS != "darwin", owner: daemon, mode: 0o750},
@@ -309,10 +309,11 @@ func (w expect) check() Check {
 		c.Status, c.Detail, c.Fix = st, w.path+" "+detail, fix
 		return c
 	}
-	chown := fmt.Sprintf("sudo chown %s:%s %s", w.owner.name, w.owner.group, w.path)
+	group := w.owner
 	if w.group != nil {
-		chown = fmt.Sprintf("sudo chown %s:%s %s", w.owner.name, w.group.group, w.path)
+		group = w.group
 	}
+	chown := fmt.Sprintf("sudo chown %s:%s %s", w.owner.name, group.group, w.path)
 	chmod := fmt.Sprintf("sudo chmod %04o %s", w.mode, w.path)
 	st, err := os.Lstat(w.path)
 	switch {
@@ -335,17 +336,27 @@ func (w expect) check() Check {
 	}
 	sys := st.Sys().(*syscall.Stat_t)
 	perm := st.Mode().Perm()
+	// Re-owning alone is not enough when the mode is wider than wanted; a
+	// mode too wide on a file owned right is the chmod alone.
+	rechown := chown
+	if perm&^w.mode != 0 {
+		rechown += " && " + chmod
+	}
+	narrow := rechown
+	if int(sys.Uid) == w.owner.uid && int(sys.Gid) == group.gid {
+		narrow = chmod
+	}
 	switch {
-	case int(sys.Uid) != w.owner.uid:
-		return fail(Fail, fmt.Sprintf("is owned by %s, not %s", userName(int(sys.Uid)), w.owner.name), chown)
 	case w.readBy != nil && !canRead(sys, perm, w.readBy):
 		return fail(Fail, fmt.Sprintf("cannot be read by the daemon's user %s (owner %s, group %s, mode %04o)", w.readBy.name, userName(int(sys.Uid)), groupName(int(sys.Gid)), perm), chown+" && "+chmod)
-	case w.group != nil && int(sys.Gid) != w.group.gid:
-		return fail(Fail, fmt.Sprintf("has group %s, not %s", groupName(int(sys.Gid)), w.group.group), chown)
+	case int(sys.Uid) != w.owner.uid && !(w.rootMayOwn && sys.Uid == 0):
+		return fail(Fail, fmt.Sprintf("is owned by %s, not %s", userName(int(sys.Uid)), w.owner.name), rechown)
 	case perm&0o022 != 0:
 		return fail(Fail, fmt.Sprintf("is writable by others (mode %04o)", perm), chmod)
-	case w.private == Fail && perm&0o077 != 0, w.private == Warn && perm&0o004 != 0:
-		return fail(w.private, fmt.Sprintf("is open to others (mode %04o)", perm), chmod)
+	case w.private != "" && perm&0o007 != 0:
+		return fail(w.private, fmt.Sprintf("is open to every user (mode %04o)", perm), narrow)
+	case w.private != "" && perm&0o070 != 0:
+		return fail(w.private, fmt.Sprintf("is open to its group %s (mode %04o)", groupName(int(sys.Gid)), perm), narrow)
 	}
 	c.Detail = fmt.Sprintf("%s (%s:%s %04o)", w.path, userName(int(sys.Uid)), groupName(int(sys.Gid)), perm)
 	return c

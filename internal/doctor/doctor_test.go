@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/testenv"
 )
 
 func find(t *testing.T, r Report, name string) Check {
@@ -64,6 +65,55 @@ func TestSingleUser(t *testing.T) {
 	}
 	if c := find(t, r, "secrets"); c.Status != Warn || !strings.Contains(c.Fix, "chmod 0600 "+p.SecretsFile) {
 		t.Errorf("readable secrets: %+v", c)
+	}
+	os.Chmod(p.SecretsFile, 0o640)
+	r = Run(context.Background(), s)
+	if c := find(t, r, "secrets"); c.Status != Warn || !strings.Contains(c.Detail, "is open to its group") || !strings.Contains(c.Fix, "chmod 0600 "+p.SecretsFile) {
+		t.Errorf("secrets open to the group: %+v", c)
+	}
+}
+
+// TestSystemSecrets: in system mode the secrets are the daemon's, group
+// root, 0600. What an older install left (root, the daemon's group, 0640)
+// works but lets the group in, which is every user of the socket: a WARN
+// with the one command that puts it right.
+func TestSystemSecrets(t *testing.T) {
+	testenv.Root(t, "the cases give the file to other users")
+	daemon, err := lookupAccount("nobody")
+	if err != nil {
+		t.Skip("no user nobody to play the daemon")
+	}
+	dir := t.TempDir()
+	p := layout.Paths{Mode: layout.System, ConfigFile: filepath.Join(dir, "config.yml"), SecretsFile: filepath.Join(dir, "secrets.yml")}
+	f := p.SecretsFile
+	os.WriteFile(f, []byte("# none\n"), 0o600)
+	fix := "sudo chown nobody:" + root.group + " " + f + " && sudo chmod 0600 " + f
+	tests := []struct {
+		uid, gid      int
+		mode          os.FileMode
+		status        Status
+		detail, fixes string
+	}{
+		{daemon.uid, 0, 0o600, Pass, "(nobody:" + root.group + " 0600)", ""},
+		{daemon.uid, daemon.gid, 0o400, Pass, "", ""},
+		{0, daemon.gid, 0o640, Warn, "is open to its group " + daemon.group + " (mode 0640)", fix},
+		{daemon.uid, 0, 0o644, Warn, "is open to every user (mode 0644)", "sudo chmod 0600 " + f},
+		{0, 0, 0o600, Fail, "cannot be read by the daemon's user nobody", fix},
+		{4242, 0, 0o604, Fail, "is owned by 4242, not nobody", fix},
+		{daemon.uid, 0, 0o620, Fail, "is writable by others", "sudo chmod 0600 " + f},
+	}
+	for _, tt := range tests {
+		os.Chown(f, tt.uid, tt.gid)
+		os.Chmod(f, tt.mode)
+		var c Check
+		for _, fc := range files(Setup{Paths: p}, nil, daemon) {
+			if fc.Name == "secrets" {
+				c = fc
+			}
+		}
+		if c.Status != tt.status || !strings.Contains(c.Detail, tt.detail) || c.Fix != tt.fixes {
+			t.Errorf("%d:%d %04o: %+v\nwant %s naming %q with the fix %q", tt.uid, tt.gid, tt.mode, c, tt.status, tt.detail, tt.fixes)
+		}
 	}
 }
 

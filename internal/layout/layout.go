@@ -71,6 +71,14 @@ func ServiceUser(goos string) string {
 	return "teleclaude"
 }
 
+// RootGroup is the name of group 0: root on Linux, wheel on macOS.
+func RootGroup(goos string) string {
+	if goos == "darwin" {
+		return "wheel"
+	}
+	return "root"
+}
+
 // Decision is the chosen mode and the reason, which the daemon logs at start.
 type Decision struct {
 	Mode   Mode
@@ -100,7 +108,10 @@ func Decide(h Host) (Decision, error) {
 
 // Paths is where everything lives for one mode.
 type Paths struct {
-	Mode        Mode
+	Mode Mode
+	// ServiceUser is the account the system daemon runs as, which owns the
+	// secrets file ("" in single-user mode, where everything is the user's).
+	ServiceUser string
 	ConfigFile  string
 	SecretsFile string
 	DataDir     string
@@ -154,7 +165,7 @@ func Resolve(h Host, m Mode) (Paths, error) {
 	switch m {
 	case System:
 		b := systemBase(h.GOOS)
-		p = Paths{Mode: m, ConfigFile: b.config, SecretsFile: b.secrets, DataDir: b.data,
+		p = Paths{Mode: m, ServiceUser: ServiceUser(h.GOOS), ConfigFile: b.config, SecretsFile: b.secrets, DataDir: b.data,
 			LogDir: b.logs, RunDir: b.run, SharedDir: b.shared, ShippedDocs: b.shipped}
 	case SingleUser:
 		if h.Home == "" {

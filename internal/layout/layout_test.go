@@ -65,11 +65,11 @@ func TestResolve(t *testing.T) {
 		want Paths
 	}{
 		{"linux system", host("linux", "teleclaude", nil), System, Paths{
-			Mode: System, ConfigFile: "/etc/teleclaude/config.yml", SecretsFile: "/etc/teleclaude/secrets.yml",
+			Mode: System, ServiceUser: "teleclaude", ConfigFile: "/etc/teleclaude/config.yml", SecretsFile: "/etc/teleclaude/secrets.yml",
 			DataDir: "/var/lib/teleclaude", LogDir: "/var/log/teleclaude", RunDir: "/run/teleclaude",
 			Socket: "/run/teleclaude/teleclaude.sock", SharedDir: "/var/lib/teleclaude/shared", ShippedDocs: "/usr/share/teleclaude"}},
 		{"darwin system", host("darwin", "_teleclaude", nil), System, Paths{
-			Mode: System, ConfigFile: "/Library/Application Support/TeleClaude/config.yml",
+			Mode: System, ServiceUser: "_teleclaude", ConfigFile: "/Library/Application Support/TeleClaude/config.yml",
 			SecretsFile: "/Library/Application Support/TeleClaude/secrets.yml",
 			DataDir:     "/Library/Application Support/TeleClaude/data", LogDir: "/Library/Logs/TeleClaude",
 			RunDir: "/Library/Application Support/TeleClaude/run", Socket: "/Library/Application Support/TeleClaude/run/teleclaude.sock",
@@ -88,7 +88,7 @@ func TestResolve(t *testing.T) {
 			SharedDir: "/home/alice/.teleclaude/docs", PrivateRunDir: true}},
 		{"overrides", host("linux", "alice", map[string]string{
 			EnvConfigDir: "/t/etc", EnvDataDir: "/t/data", EnvLogDir: "/t/log", EnvRunDir: "/t/run", EnvSharedDir: "/t/shared"}), System, Paths{
-			Mode: System, ConfigFile: "/t/etc/config.yml", SecretsFile: "/t/etc/secrets.yml", DataDir: "/t/data", LogDir: "/t/log",
+			Mode: System, ServiceUser: "teleclaude", ConfigFile: "/t/etc/config.yml", SecretsFile: "/t/etc/secrets.yml", DataDir: "/t/data", LogDir: "/t/log",
 			RunDir: "/t/run", Socket: "/t/run/teleclaude.sock", SharedDir: "/t/shared", ShippedDocs: "/usr/share/teleclaude"}},
 		{"config path and socket beat dirs", host("linux", "alice", map[string]string{
 			EnvConfigDir: "/t/etc", EnvConfigPath: "/t/other.yml", EnvRunDir: "/t/run", EnvSocket: "/t/s.sock"}), SingleUser, Paths{

@@ -230,7 +230,7 @@ func firstInstallCalls(id string) []string {
 		postCalls(),
 		[]string{
 			"chown root:wheel " + b + `/config.yml.new"`,
-			"chown root:_teleclaude " + b + `/secrets.yml.new"`,
+			"chown _teleclaude:wheel " + b + `/secrets.yml.new"`,
 			"chown root:wheel $ROOT/Library/LaunchDaemons/ai.instrukt.teleclaude.plist.new",
 		},
 		startCalls(),
@@ -272,7 +272,7 @@ func (m *mac) checkTree(uid, gid int) {
 		{base + "/uninstall", 0, 0, 0o755},
 		{base + "/config.example.yml", 0, 0, 0o644},
 		{base + "/config.yml", 0, 0, 0o644},
-		{base + "/secrets.yml", 0, gid, 0o640},
+		{base + "/secrets.yml", uid, 0, 0o600},
 		{base + "/data", uid, gid, os.ModeDir | 0o750},
 		{base + "/run", uid, gid, os.ModeDir | 0o755},
 		{base + "/shared", uid, gid, os.ModeDir | 0o755},
@@ -298,7 +298,9 @@ func (m *mac) checkTree(uid, gid int) {
 		t.Errorf("/usr/local/bin/telec -> %q (%v), want the installed telec", target, err)
 	}
 	// The daemon would start: the starter config and secrets load cleanly.
-	paths := layout.Paths{Mode: layout.System, ConfigFile: m.path(base + "/config.yml"), SecretsFile: m.path(base + "/secrets.yml"),
+	// (_teleclaude is only the stand-ins' here, so the loader, run as root,
+	// takes the secrets' owner on trust; the table above checks it.)
+	paths := layout.Paths{Mode: layout.System, ServiceUser: "_teleclaude", ConfigFile: m.path(base + "/config.yml"), SecretsFile: m.path(base + "/secrets.yml"),
 		DataDir: m.path(base + "/data"), LogDir: m.path("Library/Logs/TeleClaude"), RunDir: m.path(base + "/run"),
 		Socket: m.path(base + "/run/teleclaude.sock"), SharedDir: m.path(base + "/shared")}
 	cfg, err := config.Load(paths, func(string) string { return "" })
@@ -322,16 +324,25 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 // TestSecondInstall: an upgrade over a running install creates nothing,
-// keeps the admin's config and secrets and the data, and restarts.
+// keeps the admin's config and secrets and the data, and restarts. Secrets
+// as an older install left them, root:_teleclaude 0640 (readable by every
+// user of the socket), become _teleclaude:wheel 0600, content untouched.
 func TestSecondInstall(t *testing.T) {
 	m := newMac(t)
 	m.mustInstall()
+	secrets := m.path(base + "/secrets.yml")
 	os.WriteFile(m.path(base+"/config.yml"), []byte("people: []\n# edited by the admin\n"), 0o644)
-	os.WriteFile(m.path(base+"/secrets.yml"), []byte("agent_env: {ANTHROPIC_API_KEY: sk-x}\n"), 0o600)
+	os.WriteFile(secrets, []byte("agent_env: {ANTHROPIC_API_KEY: sk-x}\n"), 0o600)
+	os.Chown(secrets, 0, 350)
+	os.Chmod(secrets, 0o640)
 	os.WriteFile(m.path(base+"/data/teleclaude.db"), []byte("precious"), 0o640)
 	os.Chown(m.path(base+"/data/teleclaude.db"), 350, 350)
 
-	m.calls(m.mustInstall(), concat(
+	out, calls, err := m.install()
+	if err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	m.calls(calls, concat(
 		[]string{
 			"launchctl print system/ai.instrukt.teleclaude",
 			"launchctl bootout system/ai.instrukt.teleclaude",
@@ -341,11 +352,14 @@ func TestSecondInstall(t *testing.T) {
 		ensureCalls("350"),
 		postCalls(),
 		[]string{
-			`chown root:_teleclaude "$ROOT/Library/Application Support/TeleClaude/secrets.yml"`,
+			`chown _teleclaude:wheel "$ROOT/Library/Application Support/TeleClaude/secrets.yml"`,
 			"chown root:wheel $ROOT/Library/LaunchDaemons/ai.instrukt.teleclaude.plist.new",
 		},
 		startCalls(),
 	)...)
+	if !strings.Contains(out, "secrets.yml was -rw-r----- 0 350 (mode, uid, gid); it is now _teleclaude:wheel 0600") {
+		t.Errorf("the upgrade does not say it closed the secrets to the group:\n%s", out)
+	}
 	for file, want := range map[string]string{
 		base + "/config.yml":         "people: []\n# edited by the admin\n",
 		base + "/secrets.yml":        "agent_env: {ANTHROPIC_API_KEY: sk-x}\n",
@@ -355,9 +369,20 @@ func TestSecondInstall(t *testing.T) {
 			t.Errorf("%s = %q after an upgrade, want %q", file, got, want)
 		}
 	}
-	if st, _ := os.Stat(m.path(base + "/secrets.yml")); st.Mode().Perm() != 0o640 || group(st) != 350 {
-		t.Errorf("secrets.yml is %v gid %d after an upgrade, want 0640 root:_teleclaude", st.Mode(), group(st))
+	closed := func() {
+		t.Helper()
+		if st, _ := os.Stat(secrets); owner(st) != 350 || group(st) != 0 || st.Mode().Perm() != 0o600 {
+			t.Errorf("secrets.yml is %d:%d %v after an upgrade, want _teleclaude:wheel 0600", owner(st), group(st), st.Mode())
+		}
 	}
+	closed()
+
+	// Once right, an upgrade leaves them so, and says nothing about them.
+	out, _, err = m.install()
+	if err != nil || strings.Contains(out, "secrets.yml was") {
+		t.Errorf("second upgrade: %v\n%s", err, out)
+	}
+	closed()
 }
 
 // TestTakenIDs: ids in use by other accounts are skipped.
@@ -513,7 +538,8 @@ func TestBootstrapRefused(t *testing.T) {
 }
 
 // TestUninstall removes the programs, the job, the receipt and the
-// account, and keeps every byte of data; a reinstall takes the data back.
+// account, and keeps every byte of data (the secrets given to root); a
+// reinstall takes the data back.
 func TestUninstall(t *testing.T) {
 	m := newMac(t)
 	m.mustInstall()
@@ -532,6 +558,7 @@ func TestUninstall(t *testing.T) {
 		"launchctl print system/ai.instrukt.teleclaude",
 		"launchctl bootout system/ai.instrukt.teleclaude",
 		"pkgutil --forget ai.instrukt.teleclaude",
+		`chown root:wheel "$ROOT/Library/Application Support/TeleClaude/secrets.yml"`,
 		"dscl . -read /Users/_teleclaude UniqueID",
 		"dscl . -delete /Users/_teleclaude",
 		"dscl . -read /Groups/_teleclaude PrimaryGroupID",
@@ -556,6 +583,11 @@ func TestUninstall(t *testing.T) {
 		if _, err := os.Stat(m.path(kept)); err != nil {
 			t.Errorf("%s was removed: %v", kept, err)
 		}
+	}
+	// The kept secrets are root's while their owner is deleted, so that an
+	// account made later with uid 350 does not own them.
+	if st, err := os.Stat(m.path(base + "/secrets.yml")); err != nil || owner(st) != 0 || group(st) != 0 || st.Mode().Perm() != 0o600 {
+		t.Errorf("kept secrets.yml: %v, want root:wheel 0600", err)
 	}
 
 	// Someone took uid 350 meanwhile: the reinstall picks 351 and gives the

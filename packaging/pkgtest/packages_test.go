@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -98,8 +100,16 @@ func TestPlainChroot(t *testing.T) {
 				t.Fatal("the chroot has /run/systemd/system: not a test of a system without systemd")
 			}
 			passwd, _ := os.ReadFile(filepath.Join(root, "etc/passwd"))
-			if !regexp.MustCompile(`(?m)^teleclaude:x:\d+:\d+:[^:]*:/nonexistent:/(usr/)?sbin/nologin$`).Match(passwd) {
+			m := regexp.MustCompile(`(?m)^teleclaude:x:(\d+):\d+:[^:]*:/nonexistent:/(usr/)?sbin/nologin$`).FindSubmatch(passwd)
+			if m == nil {
 				t.Errorf("no teleclaude system user in /etc/passwd:\n%s", passwd)
+			}
+			// The secrets are the service user's alone, not its group's:
+			// that group is every user of the socket.
+			if st, err := os.Stat(filepath.Join(root, "etc/teleclaude/secrets.yml")); err != nil {
+				t.Error(err)
+			} else if sys := st.Sys().(*syscall.Stat_t); m != nil && (strconv.Itoa(int(sys.Uid)) != string(m[1]) || sys.Gid != 0 || st.Mode().Perm() != 0o600) {
+				t.Errorf("secrets.yml is %d:%d %04o, want teleclaude (uid %s):root 0600", sys.Uid, sys.Gid, st.Mode().Perm(), m[1])
 			}
 			for _, d := range []string{"var/lib/teleclaude", "etc/teleclaude"} {
 				if _, err := os.Stat(filepath.Join(root, d)); err != nil {

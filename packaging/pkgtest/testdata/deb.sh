@@ -15,7 +15,7 @@ info=/var/lib/dpkg/info
 check install-exit-0 run install.log apt-get install -y "$OLD"
 check user-and-group-no-shell-no-home check_account
 check directories-owners-modes check_dirs
-check secrets-stat-override sh -c 'dpkg-statoverride --list /etc/teleclaude/secrets.yml | grep -qx "root teleclaude 640 /etc/teleclaude/secrets.yml"'
+check secrets-stat-override sh -c 'dpkg-statoverride --list /etc/teleclaude/secrets.yml | grep -qx "teleclaude root 600 /etc/teleclaude/secrets.yml"'
 check units-in-usr-lib check_units_files
 check units-not-conffiles sh -c 'c=$(dpkg-query -W -f="\${Conffiles}" teleclaude | awk "{print \$1}" | sort | tr "\n" " "); [ "$c" = "/etc/teleclaude/config.yml /etc/teleclaude/secrets.yml " ] || { echo "conffiles: $c"; exit 1; }'
 check units-enabled-not-started enabled_not_started
@@ -27,8 +27,10 @@ check systemd-analyze-security-at-most-1.5 analyze_security
 # --- Running -----------------------------------------------------------------
 make_users
 write_config
+write_secrets
 check start-reaches-ready started_ready
 check runs-as-teleclaude runs_as_service_user
+check socket-user-cannot-read-secrets secrets_closed_to_socket_users
 check socket-0660-teleclaude socket_owned
 check roles-from-whoami roles_from_whoami
 check reload-applies-roles reload_applies
@@ -48,13 +50,25 @@ check postrm-upgrade-twice twice "$info/teleclaude.postrm" upgrade "$NEW_VERSION
 check service-survives-upgrade-scripts eq "$(state teleclaude.service)" active
 
 # --- Upgrade with an edited config, PostgreSQL now running --------------------
+# The secrets as packages before this one left them: a stat override
+# root teleclaude 0640, which let every user of the socket read them. The
+# upgrade moves it to teleclaude root 0600 and keeps what the admin wrote.
+dpkg-statoverride --remove /etc/teleclaude/secrets.yml
+dpkg-statoverride --update --add root teleclaude 0640 /etc/teleclaude/secrets.yml
+check older-secrets-open-to-socket-users sh -c '. /root/pkgtest/lib.sh; as alice cat /etc/teleclaude/secrets.yml'
 check postgresql-starts pg_start
 sum=$(sha256sum /etc/teleclaude/config.yml)
+secsum=$(sha256sum /etc/teleclaude/secrets.yml)
 pid=$(main_pid)
 check upgrade-exit-0 run upgrade.log apt-get install -y "$NEW"
 check upgrade-kept-the-edited-config eq "$(sha256sum /etc/teleclaude/config.yml)" "$sum"
+check upgrade-moved-the-secrets-override sh -c 'dpkg-statoverride --list /etc/teleclaude/secrets.yml | grep -qx "teleclaude root 600 /etc/teleclaude/secrets.yml"'
+check upgrade-reowned-the-secrets owner_mode /etc/teleclaude/secrets.yml "teleclaude:root 600"
+check upgrade-kept-the-edited-secrets eq "$(sha256sum /etc/teleclaude/secrets.yml)" "$secsum"
+check upgrade-said-the-secrets-moved file_has "$T/upgrade.log" "it is now teleclaude:root 0600"
 check upgrade-restarted-the-running-daemon sh -c '[ "$(systemctl show -p MainPID --value teleclaude.service)" != "$0" ] && [ "$(systemctl is-active teleclaude.service)" = active ]' "$pid"
 check upgrade-runs-the-new-version sh -c '. /root/pkgtest/lib.sh; contains "$(as alice telec status --json)" "\"version\": \"v1.0.1\""'
+check upgrade-socket-user-cannot-read-secrets secrets_closed_to_socket_users
 check_postgres
 
 # --- Upgrade (reinstall) while stopped: stays stopped -------------------------

@@ -100,6 +100,15 @@ logging: {level: debug, format: text}
 EOF
 }
 
+# The admin's secrets, written into the packaged file: it keeps its owner
+# and mode.
+write_secrets() {
+	cat >/etc/teleclaude/secrets.yml <<EOF
+# Edited by the admin (package test).
+agent_env: {PKGTEST_KEY: "pkgtest-s3cret"}
+EOF
+}
+
 make_users() {
 	for u in alice bob carol; do
 		id "$u" >/dev/null 2>&1 || useradd -m -s /bin/sh "$u"
@@ -127,7 +136,7 @@ check_account() {
 check_dirs() {
 	owner_mode /etc/teleclaude "root:root 755" &&
 		owner_mode /etc/teleclaude/config.yml "root:root 644" &&
-		owner_mode /etc/teleclaude/secrets.yml "root:teleclaude 640" &&
+		owner_mode /etc/teleclaude/secrets.yml "teleclaude:root 600" &&
 		owner_mode /var/lib/teleclaude "teleclaude:teleclaude 711" &&
 		owner_mode /var/lib/teleclaude/shared "teleclaude:teleclaude 755" &&
 		owner_mode /var/log/teleclaude "teleclaude:teleclaude 700" &&
@@ -247,6 +256,27 @@ whoami_via_systemd_run() {
 	out=$(systemd-run --quiet --wait --pipe -p User=bob telec whoami --json) || { echo "$out"; return 1; }
 	contains "$out" '"role": "member"'
 }
+
+# Users reach the socket through the teleclaude group; that group must not
+# reach the secrets. The daemon still reads them: it says so in its log (and
+# would not start at all on a secrets file it cannot read), with no warning
+# about their permissions.
+secrets_closed_to_socket_users() {
+	id -nG alice | tr ' ' '\n' | grep -qx teleclaude || { echo "alice is not in the teleclaude group"; return 1; }
+	as alice telec whoami --json >/dev/null || { echo "alice cannot use the socket"; return 1; }
+	if out=$(as alice cat /etc/teleclaude/secrets.yml 2>&1); then
+		echo "alice, a user of the socket, read the secrets: $out"
+		return 1
+	fi
+	contains "$out" "Permission denied" || return 1
+	eq "$(state teleclaude.service)" active || return 1
+	wait_for secrets_read || { echo "the daemon did not log reading the secrets:"; daemon_log | tail -n 20; return 1; }
+	lacks "$(daemon_log)" "fix: chown" || return 1
+}
+
+# daemon_log is the log of the running daemon's start, and nothing before it.
+daemon_log() { journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID="$(prop teleclaude.service InvocationID)"; }
+secrets_read() { daemon_log | grep -q "secrets read from /etc/teleclaude/secrets.yml"; }
 
 outsider_gets_group_fix() {
 	out=$(as carol telec whoami 2>&1)

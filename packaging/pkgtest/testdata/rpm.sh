@@ -25,7 +25,9 @@ check rpm-verify-clean sh -c 'out=$(rpm -V --nodeps teleclaude) || { echo "$out"
 # --- Running -------------------------------------------------------------------
 make_users
 write_config
+write_secrets
 check rpm-start-reaches-ready started_ready
+check rpm-socket-user-cannot-read-secrets secrets_closed_to_socket_users
 check rpm-roles-from-whoami roles_from_whoami
 check rpm-outsider-gets-the-group-fix outsider_gets_group_fix
 check rpm-socket-activation socket_activation
@@ -44,14 +46,25 @@ check rpm-post-twice twice sh "$scripts/post" 1
 check rpm-scriptlets-twice-changed-nothing same_state "$before"
 
 # --- Upgrade with an edited config (rpm -U) -------------------------------------
+# The edited secrets as packages before this one made them, root:teleclaude
+# 0640, readable by every user of the socket: rpm leaves an edited config
+# file as it is, and %post re-owns it, keeping what the admin wrote.
+chown root:teleclaude /etc/teleclaude/secrets.yml
+chmod 0640 /etc/teleclaude/secrets.yml
 sum=$(sha256sum /etc/teleclaude/config.yml)
+secsum=$(sha256sum /etc/teleclaude/secrets.yml)
 pid=$(main_pid)
 check rpm-upgrade-exit-0 run upgrade.log rpm -U --nodeps "$NEW"
 check rpm-upgrade-kept-the-edited-config eq "$(sha256sum /etc/teleclaude/config.yml)" "$sum"
 check rpm-upgrade-no-rpmnew test ! -e /etc/teleclaude/config.yml.rpmnew
+check rpm-upgrade-reowned-the-secrets owner_mode /etc/teleclaude/secrets.yml "teleclaude:root 600"
+check rpm-upgrade-kept-the-edited-secrets eq "$(sha256sum /etc/teleclaude/secrets.yml)" "$secsum"
+check rpm-upgrade-no-secrets-rpmnew test ! -e /etc/teleclaude/secrets.yml.rpmnew
+check rpm-upgrade-said-the-secrets-moved file_has "$T/upgrade.log" "it is now teleclaude:root 0600"
 check rpm-upgrade-restarted-the-running-daemon sh -c '[ "$(systemctl show -p MainPID --value teleclaude.service)" != "$0" ] && [ "$(systemctl is-active teleclaude.service)" = active ]' "$pid"
 check rpm-upgrade-runs-the-new-version sh -c '. /root/pkgtest/lib.sh; contains "$(as alice telec status --json)" "\"version\": \"v1.0.1\""'
 check rpm-upgrade-kept-units-enabled sh -c '[ "$(systemctl is-enabled teleclaude.service)" = enabled ]'
+check rpm-upgrade-socket-user-cannot-read-secrets secrets_closed_to_socket_users
 
 # --- Upgrade (reinstall) while stopped: stays stopped --------------------------
 systemctl stop teleclaude.service
