@@ -203,8 +203,13 @@ func (c *Config) envSettings() []envSetting {
 	}
 }
 
-// envDBPassword overrides the secrets file's database password.
-const envDBPassword = "TELECLAUDE_DB_PASSWORD"
+// envDBPassword overrides the secrets file's database password;
+// envDBPasswordFile names a file holding it (Docker's secrets, a
+// credentials directory), the variable winning over the file.
+const (
+	envDBPassword     = "TELECLAUDE_DB_PASSWORD"
+	envDBPasswordFile = "TELECLAUDE_DB_PASSWORD_FILE"
+)
 
 // applyEnv lets TELECLAUDE_* variables and the agents' own key variables
 // override the files: environment wins, as for every 12-factor service.
@@ -215,6 +220,13 @@ func (c *Config) applyEnv(getenv Getenv) error {
 				return err
 			}
 		}
+	}
+	if f := getenv(envDBPasswordFile); f != "" {
+		b, err := strictyaml.ReadFile(f, false)
+		if err != nil {
+			return fmt.Errorf("%s=%s: %v", envDBPasswordFile, f, err)
+		}
+		c.Secrets.Database.Password = strings.TrimRight(string(b), "\r\n")
 	}
 	if v := getenv(envDBPassword); v != "" {
 		c.Secrets.Database.Password = v
