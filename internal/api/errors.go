@@ -39,9 +39,6 @@ func Forbidden(format string, args ...any) *Error {
 func NotFound(format string, args ...any) *Error {
 	return errorf(http.StatusNotFound, "not_found", format, args...)
 }
-func Conflict(format string, args ...any) *Error {
-	return errorf(http.StatusConflict, "conflict", format, args...)
-}
 func Unavailable(format string, args ...any) *Error {
 	return errorf(http.StatusServiceUnavailable, "unavailable", format, args...)
 }
