@@ -176,7 +176,7 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 		return store.Session{}, errdefs.Unavailablef("agent %s cannot start: %v; ask an admin to install it or fix the config", agentName, err)
 	}
 	if m.o.Host == nil {
-		return store.Session{}, errdefs.Unavailablef("sessions cannot run on this machine: %v", m.o.HostErr)
+		return store.Session{}, m.noHost()
 	}
 	owner, err := sessionhost.LookupOwner(c.UID)
 	if err != nil {
@@ -357,6 +357,11 @@ func newID() string {
 	return string(b)
 }
 
+// noHost is the answer when sessions cannot run here, and why.
+func (m *Manager) noHost() error {
+	return errdefs.Unavailablef("sessions cannot run on this machine: %v", m.o.HostErr)
+}
+
 // get returns a session the caller may see: unknown ids are NotFound,
 // others' sessions Forbidden (non-admins learn nothing else about them).
 func (m *Manager) get(ctx context.Context, c identity.Identity, id string) (store.Session, error) {
@@ -419,7 +424,7 @@ func (m *Manager) Send(ctx context.Context, c identity.Identity, id, text string
 		return errdefs.Conflictf("session %s is %s; input goes only to running sessions", id, s.Status)
 	}
 	if m.o.Host == nil {
-		return errdefs.Unavailablef("sessions cannot run on this machine: %v", m.o.HostErr)
+		return m.noHost()
 	}
 	// The lock keeps the recorder from appending output the program
 	// prints in answer before this input; the recorder never waits for
@@ -530,7 +535,7 @@ func (m *Manager) Attach(ctx context.Context, c identity.Identity, id string) (s
 		return "", "", errdefs.Conflictf("session %s is %s; there is nothing to attach to", id, s.Status)
 	}
 	if m.o.Host == nil {
-		return "", "", errdefs.Unavailablef("sessions cannot run on this machine: %v", m.o.HostErr)
+		return "", "", m.noHost()
 	}
 	return filepath.Join(m.o.Host.Dir(c.UID), "tmux.sock"), tmux.Target(s.ID), nil
 }

@@ -68,10 +68,15 @@ type live struct {
 	lastWarn string
 }
 
+// newLive is the record of s, reading its log from the offset stored.
+func (m *Manager) newLive(s store.Session) *live {
+	return &live{s: s, log: m.logPath(s), offset: s.OutputOffset}
+}
+
 func (m *Manager) track(s store.Session) *live {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l := &live{s: s, log: m.logPath(s), offset: s.OutputOffset}
+	l := m.newLive(s)
 	m.live[s.ID] = l
 	return l
 }
@@ -453,7 +458,7 @@ func (m *Manager) end(ctx context.Context, s store.Session, status string, exit 
 	l := m.live[s.ID]
 	if l == nil && s.OwnerUID != nil && m.o.Host != nil {
 		// Not recorded yet: its log is still to be read and removed.
-		l = &live{s: s, log: m.logPath(s), offset: s.OutputOffset}
+		l = m.newLive(s)
 		m.live[s.ID] = l
 	}
 	if l != nil {
