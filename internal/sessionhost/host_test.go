@@ -289,8 +289,7 @@ func TestClientChecksTheHost(t *testing.T) {
 			if err != nil {
 				return
 			}
-			writeMessage(c, Response{PID: 1})
-			c.Close()
+			answer(c, Response{PID: 1})
 		}
 	}()
 	c := &Client{uid: os.Getuid() + 1, sock: sock}
@@ -320,8 +319,7 @@ func TestClientBelievesLittle(t *testing.T) {
 			if err != nil {
 				return
 			}
-			writeMessage(c, r)
-			c.Close()
+			answer(c, r)
 		}
 	}()
 	c := &Client{uid: os.Getuid(), sock: sock}
@@ -330,6 +328,16 @@ func TestClientBelievesLittle(t *testing.T) {
 	}
 	if err := c.Ping(context.Background()); err == nil || len(err.Error()) > 2*maxErrorLen {
 		t.Errorf("a long error came through %d bytes long", len(err.Error()))
+	}
+}
+
+// answer plays a host: it reads the request before it answers, as the
+// real one does. Closing first would race the client's write (EPIPE).
+func answer(c net.Conn, r Response) {
+	defer c.Close()
+	var req Request
+	if readMessage(c, &req, maxRequest) == nil {
+		writeMessage(c, r)
 	}
 }
 
