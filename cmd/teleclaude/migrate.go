@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/migrate"
+	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -150,37 +150,33 @@ system config when it maps that user.`,
 // running migrate (SUDO_USER under sudo; never root by default). The
 // person's name is the system config's for that user, else the user name.
 func resolveOwner(flag string) (*migrate.Owner, string, error) {
-	var u *user.User
+	var u osuser.User
 	var err error
 	switch {
 	case flag != "":
-		if _, nerr := strconv.Atoi(flag); nerr == nil {
-			u, err = user.LookupId(flag)
+		if n, nerr := strconv.Atoi(flag); nerr == nil {
+			u, err = osuser.LookupID(n)
 		} else {
-			u, err = user.Lookup(flag)
+			u, err = osuser.Lookup(flag)
 		}
 		if err != nil {
 			return nil, "", cli.Usagef("--owner %s: %v", flag, err)
 		}
 	case os.Getuid() != 0:
-		u, err = user.Current()
+		u, err = osuser.LookupID(os.Getuid())
 	case os.Getenv("SUDO_USER") != "" && os.Getenv("SUDO_USER") != "root":
-		u, err = user.Lookup(os.Getenv("SUDO_USER"))
+		u, err = osuser.Lookup(os.Getenv("SUDO_USER"))
 	default:
 		return nil, "", nil // root without sudo: only --owner says who
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("find the owner for unowned sessions: %w", err)
 	}
-	uid, err := strconv.ParseInt(u.Uid, 10, 64)
-	if err != nil {
-		return nil, "", fmt.Errorf("owner %s: uid %q: %w", u.Username, u.Uid, err)
-	}
-	o := &migrate.Owner{Person: u.Username, UID: uid}
-	note := fmt.Sprintf("owner_person for unowned sessions is the OS user name %s: the system config does not map that user to a person", u.Username)
+	o := &migrate.Owner{Person: u.Name, UID: int64(u.UID)}
+	note := fmt.Sprintf("owner_person for unowned sessions is the OS user name %s: the system config does not map that user to a person", u.Name)
 	if p, err := layout.Resolve(layout.Current(), layout.System); err == nil {
 		if c, err := config.Load(p, os.Getenv); err == nil {
-			if person, ok := c.PersonByOSUser(u.Username); ok {
+			if person, ok := c.PersonByOSUser(u.Name); ok {
 				o.Person, note = person.Name, ""
 			}
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/apitype"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/osuser"
 )
 
 // Client is an API client bound to one socket.
@@ -167,6 +168,11 @@ func adviceFor(goos string) advice {
 	}
 }
 
+// directoryJoin replaces advice.join on Linux for an account from a
+// directory service: usermod refuses accounts that are not in /etc/passwd,
+// while gpasswd edits only /etc/group.
+const directoryJoin = "`sudo gpasswd -a %[2]s %[1]s`, then log in again (or run `newgrp %[1]s`)"
+
 // unreachable explains a failed dial: which of the three usual causes it is,
 // and the command that fixes it.
 func (c *Client) unreachable(err error) error {
@@ -186,11 +192,14 @@ func (c *Client) unreachable(err error) error {
 		// socket is joined through its group; a private one is someone
 		// else's single-user daemon.
 		if g, ok := socketGroup(c.Socket, c.goos); ok {
-			name := "$USER"
-			if u, err := user.Current(); err == nil {
-				name = u.Username
+			name, join := "$USER", a.join
+			if u, err := osuser.LookupID(os.Getuid()); err == nil {
+				name = u.Name
+				if u.Directory && c.goos == "linux" {
+					join = directoryJoin
+				}
 			}
-			e.Fix = fmt.Sprintf("you need to be in the %s group: ask an admin to run "+a.join, g, name)
+			e.Fix = fmt.Sprintf("you need to be in the %s group: ask an admin to run "+join, g, name)
 		} else {
 			e.Fix = fmt.Sprintf("the socket belongs to another user; run telec as the user who started the daemon (you are uid %d)", os.Getuid())
 		}

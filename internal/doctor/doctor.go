@@ -26,6 +26,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/client"
 	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
@@ -88,10 +89,7 @@ type Caller struct {
 
 // CurrentCaller describes this process.
 func CurrentCaller() Caller {
-	c := Caller{UID: os.Getuid(), Name: strconv.Itoa(os.Getuid())}
-	if u, err := user.Current(); err == nil {
-		c.Name = u.Username
-	}
+	c := Caller{UID: os.Getuid(), Name: osuser.UserName(os.Getuid())}
 	gids, _ := os.Getgroups()
 	c.Session = append(gids, os.Getgid())
 	return c
@@ -104,29 +102,20 @@ type account struct {
 	gid   int
 	gids  []int
 	group string // the primary group's name
+	// directory: from a directory service (NSS), not /etc/passwd
+	directory bool
 }
 
 func lookupAccount(name string) (*account, error) {
-	u, err := user.Lookup(name)
+	u, err := osuser.Lookup(name)
 	if err != nil {
 		return nil, err
 	}
-	a := &account{name: u.Username, group: u.Gid}
-	a.uid, _ = strconv.Atoi(u.Uid)
-	a.gid, _ = strconv.Atoi(u.Gid)
-	if g, err := user.LookupGroupId(u.Gid); err == nil {
-		a.group = g.Name
+	gids, err := osuser.GroupIDs(u)
+	if err != nil {
+		return nil, err
 	}
-	ids, _ := u.GroupIds()
-	for _, id := range ids {
-		if n, err := strconv.Atoi(id); err == nil {
-			a.gids = append(a.gids, n)
-		}
-	}
-	if !slices.Contains(a.gids, a.gid) {
-		a.gids = append(a.gids, a.gid)
-	}
-	return a, nil
+	return &account{name: u.Name, uid: u.UID, gid: u.GID, gids: gids, group: osuser.GroupName(u.GID), directory: u.Directory}, nil
 }
 
 var root = &account{name: "root", uid: 0, gid: 0, gids: []int{0}, group: layout.RootGroup(runtime.GOOS)}
@@ -348,17 +337,17 @@ func (w expect) check() Check {
 	}
 	switch {
 	case w.readBy != nil && !canRead(sys, perm, w.readBy):
-		return fail(Fail, fmt.Sprintf("cannot be read by the daemon's user %s (owner %s, group %s, mode %04o)", w.readBy.name, userName(int(sys.Uid)), groupName(int(sys.Gid)), perm), chown+" && "+chmod)
+		return fail(Fail, fmt.Sprintf("cannot be read by the daemon's user %s (owner %s, group %s, mode %04o)", w.readBy.name, osuser.UserName(int(sys.Uid)), osuser.GroupName(int(sys.Gid)), perm), chown+" && "+chmod)
 	case int(sys.Uid) != w.owner.uid && !(w.rootMayOwn && sys.Uid == 0):
-		return fail(Fail, fmt.Sprintf("is owned by %s, not %s", userName(int(sys.Uid)), w.owner.name), rechown)
+		return fail(Fail, fmt.Sprintf("is owned by %s, not %s", osuser.UserName(int(sys.Uid)), w.owner.name), rechown)
 	case perm&0o022 != 0:
 		return fail(Fail, fmt.Sprintf("is writable by others (mode %04o)", perm), chmod)
 	case w.private != "" && perm&0o007 != 0:
 		return fail(w.private, fmt.Sprintf("is open to every user (mode %04o)", perm), narrow)
 	case w.private != "" && perm&0o070 != 0:
-		return fail(w.private, fmt.Sprintf("is open to its group %s (mode %04o)", groupName(int(sys.Gid)), perm), narrow)
+		return fail(w.private, fmt.Sprintf("is open to its group %s (mode %04o)", osuser.GroupName(int(sys.Gid)), perm), narrow)
 	}
-	c.Detail = fmt.Sprintf("%s (%s:%s %04o)", w.path, userName(int(sys.Uid)), groupName(int(sys.Gid)), perm)
+	c.Detail = fmt.Sprintf("%s (%s:%s %04o)", w.path, osuser.UserName(int(sys.Uid)), osuser.GroupName(int(sys.Gid)), perm)
 	return c
 }
 
@@ -380,13 +369,13 @@ func sqliteFile(path string, daemon *account) Check {
 	dir, _ := os.Stat(filepath.Dir(path))
 	switch {
 	case int(sys.Uid) != daemon.uid:
-		return Check{Name: c.Name, Status: Fail, Detail: fmt.Sprintf("%s is owned by %s, not %s", path, userName(int(sys.Uid)), daemon.name),
+		return Check{Name: c.Name, Status: Fail, Detail: fmt.Sprintf("%s is owned by %s, not %s", path, osuser.UserName(int(sys.Uid)), daemon.name),
 			Fix: fmt.Sprintf("sudo chown %s:%s %s*", daemon.name, daemon.group, path)}
 	case dir != nil && dir.Mode().Perm()&0o001 != 0 && st.Mode().Perm()&0o004 != 0:
 		return Check{Name: c.Name, Status: Fail, Detail: fmt.Sprintf("%s can be read by every user (file %04o in a directory others may enter): every transcript is exposed", path, st.Mode().Perm()),
 			Fix: fmt.Sprintf("sudo chmod 0750 %s (or: sudo chmod 0600 %s)", filepath.Dir(path), path)}
 	}
-	c.Detail = fmt.Sprintf("%s (%s %04o)", path, userName(int(sys.Uid)), st.Mode().Perm())
+	c.Detail = fmt.Sprintf("%s (%s %04o)", path, osuser.UserName(int(sys.Uid)), st.Mode().Perm())
 	return c
 }
 
@@ -402,20 +391,6 @@ func canRead(sys *syscall.Stat_t, perm os.FileMode, a *account) bool {
 	default:
 		return perm&0o004 != 0
 	}
-}
-
-func userName(uid int) string {
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-		return u.Username
-	}
-	return strconv.Itoa(uid)
-}
-
-func groupName(gid int) string {
-	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
-		return g.Name
-	}
-	return strconv.Itoa(gid)
 }
 
 // socketAndDatabase asks the daemon for its status and health. When it
@@ -440,9 +415,9 @@ func socketAndDatabase(ctx context.Context, sock string, system bool, group stri
 		case perm&0o006 != 0:
 			sc.Status, sc.Fix = Warn, fmt.Sprintf("socket: {mode: \"0660\", group: %s} in the config, then restart the daemon", group)
 			sc.Detail += fmt.Sprintf("; mode %04o lets every user connect", perm)
-		case groupName(gid) != group:
+		case osuser.GroupName(gid) != group:
 			sc.Status, sc.Fix = Warn, "restart the daemon; it sets the socket's group from socket.group"
-			sc.Detail += fmt.Sprintf("; its group is %s, not %s", groupName(gid), group)
+			sc.Detail += fmt.Sprintf("; its group is %s, not %s", osuser.GroupName(gid), group)
 		}
 	}
 
@@ -469,10 +444,7 @@ func socketAndDatabase(ctx context.Context, sock string, system bool, group stri
 // user when the daemon does not answer.
 func DatabaseCheck(ctx context.Context, p layout.Paths, getenv config.Getenv) Check {
 	c := Check{Name: "database"}
-	who := fmt.Sprintf("uid %d", os.Getuid())
-	if u, err := user.Current(); err == nil {
-		who = u.Username
-	}
+	who := osuser.UserName(os.Getuid())
 	cfg, err := config.Load(p, getenv)
 	if err != nil {
 		c.Status, c.Detail, c.Fix = Fail, fmt.Sprintf("as %s, the config does not load: %v", who, err), "see the config and secrets checks"
@@ -523,6 +495,10 @@ func membership(group string, caller Caller, daemon *account) []Check {
 	me, err := lookupAccount(caller.Name)
 	if err != nil || !slices.Contains(me.gids, gid) {
 		fix := fmt.Sprintf("sudo usermod -aG %s %s, then log in again", group, caller.Name)
+		if me != nil && me.directory {
+			// usermod refuses accounts that are not in /etc/passwd.
+			fix = fmt.Sprintf("sudo gpasswd -a %s %s, then log in again", caller.Name, group)
+		}
 		if runtime.GOOS == "darwin" {
 			fix = fmt.Sprintf("sudo dseditgroup -o edit -a %s -t user %s, then log in again", caller.Name, group)
 		}

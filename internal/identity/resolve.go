@@ -2,8 +2,8 @@ package identity
 
 import (
 	"fmt"
-	"os/user"
-	"strconv"
+
+	"github.com/instruktai/teleclaude/internal/osuser"
 )
 
 // Creds is what the kernel says about the process at the other end of a
@@ -69,10 +69,12 @@ func (r *Resolver) Resolve(c Creds) Identity {
 	return id
 }
 
+// osLookup asks the files and then NSS (osuser): people from a directory
+// service are people too.
 func osLookup(uid int) (string, error) {
-	u, err := user.LookupId(strconv.Itoa(uid))
+	u, err := osuser.LookupID(uid)
 	if err != nil {
 		return "", err
 	}
-	return u.Username, nil
+	return u.Name, nil
 }

@@ -373,14 +373,3 @@ func TestNewRefuses(t *testing.T) {
 		})
 	}
 }
-
-func TestPasswdShell(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "passwd")
-	os.WriteFile(p, []byte("root:x:0:0:root:/root:/bin/bash\nal:x:1001:1001::/home/al:/usr/bin/zsh\nbroken\n"), 0o644)
-	if got := passwdShell(p, 1001); got != "/usr/bin/zsh" {
-		t.Errorf("passwdShell(1001) = %q", got)
-	}
-	if got := passwdShell(p, 7); got != "" {
-		t.Errorf("passwdShell(7) = %q, want none", got)
-	}
-}
