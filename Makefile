@@ -54,6 +54,7 @@ bench: build
 		else echo "bench: sqlite3 or pgloader missing (apt-get install sqlite3 pgloader); their rows will say so"; fi; \
 	fi
 	scripts/with-postgres.sh $(GO) run ./bench -bin $(BIN)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/osuser
 
 # The Linux packages (packaging/nfpm.yaml): programs, man pages and
 # completions built and packed by packaging/mkpkgs with a pinned nfpm.

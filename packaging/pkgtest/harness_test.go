@@ -133,9 +133,11 @@ var (
 	// a PostgreSQL for peer authentication; Debian's rpm for the .rpm; rpmlint, which runs inside
 	// the root (see TestRpmlint). python3-cffi-backend is named because
 	// debootstrap cannot pick a provider for the virtual package that
-	// rpmlint's python3-zstandard needs.
+	// rpmlint's python3-zstandard needs. libnss-extrausers gives accounts
+	// that NSS knows and /etc/passwd does not, as LDAP or SSSD would.
 	rootPackages = []string{"systemd", "systemd-sysv", "dbus", "libpam-systemd", "polkitd",
-		"tmux", "procps", "man-db", "postgresql-15", "rpm", "rpmlint", "python3-cffi-backend"}
+		"tmux", "procps", "man-db", "postgresql-15", "rpm", "rpmlint", "python3-cffi-backend",
+		"libnss-extrausers"}
 	// Timers that could start apt or other work while a test runs.
 	rootMasked = []string{"apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer",
 		"e2scrub_all.timer", "man-db.timer", "fstrim.timer"}

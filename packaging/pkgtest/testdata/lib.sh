@@ -89,6 +89,7 @@ computer: {name: pkgtest}
 people:
   - {name: alice, role: admin, os_username: alice}
   - {name: bob, role: member, os_username: bob}
+  - {name: dora, role: member, os_username: dora}
 projects:
   - {name: demo, path: /srv/demo}
 agents:
@@ -284,16 +285,17 @@ outsider_gets_group_fix() {
 	eq "$rc" 3 && contains "$out" "permission denied" && contains "$out" "usermod -aG teleclaude carol"
 }
 
-# A session alice starts runs in teleclaude-sessions@<alice's uid>.service,
-# the host, tmux and the session's own program all as alice and none as
-# the service user; what she types reaches the program and its output her
+# A session USER starts runs in teleclaude-sessions@<their uid>.service,
+# the host, tmux and the session's own program all as them and none as
+# the service user; what they type reaches the program and its output their
 # transcript. The polkit rule lets the service user start that unit for
-# alice, and no unit for a system uid.
+# them, and no unit for a system uid.
 sessions_as_owner() {
-	out=$(as alice telec sessions start --project demo --agent shell --json) || { echo "$out"; return 1; }
+	_who=$1
+	out=$(as "$_who" telec sessions start --project demo --agent shell --json) || { echo "$out"; return 1; }
 	id=$(printf '%s\n' "$out" | sed -n 's/^  "id": "\(.*\)",$/\1/p')
 	[ -n "$id" ] || { echo "no id in: $out"; return 1; }
-	uid=$(id -u alice)
+	uid=$(id -u "$_who")
 	unit="teleclaude-sessions@$uid.service"
 	eq "$(systemctl is-active "$unit")" active || { systemctl status --no-pager "$unit"; return 1; }
 	procs=$(grep -l "/$unit\$" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3)
@@ -301,10 +303,58 @@ sessions_as_owner() {
 	for p in $procs; do
 		eq "$(awk '/^Uid:/ {print $2}' "/proc/$p/status")" "$uid" || { echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline")"; return 1; }
 	done
-	as alice telec sessions send "$id" 'echo hello-$((6*7))' || return 1
-	wait_for sh -c ". /root/pkgtest/lib.sh; as alice telec sessions transcript $id | grep -q '^hello-42'" || return 1
-	list=$(as alice telec sessions list --json) && contains "$list" '"project": "demo"' || return 1
-	as alice telec sessions end "$id" >/dev/null
+	as "$_who" telec sessions send "$id" 'echo hello-$((6*7))' || return 1
+	wait_for sh -c ". /root/pkgtest/lib.sh; as $_who telec sessions transcript $id | grep -q '^hello-42'" || return 1
+	list=$(as "$_who" telec sessions list --json) && contains "$list" '"project": "demo"' || return 1
+	as "$_who" telec sessions end "$id" >/dev/null
+}
+
+# dora's account is in the directory, not in /etc/passwd: libnss-extrausers
+# stands in for LDAP or SSSD (NSS reads /var/lib/extrausers). Her uid is of
+# the kind Active Directory gives, above the packaged polkit rule's range.
+# She is in the local teleclaude group, as an admin adds directory users.
+DIR_UID=1668400001
+directory_account() {
+	mkdir -p /var/lib/extrausers /home/dora
+	echo "dora:x:$DIR_UID:$DIR_UID:Dora (directory):/home/dora:/bin/sh" >/var/lib/extrausers/passwd
+	echo "dora:x:$DIR_UID:" >/var/lib/extrausers/group
+	sed -i -e 's/^passwd:.*/& extrausers/' -e 's/^group:.*/& extrausers/' /etc/nsswitch.conf
+	chown "$DIR_UID:$DIR_UID" /home/dora
+	if grep -q '^dora:' /etc/passwd; then echo "dora is in /etc/passwd"; return 1; fi
+	eq "$(id -u dora)" "$DIR_UID"
+}
+
+# Before she is in the group, telec and doctor tell her the fix that works
+# for a directory account: usermod refuses accounts not in /etc/passwd.
+directory_outsider_fix() {
+	out=$(as dora telec whoami 2>&1)
+	eq "$?" 3 && contains "$out" "gpasswd -a dora teleclaude" || return 1
+	out=$(as dora teleclaude doctor --json 2>&1)
+	contains "$out" "gpasswd -a dora teleclaude" || return 1
+	gpasswd -a dora teleclaude
+}
+
+# The polkit rule keeps directory uids out until the admin adds the
+# packaged example with the directory's range; then it lets them in, and
+# at once (polkitd watches its rules). pkcheck asks polkit exactly what
+# systemd asks it when the daemon starts dora's unit.
+directory_polkit_refused() {
+	out=$(as dora telec sessions start --project demo --agent shell 2>&1) && { echo "started: $out"; return 1; }
+	echo "$out"
+	contains "$out" "teleclaude-sessions@$DIR_UID.service" &&
+		contains "$out" "uids 1000-59999 only" &&
+		contains "$out" /usr/share/doc/teleclaude/examples/49-teleclaude-directory.rules
+}
+directory_polkit_example() {
+	f=/usr/share/doc/teleclaude/examples/49-teleclaude-directory.rules
+	sed "s/^var FIRST = .*/var FIRST = $DIR_UID, LAST = $DIR_UID;/" "$f" >/etc/polkit-1/rules.d/49-teleclaude-directory.rules || return 1
+	setpriv --reuid=teleclaude --regid=teleclaude --clear-groups sleep 60 &
+	_p=$!
+	wait_for pkcheck --action-id org.freedesktop.systemd1.manage-units --process "$_p" \
+		--detail unit "teleclaude-sessions@$DIR_UID.service" --detail verb start
+	_rc=$?
+	kill "$_p"
+	return $_rc
 }
 
 polkit_refuses_system_uids() {
@@ -316,7 +366,13 @@ polkit_refuses_system_uids() {
 }
 
 check_sessions() {
-	check sessions-start-as-owner sessions_as_owner
+	check sessions-start-as-owner sessions_as_owner alice
+	check directory-account directory_account
+	check directory-outsider-gets-the-gpasswd-fix directory_outsider_fix
+	check directory-user-role-from-whoami eq "$(whoami_role dora)" member
+	check directory-uid-refused-by-packaged-polkit-rule directory_polkit_refused
+	check directory-polkit-example-lets-in directory_polkit_example
+	check directory-user-sessions-as-owner sessions_as_owner dora
 	check polkit-refuses-system-uids polkit_refuses_system_uids
 }
 
