@@ -46,12 +46,12 @@ check:
 	$(BIN)/staticcheck ./...
 	GOOS=darwin $(BIN)/staticcheck ./...
 
-# The migration benchmark compares with the sqlite3 CLI and pgloader; as
-# root, install them when missing.
+# The migration benchmark compares with the sqlite3 CLI and pgloader, and
+# reads peak memory through GNU time; as root, install them when missing.
 bench: build
-	@if ! command -v sqlite3 >/dev/null || ! command -v pgloader >/dev/null; then \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 pgloader; \
-		else echo "bench: sqlite3 or pgloader missing (apt-get install sqlite3 pgloader); their rows will say so"; fi; \
+	@if ! command -v sqlite3 >/dev/null || ! command -v pgloader >/dev/null || [ ! -x /usr/bin/time ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 pgloader time; \
+		else echo "bench: sqlite3, pgloader or time missing (apt-get install sqlite3 pgloader time); their rows will say so"; fi; \
 	fi
 	scripts/with-postgres.sh $(GO) run ./bench -bin $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/osuser

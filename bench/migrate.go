@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/store"
@@ -20,8 +21,9 @@ import (
 // migrateBench measures `teleclaude migrate` on a generated database
 // against the raw `sqlite3 -csv | psql \copy` pipeline and against
 // pgloader, on the same file, in the same run. Times are wall clock from
-// exec to exit; peak memory is each process's maxrss from wait4 (for the
-// pipeline, sqlite3's and psql's added, per table, the largest table's).
+// exec to exit; peak memory is each process's maxrss as time(1) reports it
+// (for the pipeline, sqlite3's and psql's added, per table, the largest
+// table's).
 func (b *bench) migrateBench(admin string, sessions, rows int) error {
 	if admin == "" {
 		b.row("teleclaude migrate", "skipped: no TELECLAUDE_TEST_PG_DSN", "", "")
@@ -131,7 +133,7 @@ func (b *bench) migrateBench(admin string, sessions, rows int) error {
 		if err != nil {
 			return name + ": failed: " + err.Error(), ""
 		}
-		return fmt.Sprintf("%s: %.2f s, %.0f MB", name, r.wall.Seconds(), r.rssMB), fmt.Sprintf("%.2f×", tcRun.wall.Seconds()/r.wall.Seconds())
+		return fmt.Sprintf("%s: %.2f s, %s", name, r.wall.Seconds(), mb(r.rssMB)), fmt.Sprintf("%.2f×", tcRun.wall.Seconds()/r.wall.Seconds())
 	}
 	refText, ratioText := ref("sqlite3 -csv | psql \\copy", pipe, pipeErr)
 	b.row("teleclaude migrate, verified (wall)", fmt.Sprintf("%.2f s", tcRun.wall.Seconds()), refText, ratioText)
@@ -143,7 +145,7 @@ func (b *bench) migrateBench(admin string, sessions, rows int) error {
 	if pglErr == nil {
 		memRatio = fmt.Sprintf("%.2f× pgloader's", tcRun.rssMB/pgl.rssMB)
 	}
-	b.row("teleclaude migrate peak RSS", fmt.Sprintf("%.0f MB", tcRun.rssMB), "", memRatio)
+	b.row("teleclaude migrate peak RSS", mb(tcRun.rssMB), "", memRatio)
 	return nil
 }
 
@@ -211,29 +213,64 @@ type measured struct {
 }
 
 // measure runs a command to its end and returns its stdout, wall time and
-// peak RSS (maxrss from wait4).
+// peak RSS (timed).
 func measure(stdin io.Reader, name string, args ...string) ([]byte, measured, error) {
-	cmd := exec.Command(name, args...)
+	cmd, peak := timed(name, args...)
 	cmd.Stdin = stdin
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	t0 := time.Now()
 	err := cmd.Run()
-	r := measured{wall: time.Since(t0), rssMB: maxRSS(cmd)}
+	r := measured{wall: time.Since(t0), rssMB: peak()}
 	if err != nil {
 		return []byte(out.String() + errb.String()), r, err
 	}
 	return []byte(out.String()), r, nil
 }
 
-func maxRSS(cmd *exec.Cmd) float64 {
-	if cmd.ProcessState == nil {
-		return 0
+// timeProg measures a child's peak memory. wait4's maxrss of a child this
+// bench starts itself is worthless: Go starts children with vfork
+// (CLONE_VM), and at exec the kernel records the bench's own high-water
+// mark as the child's (tried: /bin/true "peaked" at the 200 MB its Go
+// parent had touched, and GNU time over it said 1 MB). time(1) is small,
+// and the maxrss it reports is its child's own, that child's waited-for
+// children included.
+const timeProg = "/usr/bin/time"
+
+// timed is name args under time(1); peak reads the child's peak RSS in MB
+// once it has exited (NaN without time(1)).
+func timed(name string, args ...string) (cmd *exec.Cmd, peak func() float64) {
+	none := func() float64 { return math.NaN() }
+	if _, err := os.Stat(timeProg); err != nil {
+		return exec.Command(name, args...), none
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return float64(ru.Maxrss) * 1024 / 1e6 // KiB on Linux
+	f, err := os.CreateTemp("", "tc-bench-peak-")
+	if err != nil {
+		return exec.Command(name, args...), none
 	}
-	return 0
+	f.Close()
+	cmd = exec.Command(timeProg, append([]string{"-o", f.Name(), "-f", "%M", name}, args...)...)
+	return cmd, func() float64 {
+		defer os.Remove(f.Name())
+		b, err := os.ReadFile(f.Name())
+		if err != nil {
+			return math.NaN()
+		}
+		// A failed command's line ("Command exited with …") comes first.
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		kib, err := strconv.ParseFloat(lines[len(lines)-1], 64)
+		if err != nil {
+			return math.NaN()
+		}
+		return kib * 1024 / 1e6
+	}
+}
+
+func mb(x float64) string {
+	if math.IsNaN(x) {
+		return "? MB (no " + timeProg + ": apt-get install time)"
+	}
+	return fmt.Sprintf("%.0f MB", x)
 }
 
 // pipeline copies each table with sqlite3 -csv piped into psql's \copy,
@@ -242,8 +279,8 @@ func pipeline(src, dsn string) (measured, error) {
 	var total measured
 	t0 := time.Now()
 	for _, tb := range benchTables {
-		lite := exec.Command("sqlite3", "-csv", src, "SELECT "+tb.cols+" FROM "+tb.name)
-		pg := exec.Command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", `\copy `+tb.name+" ("+tb.cols+") FROM STDIN WITH (FORMAT csv)")
+		lite, litePeak := timed("sqlite3", "-csv", src, "SELECT "+tb.cols+" FROM "+tb.name)
+		pg, pgPeak := timed("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", `\copy `+tb.name+" ("+tb.cols+") FROM STDIN WITH (FORMAT csv)")
 		pipe, err := lite.StdoutPipe()
 		if err != nil {
 			return measured{}, err
@@ -262,7 +299,7 @@ func pipeline(src, dsn string) (measured, error) {
 		if err1 != nil || err2 != nil {
 			return measured{}, fmt.Errorf("%s: sqlite3 %v, psql %v: %s", tb.name, err1, err2, errs.String())
 		}
-		total.rssMB = max(total.rssMB, maxRSS(lite)+maxRSS(pg))
+		total.rssMB = max(total.rssMB, litePeak()+pgPeak())
 	}
 	total.wall = time.Since(t0)
 	return total, nil
