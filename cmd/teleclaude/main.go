@@ -120,13 +120,21 @@ func sessionHostCmd() *cobra.Command {
 			if o.Self, err = os.Executable(); err != nil {
 				return err
 			}
+			// The setting is the host's, not the sessions' environment.
+			os.Unsetenv("TELECLAUDE_TMUX")
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			return sessionhost.RunHost(ctx, o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Dir, "dir", "", "the user's directory under the daemon's run directory (required)")
-	cmd.Flags().StringVar(&o.Tmux, "tmux", "tmux", "the tmux program")
+	// Under systemd the unit gives no arguments: the daemon's sessions.tmux
+	// comes through the unit's EnvironmentFile (sessionhost.UnitEnvFile).
+	tmuxDefault := "tmux"
+	if t := os.Getenv("TELECLAUDE_TMUX"); t != "" {
+		tmuxDefault = t
+	}
+	cmd.Flags().StringVar(&o.Tmux, "tmux", tmuxDefault, "the tmux program (default: $TELECLAUDE_TMUX, else tmux in PATH)")
 	cmd.MarkFlagRequired("dir")
 	return cmd
 }

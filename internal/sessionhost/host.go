@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/acl"
@@ -45,6 +46,33 @@ const UnitPrefix = "teleclaude-sessions@"
 
 // SystemdRunDir is the run directory the template unit expects.
 const SystemdRunDir = "/run/teleclaude"
+
+// UnitEnvFile, in the run directory, is the template unit's
+// EnvironmentFile: the daemon's settings that the hosts it starts through
+// systemd must share (sessions.tmux), since a unit start passes no
+// arguments. The daemon writes it at each start.
+const UnitEnvFile = "sessions.env"
+
+// writeUnitEnv writes the unit's environment file. It is read by systemd
+// (quotes and backslashes are syntax there), so a tmux path that would need
+// them is refused rather than escaped.
+func writeUnitEnv(path, tmuxBin string) error {
+	if strings.ContainsAny(tmuxBin, "'\"\\$`\n\r\x00") {
+		return fmt.Errorf("session host: the tmux program %q has a quote, backslash, $ or control character; the systemd unit cannot be given it", tmuxBin)
+	}
+	tmp := path + ".new"
+	body := "# Written by the TeleClaude daemon at start: the settings of\n# teleclaude-sessions@.service. Edit sessions.* in config.yml instead.\nTELECLAUDE_TMUX='" + tmuxBin + "'\n"
+	if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
+		return fmt.Errorf("session host: write the unit's settings: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil { // the umask may have narrowed it
+		return fmt.Errorf("session host: write the unit's settings: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("session host: write the unit's settings: %w", err)
+	}
+	return nil
+}
 
 // unitDirs are where the package installs the template unit.
 var unitDirs = []string{"/usr/lib/systemd/system", "/lib/systemd/system", "/etc/systemd/system", "/run/systemd/system"}
@@ -109,6 +137,9 @@ func New(cfg Config) (*Host, error) {
 		// The unit names the host's directory by this path.
 		if cfg.RunDir != SystemdRunDir {
 			return nil, fmt.Errorf("session host: systemd session units use %s, but the daemon's run directory is %s (unset TELECLAUDE_RUN_DIR, or set sessions.host: direct)", SystemdRunDir, cfg.RunDir)
+		}
+		if err := writeUnitEnv(filepath.Join(cfg.RunDir, UnitEnvFile), cfg.Tmux); err != nil {
+			return nil, err
 		}
 		h.start = startUnit
 	case Direct:

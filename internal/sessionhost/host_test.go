@@ -373,3 +373,27 @@ func TestNewRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestUnitEnv: the file the template unit reads for the daemon's
+// sessions.tmux, and a path systemd would read otherwise refused.
+func TestUnitEnv(t *testing.T) {
+	p := filepath.Join(t.TempDir(), UnitEnvFile)
+	if err := writeUnitEnv(p, "/opt/tmux 3.5/bin/tmux"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if !strings.Contains(string(b), "\nTELECLAUDE_TMUX='/opt/tmux 3.5/bin/tmux'\n") {
+		t.Errorf("unit environment file:\n%s", b)
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644 (systemd reads it; nothing in it is secret)", st.Mode().Perm())
+	}
+	for _, bad := range []string{"/opt/it's/tmux", "/opt/tmux\nLD_PRELOAD=/tmp/x.so", `/opt/a\b`, "/opt/$HOME/tmux", `/opt/"x"`} {
+		if err := writeUnitEnv(p, bad); err == nil {
+			t.Errorf("writeUnitEnv(%q) accepted", bad)
+		}
+	}
+	if b2, _ := os.ReadFile(p); string(b2) != string(b) {
+		t.Error("a refused path changed the file")
+	}
+}

@@ -357,6 +357,31 @@ directory_polkit_example() {
 	return $_rc
 }
 
+# sessions.tmux reaches the hosts systemd starts, though a unit start
+# takes no arguments: the daemon writes it to /run/teleclaude/sessions.env,
+# the unit's EnvironmentFile. The configured program here is a wrapper
+# that notes who ran it; the sessions' environment does not carry it.
+sessions_tmux_setting() {
+	mkdir -m 0777 /var/lib/tmuxlog
+	printf '#!/bin/sh\necho "$(id -u) $1" >>/var/lib/tmuxlog/log\nexec /usr/bin/tmux "$@"\n' >/usr/local/bin/tmux-logged
+	chmod 755 /usr/local/bin/tmux-logged
+	uid=$(id -u alice)
+	systemctl stop "teleclaude-sessions@$uid.service"
+	sed -i 's|^sessions: {|sessions: {tmux: /usr/local/bin/tmux-logged, |' /etc/teleclaude/config.yml
+	systemctl restart teleclaude.service || return 1
+	file_has /run/teleclaude/sessions.env "TELECLAUDE_TMUX='/usr/local/bin/tmux-logged'" || return 1
+	sessions_as_owner alice || return 1
+	grep -q "^$uid " /var/lib/tmuxlog/log || { echo "alice's host did not run the configured tmux:"; cat /var/lib/tmuxlog/log; return 1; }
+	out=$(as alice telec sessions start --project demo --agent shell --json) || { echo "$out"; return 1; }
+	id=$(printf '%s\n' "$out" | sed -n 's/^  "id": "\(.*\)",$/\1/p')
+	as alice telec sessions send "$id" 'env | grep -c TELECLAUDE_TMUX' || return 1
+	wait_for sh -c ". /root/pkgtest/lib.sh; as alice telec sessions transcript $id | grep -qx 0" || { as alice telec sessions transcript "$id"; return 1; }
+	as alice telec sessions end "$id" >/dev/null
+	write_config
+	systemctl stop "teleclaude-sessions@$uid.service"
+	systemctl restart teleclaude.service
+}
+
 polkit_refuses_system_uids() {
 	for u in 0 65534; do
 		out=$(runuser -u teleclaude -- systemctl start "teleclaude-sessions@$u.service" 2>&1) &&
@@ -367,6 +392,7 @@ polkit_refuses_system_uids() {
 
 check_sessions() {
 	check sessions-start-as-owner sessions_as_owner alice
+	check sessions-tmux-setting-reaches-the-host sessions_tmux_setting
 	check directory-account directory_account
 	check directory-outsider-gets-the-gpasswd-fix directory_outsider_fix
 	check directory-user-role-from-whoami eq "$(whoami_role dora)" member
