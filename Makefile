@@ -54,7 +54,7 @@ bench: build
 		else echo "bench: sqlite3, pgloader or time missing (apt-get install sqlite3 pgloader time); their rows will say so"; fi; \
 	fi
 	scripts/with-postgres.sh $(GO) run ./bench -bin $(BIN)
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/osuser
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/osuser   # CGO_ENABLED=0, as the programs
 
 # The Linux packages (packaging/nfpm.yaml): programs, man pages and
 # completions built and packed by packaging/mkpkgs with a pinned nfpm.

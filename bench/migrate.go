@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/store"
@@ -241,7 +242,7 @@ const timeProg = "/usr/bin/time"
 // once it has exited (NaN without time(1)).
 func timed(name string, args ...string) (cmd *exec.Cmd, peak func() float64) {
 	none := func() float64 { return math.NaN() }
-	if _, err := os.Stat(timeProg); err != nil {
+	if !gnuTime() {
 		return exec.Command(name, args...), none
 	}
 	f, err := os.CreateTemp("", "tc-bench-peak-")
@@ -266,9 +267,16 @@ func timed(name string, args ...string) (cmd *exec.Cmd, peak func() float64) {
 	}
 }
 
+// gnuTime says whether timeProg is GNU time, which has -o and -f (BSD's
+// has neither).
+var gnuTime = sync.OnceValue(func() bool {
+	out, err := exec.Command(timeProg, "--version").CombinedOutput()
+	return err == nil && strings.Contains(string(out), "GNU")
+})
+
 func mb(x float64) string {
 	if math.IsNaN(x) {
-		return "? MB (no " + timeProg + ": apt-get install time)"
+		return "? MB (no GNU time at " + timeProg + ": apt-get install time)"
 	}
 	return fmt.Sprintf("%.0f MB", x)
 }
@@ -296,10 +304,11 @@ func pipeline(src, dsn string) (measured, error) {
 			return measured{}, err
 		}
 		err1, err2 := lite.Wait(), pg.Wait()
+		peakMB := litePeak() + pgPeak() // read either way: it removes the files
 		if err1 != nil || err2 != nil {
 			return measured{}, fmt.Errorf("%s: sqlite3 %v, psql %v: %s", tb.name, err1, err2, errs.String())
 		}
-		total.rssMB = max(total.rssMB, litePeak()+pgPeak())
+		total.rssMB = max(total.rssMB, peakMB)
 	}
 	total.wall = time.Since(t0)
 	return total, nil

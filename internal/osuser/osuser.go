@@ -46,12 +46,26 @@ func LookupID(uid int) (User, error) {
 	key := strconv.Itoa(uid)
 	u, err := user.LookupId(key)
 	if err == nil {
-		return checked(u, "uid "+key, key, func(x User) bool { return x.UID == uid })
+		return checked(u, "uid "+key, "uid:"+key, key, func(x User) bool { return x.UID == uid })
 	}
 	if !errors.As(err, new(user.UnknownUserIdError)) {
 		return User{}, fmt.Errorf("uid %d: %w", uid, err)
 	}
-	return fromNSS("uid "+key, key, func(x User) bool { return x.UID == uid })
+	nu, err := fromNSS("uid "+key, "uid:"+key, key, func(x User) bool { return x.UID == uid })
+	if err != nil {
+		return User{}, err
+	}
+	// The name is what maps to a person and a role, so it must lead back
+	// to this uid: otherwise a directory account named like a local one
+	// (or like another directory account) would take that one's role.
+	back, err := Lookup(nu.Name)
+	if err != nil {
+		return User{}, fmt.Errorf("uid %d: the directory names it %s, and %s leads nowhere: %w", uid, nu.Name, nu.Name, err)
+	}
+	if back.UID != uid {
+		return User{}, fmt.Errorf("uid %d: the directory names it %s, but %s is uid %d; not using that name", uid, nu.Name, nu.Name, back.UID)
+	}
+	return nu, nil
 }
 
 // Lookup finds the account called name.
@@ -61,12 +75,12 @@ func Lookup(name string) (User, error) {
 	}
 	u, err := user.Lookup(name)
 	if err == nil {
-		return checked(u, "user "+name, name, func(x User) bool { return x.Name == name })
+		return checked(u, "user "+name, "name:"+name, name, func(x User) bool { return x.Name == name })
 	}
 	if !errors.As(err, new(user.UnknownUserError)) {
 		return User{}, fmt.Errorf("user %s: %w", name, err)
 	}
-	return fromNSS("user "+name, name, func(x User) bool { return x.Name == name })
+	return fromNSS("user "+name, "name:"+name, name, func(x User) bool { return x.Name == name })
 }
 
 // GroupIDs lists u's groups, its primary group first, as login would set
@@ -82,18 +96,23 @@ func GroupIDs(u User) ([]int, error) {
 		}
 		ids = append(ids, n)
 	}
-	out, err := nss("initgroups", u.Name)
-	switch {
-	case err == nil:
-		gids, err := parseInitgroups(out, u.Name)
-		if err != nil {
-			return nil, err
+	err := errNoNSS
+	if validName(u.Name) {
+		var out []byte
+		if out, err = nss("initgroups", u.Name); err == nil {
+			gids, err := parseInitgroups(out, u.Name)
+			if err != nil {
+				return nil, err
+			}
+			for _, g := range gids {
+				add(g)
+			}
+			return ids, nil
 		}
-		for _, g := range gids {
-			add(g)
-		}
-		return ids, nil
-	case !errors.Is(err, errNoNSS) && !errors.Is(err, ErrUnknown):
+	}
+	// An account of the files keeps its groups of the files while the
+	// directory does not answer; a directory account has no others.
+	if u.Directory && !errors.Is(err, errNoNSS) {
 		return nil, fmt.Errorf("groups of %s: %w", u.Name, err)
 	}
 	strs, err := (&user.User{Uid: strconv.Itoa(u.UID), Gid: strconv.Itoa(u.GID), Username: u.Name}).GroupIds()
@@ -132,8 +151,10 @@ func UserName(uid int) string {
 
 // checked takes os/user's answer, except one it made up: for the running
 // uid, Go's pure lookup answers from $USER and $HOME when /etc/passwd does
-// not have it. NSS then has the account's real name, group and home.
-func checked(u *user.User, what, key string, match func(User) bool) (User, error) {
+// not have it. NSS's answer replaces it when NSS has one; otherwise the
+// made-up one stands, as before (a container's arbitrary uid has no account
+// anywhere, and a single-user daemon must still know its own user).
+func checked(u *user.User, what, cacheKey, key string, match func(User) bool) (User, error) {
 	ou, err := fromOS(u)
 	if err != nil || runtime.GOOS != "linux" || ou.UID != os.Getuid() {
 		return ou, err
@@ -141,7 +162,7 @@ func checked(u *user.User, what, key string, match func(User) bool) (User, error
 	if _, inFiles := passwdEntry("/etc/passwd", ou.UID); inFiles {
 		return ou, err
 	}
-	if nu, err := fromNSS(what, key, match); err == nil {
+	if nu, err := fromNSS(what, cacheKey, key, match); err == nil {
 		return nu, nil
 	}
 	return ou, nil
@@ -159,40 +180,51 @@ func fromOS(u *user.User) (User, error) {
 	return User{Name: u.Username, UID: uid, GID: gid, Home: u.HomeDir}, nil
 }
 
-// nssCache keeps what getent found for a minute: a directory user's every
-// telec command is a connection, and each would otherwise cost a getent run
-// (about 1.4 ms here; docs/BENCHMARKS.md). NSS caches (sssd, nscd) keep
-// entries far longer. Misses are not kept.
+// nssCache keeps what getent said: each connection of a directory user
+// would otherwise cost a getent run (about 1.4 ms here; docs/BENCHMARKS.md).
+// An account found is kept for a minute, and stands for up to an hour more
+// while the directory does not answer, as sssd's offline cache does; "no
+// such account" is kept for ten seconds. Keys are "uid:N" or "name:NAME".
 var nssCache = struct {
 	sync.Mutex
 	m map[string]cached
 }{m: map[string]cached{}}
 
 type cached struct {
-	u  User
-	at time.Time
+	u   User
+	err error // nil or ErrUnknown
+	at  time.Time
 }
 
 const (
 	nssCacheTTL = time.Minute
+	nssMissTTL  = 10 * time.Second
+	nssStaleTTL = time.Hour
 	nssCacheMax = 4096
 )
 
-func fromNSS(what, key string, match func(User) bool) (User, error) {
+func fromNSS(what, cacheKey, key string, match func(User) bool) (User, error) {
 	nssCache.Lock()
-	c, ok := nssCache.m[key]
+	c, ok := nssCache.m[cacheKey]
 	nssCache.Unlock()
-	if ok && time.Since(c.at) < nssCacheTTL && match(c.u) {
+	age := time.Since(c.at)
+	switch {
+	case ok && c.err == nil && age < nssCacheTTL && match(c.u):
 		return c.u, nil
+	case ok && c.err != nil && age < nssMissTTL:
+		return User{}, c.err
 	}
 	u, err := lookupNSS(what, key, match)
-	if err == nil {
+	switch {
+	case err == nil || errors.Is(err, ErrUnknown):
 		nssCache.Lock()
 		if len(nssCache.m) >= nssCacheMax {
 			clear(nssCache.m)
 		}
-		nssCache.m[key] = cached{u, time.Now()}
+		nssCache.m[cacheKey] = cached{u, err, time.Now()}
 		nssCache.Unlock()
+	case ok && c.err == nil && age < nssCacheTTL+nssStaleTTL && match(c.u):
+		return c.u, nil // the directory does not answer; what it said stands
 	}
 	return u, err
 }
@@ -212,6 +244,8 @@ func lookupNSS(what, key string, match func(User) bool) (User, error) {
 	if !match(u) {
 		return User{}, fmt.Errorf("%s: getent answered for another account (%s, uid %d)", what, u.Name, u.UID)
 	}
+	_, inFiles := passwdEntry("/etc/passwd", u.UID)
+	u.Directory = !inFiles
 	return u, nil
 }
 
@@ -226,7 +260,7 @@ func parsePasswd(line string) (User, error) {
 	if err1 != nil || err2 != nil || uid < 0 || gid < 0 || !validName(f[0]) {
 		return User{}, fmt.Errorf("not a passwd entry: %q", line)
 	}
-	return User{Name: f[0], UID: uid, GID: gid, Home: f[5], Shell: f[6], Directory: true}, nil
+	return User{Name: f[0], UID: uid, GID: gid, Home: f[5], Shell: f[6]}, nil
 }
 
 // parseInitgroups reads getent's "NAME GID GID ..." line.

@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/instruktai/teleclaude/internal/acl"
 	"github.com/sirupsen/logrus"
@@ -57,8 +58,10 @@ const UnitEnvFile = "sessions.env"
 // (quotes and backslashes are syntax there), so a tmux path that would need
 // them is refused rather than escaped.
 func writeUnitEnv(path, tmuxBin string) error {
-	if strings.ContainsAny(tmuxBin, "'\"\\$`\n\r\x00") {
-		return fmt.Errorf("session host: the tmux program %q has a quote, backslash, $ or control character; the systemd unit cannot be given it", tmuxBin)
+	bad := !utf8.ValidString(tmuxBin) || strings.ContainsAny(tmuxBin, "'\"\\$`") ||
+		strings.ContainsFunc(tmuxBin, func(r rune) bool { return r < 0x20 || r == 0x7f })
+	if bad {
+		return fmt.Errorf("session host: the tmux program %q has a quote, backslash, $, control character or invalid UTF-8; the systemd unit cannot be given it", tmuxBin)
 	}
 	tmp := path + ".new"
 	body := "# Written by the TeleClaude daemon at start: the settings of\n# teleclaude-sessions@.service. Edit sessions.* in config.yml instead.\nTELECLAUDE_TMUX='" + tmuxBin + "'\n"

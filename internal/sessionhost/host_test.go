@@ -388,7 +388,7 @@ func TestUnitEnv(t *testing.T) {
 	if st, _ := os.Stat(p); st.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, want 0644 (systemd reads it; nothing in it is secret)", st.Mode().Perm())
 	}
-	for _, bad := range []string{"/opt/it's/tmux", "/opt/tmux\nLD_PRELOAD=/tmp/x.so", `/opt/a\b`, "/opt/$HOME/tmux", `/opt/"x"`} {
+	for _, bad := range []string{"/opt/it's/tmux", "/opt/tmux\nLD_PRELOAD=/tmp/x.so", `/opt/a\b`, "/opt/$HOME/tmux", `/opt/"x"`, "/opt/t\tmux", "/opt/\x7f", "/opt/\xff"} {
 		if err := writeUnitEnv(p, bad); err == nil {
 			t.Errorf("writeUnitEnv(%q) accepted", bad)
 		}

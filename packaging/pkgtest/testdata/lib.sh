@@ -317,6 +317,7 @@ DIR_UID=1668400001
 directory_account() {
 	mkdir -p /var/lib/extrausers /home/dora
 	echo "dora:x:$DIR_UID:$DIR_UID:Dora (directory):/home/dora:/bin/sh" >/var/lib/extrausers/passwd
+	echo "alice:x:$((DIR_UID + 1)):$DIR_UID:Not the local alice:/nonexistent:/bin/sh" >>/var/lib/extrausers/passwd
 	echo "dora:x:$DIR_UID:" >/var/lib/extrausers/group
 	sed -i -e 's/^passwd:.*/& extrausers/' -e 's/^group:.*/& extrausers/' /etc/nsswitch.conf
 	chown "$DIR_UID:$DIR_UID" /home/dora
@@ -334,6 +335,14 @@ directory_outsider_fix() {
 	gpasswd -a dora teleclaude
 }
 
+# A directory account named like a local one (alice, the admin) is not
+# her: the name of the uid must lead back to it, or the caller is public.
+directory_namesake_is_public() {
+	out=$(setpriv --reuid=$((DIR_UID + 1)) --regid="$DIR_UID" --groups="$(getent group teleclaude | cut -d: -f3)" \
+		env -i PATH=/usr/bin:/bin HOME=/ USER=alice telec whoami --json) || { echo "$out"; return 1; }
+	contains "$out" '"role": "public"'
+}
+
 # The polkit rule keeps directory uids out until the admin adds the
 # packaged example with the directory's range; then it lets them in, and
 # at once (polkitd watches its rules). pkcheck asks polkit exactly what
@@ -347,7 +356,8 @@ directory_polkit_refused() {
 }
 directory_polkit_example() {
 	f=/usr/share/doc/teleclaude/examples/49-teleclaude-directory.rules
-	sed "s/^var FIRST = .*/var FIRST = $DIR_UID, LAST = $DIR_UID;/" "$f" >/etc/polkit-1/rules.d/49-teleclaude-directory.rules || return 1
+	sed "s/^\( *\)var FIRST = .*/\1var FIRST = $DIR_UID, LAST = $DIR_UID;/" "$f" >/etc/polkit-1/rules.d/49-teleclaude-directory.rules || return 1
+	grep -q "var FIRST = $DIR_UID, LAST = $DIR_UID;" /etc/polkit-1/rules.d/49-teleclaude-directory.rules || { echo "the range was not set"; return 1; }
 	setpriv --reuid=teleclaude --regid=teleclaude --clear-groups sleep 60 &
 	_p=$!
 	wait_for pkcheck --action-id org.freedesktop.systemd1.manage-units --process "$_p" \
@@ -396,6 +406,7 @@ check_sessions() {
 	check directory-account directory_account
 	check directory-outsider-gets-the-gpasswd-fix directory_outsider_fix
 	check directory-user-role-from-whoami eq "$(whoami_role dora)" member
+	check directory-namesake-of-a-local-admin-is-public directory_namesake_is_public
 	check directory-uid-refused-by-packaged-polkit-rule directory_polkit_refused
 	check directory-polkit-example-lets-in directory_polkit_example
 	check directory-user-sessions-as-owner sessions_as_owner dora
