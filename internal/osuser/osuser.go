@@ -159,7 +159,7 @@ func checked(u *user.User, what, cacheKey, key string, match func(User) bool) (U
 	if err != nil || runtime.GOOS != "linux" || ou.UID != os.Getuid() {
 		return ou, err
 	}
-	if _, inFiles := passwdEntry("/etc/passwd", ou.UID); inFiles {
+	if selfInFiles() {
 		return ou, err
 	}
 	if nu, err := fromNSS(what, cacheKey, key, match); err == nil {
@@ -167,6 +167,15 @@ func checked(u *user.User, what, cacheKey, key string, match func(User) bool) (U
 	}
 	return ou, nil
 }
+
+// selfInFiles says whether the running uid is in /etc/passwd. Asked once,
+// as os/user keeps its answer for the running uid for the process's life:
+// in single-user mode every connection is the daemon's own uid, and would
+// otherwise read the file again.
+var selfInFiles = sync.OnceValue(func() bool {
+	_, ok := passwdEntry("/etc/passwd", os.Getuid())
+	return ok
+})
 
 func fromOS(u *user.User) (User, error) {
 	uid, err := strconv.Atoi(u.Uid)
