@@ -17,7 +17,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, id identit
 	if _, err := query(r, nil); err != nil {
 		return err
 	}
-	gen, key := s.Sessions.Generation(), listKey(id)
+	gen, key := s.Sessions.Generation(), sessions.ListView(id)
 	if body, ok := s.lists.get(gen, key); ok {
 		writeBody(w, http.StatusOK, body)
 		return nil
