@@ -131,6 +131,14 @@ func New(o Options) *Manager {
 	return &Manager{o: o, live: map[string]*live{}, locks: map[string]*sync.Mutex{}, checking: map[int64]bool{}}
 }
 
+// The records the Manager hands out are the store's; these names let its
+// callers (the HTTP layer) use them without importing the store.
+type (
+	Session         = store.Session
+	TranscriptEntry = store.TranscriptEntry
+	AuditRecord     = store.AuditRecord
+)
+
 // StartRequest is what a caller asks to start.
 type StartRequest struct {
 	Project string
