@@ -13,18 +13,16 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
 	"github.com/instruktai/teleclaude/internal/client"
 	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/instruktai/teleclaude/internal/store"
@@ -194,7 +192,7 @@ func serviceUser(name string) (*account, Check) {
 }
 
 func groupExists(name string) Check {
-	g, err := user.LookupGroup(name)
+	gid, err := osuser.LookupGroup(name)
 	if err != nil {
 		fix := "sudo groupadd --system " + name + " (the package does this)"
 		if runtime.GOOS == "darwin" {
@@ -202,7 +200,7 @@ func groupExists(name string) Check {
 		}
 		return Check{Name: "socket group", Status: Fail, Detail: fmt.Sprintf("no group %s: nobody can be given access to the socket", name), Fix: fix}
 	}
-	return Check{Name: "socket group", Status: Pass, Detail: fmt.Sprintf("%s (gid %s)", g.Name, g.Gid)}
+	return Check{Name: "socket group", Status: Pass, Detail: fmt.Sprintf("%s (gid %d)", name, gid)}
 }
 
 // loadConfig loads the config as the daemon would. A caller who may not read
@@ -323,7 +321,10 @@ func (w expect) check() Check {
 	case w.dir != st.IsDir():
 		return fail(Fail, fmt.Sprintf("is a %s", map[bool]string{true: "directory", false: "file"}[st.IsDir()]), "")
 	}
-	sys := st.Sys().(*syscall.Stat_t)
+	sys, ok := fileown.Of(st)
+	if !ok {
+		return fail(Fail, "has no owner this platform reports", "")
+	}
 	perm := st.Mode().Perm()
 	// Re-owning alone is not enough when the mode is wider than wanted; a
 	// mode too wide on a file owned right is the chmod alone.
@@ -332,22 +333,22 @@ func (w expect) check() Check {
 		rechown += " && " + chmod
 	}
 	narrow := rechown
-	if int(sys.Uid) == w.owner.uid && int(sys.Gid) == group.gid {
+	if sys.UID == w.owner.uid && sys.GID == group.gid {
 		narrow = chmod
 	}
 	switch {
 	case w.readBy != nil && !canRead(sys, perm, w.readBy):
-		return fail(Fail, fmt.Sprintf("cannot be read by the daemon's user %s (owner %s, group %s, mode %04o)", w.readBy.name, osuser.UserName(int(sys.Uid)), osuser.GroupName(int(sys.Gid)), perm), chown+" && "+chmod)
-	case int(sys.Uid) != w.owner.uid && !(w.rootMayOwn && sys.Uid == 0):
-		return fail(Fail, fmt.Sprintf("is owned by %s, not %s", osuser.UserName(int(sys.Uid)), w.owner.name), rechown)
+		return fail(Fail, fmt.Sprintf("cannot be read by the daemon's user %s (owner %s, group %s, mode %04o)", w.readBy.name, osuser.UserName(sys.UID), osuser.GroupName(sys.GID), perm), chown+" && "+chmod)
+	case sys.UID != w.owner.uid && !(w.rootMayOwn && sys.UID == 0):
+		return fail(Fail, fmt.Sprintf("is owned by %s, not %s", osuser.UserName(sys.UID), w.owner.name), rechown)
 	case perm&0o022 != 0:
 		return fail(Fail, fmt.Sprintf("is writable by others (mode %04o)", perm), chmod)
 	case w.private != "" && perm&0o007 != 0:
 		return fail(w.private, fmt.Sprintf("is open to every user (mode %04o)", perm), narrow)
 	case w.private != "" && perm&0o070 != 0:
-		return fail(w.private, fmt.Sprintf("is open to its group %s (mode %04o)", osuser.GroupName(int(sys.Gid)), perm), narrow)
+		return fail(w.private, fmt.Sprintf("is open to its group %s (mode %04o)", osuser.GroupName(sys.GID), perm), narrow)
 	}
-	c.Detail = fmt.Sprintf("%s (%s:%s %04o)", w.path, osuser.UserName(int(sys.Uid)), osuser.GroupName(int(sys.Gid)), perm)
+	c.Detail = fmt.Sprintf("%s (%s:%s %04o)", w.path, osuser.UserName(sys.UID), osuser.GroupName(sys.GID), perm)
 	return c
 }
 
@@ -365,28 +366,31 @@ func sqliteFile(path string, daemon *account) Check {
 	case err != nil:
 		return Check{Name: c.Name, Status: Fail, Detail: err.Error()}
 	}
-	sys := st.Sys().(*syscall.Stat_t)
+	sys, ok := fileown.Of(st)
+	if !ok {
+		return Check{Name: c.Name, Status: Fail, Detail: path + " has no owner this platform reports"}
+	}
 	dir, _ := os.Stat(filepath.Dir(path))
 	switch {
-	case int(sys.Uid) != daemon.uid:
-		return Check{Name: c.Name, Status: Fail, Detail: fmt.Sprintf("%s is owned by %s, not %s", path, osuser.UserName(int(sys.Uid)), daemon.name),
+	case sys.UID != daemon.uid:
+		return Check{Name: c.Name, Status: Fail, Detail: fmt.Sprintf("%s is owned by %s, not %s", path, osuser.UserName(sys.UID), daemon.name),
 			Fix: fmt.Sprintf("sudo chown %s:%s %s*", daemon.name, daemon.group, path)}
 	case dir != nil && dir.Mode().Perm()&0o001 != 0 && st.Mode().Perm()&0o004 != 0:
 		return Check{Name: c.Name, Status: Fail, Detail: fmt.Sprintf("%s can be read by every user (file %04o in a directory others may enter): every transcript is exposed", path, st.Mode().Perm()),
 			Fix: fmt.Sprintf("sudo chmod 0750 %s (or: sudo chmod 0600 %s)", filepath.Dir(path), path)}
 	}
-	c.Detail = fmt.Sprintf("%s (%s %04o)", path, osuser.UserName(int(sys.Uid)), st.Mode().Perm())
+	c.Detail = fmt.Sprintf("%s (%s %04o)", path, osuser.UserName(sys.UID), st.Mode().Perm())
 	return c
 }
 
 // canRead applies the permission bits as the kernel would for a.
-func canRead(sys *syscall.Stat_t, perm os.FileMode, a *account) bool {
+func canRead(sys fileown.Owner, perm os.FileMode, a *account) bool {
 	switch {
 	case a.uid == 0:
 		return true
-	case int(sys.Uid) == a.uid:
+	case sys.UID == a.uid:
 		return perm&0o400 != 0
-	case slices.Contains(a.gids, int(sys.Gid)):
+	case slices.Contains(a.gids, sys.GID):
 		return perm&0o040 != 0
 	default:
 		return perm&0o004 != 0
@@ -410,7 +414,8 @@ func socketAndDatabase(ctx context.Context, sock string, system bool, group stri
 	}
 	sc := Check{Name: "socket", Status: Pass, Detail: fmt.Sprintf("%s: TeleClaude %s answers (pid %d, %s mode)", sock, st.Version, st.PID, st.Mode)}
 	if fi, err := os.Stat(sock); err == nil && system {
-		perm, gid := fi.Mode().Perm(), int(fi.Sys().(*syscall.Stat_t).Gid)
+		own, _ := fileown.Of(fi)
+		perm, gid := fi.Mode().Perm(), own.GID
 		switch {
 		case perm&0o006 != 0:
 			sc.Status, sc.Fix = Warn, fmt.Sprintf("socket: {mode: \"0660\", group: %s} in the config, then restart the daemon", group)
@@ -481,11 +486,10 @@ func DatabaseCheck(ctx context.Context, p layout.Paths, getenv config.Getenv) Ch
 // in the group database, and in this login session's groups (a user added
 // after logging in has the first and not the second).
 func membership(group string, caller Caller, daemon *account) []Check {
-	g, err := user.LookupGroup(group)
+	gid, err := osuser.LookupGroup(group)
 	if err != nil {
 		return nil // the socket group check already says so
 	}
-	gid, _ := strconv.Atoi(g.Gid)
 	switch {
 	case caller.UID == 0:
 		return []Check{{Name: "your group", Status: Pass, Detail: "you are root: the socket lets you in without the group"}}
