@@ -24,7 +24,7 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// MaxBody is the largest request body accepted (SPEC §10: 413 above it).
+// MaxBody is the largest request body accepted (413 above it).
 const MaxBody = 1 << 20
 
 // Host is the HTTP Host clients use on the socket (`curl --unix-socket S

@@ -1,5 +1,5 @@
 // Package cli holds what both command-line programs share: the exit-code
-// contract (SPEC §1), JSON output, and socket selection.
+// contract, JSON output, and socket selection.
 package cli
 
 import (

@@ -1,4 +1,4 @@
-// Package sessionhost runs each user's sessions as that user (SPEC §4).
+// Package sessionhost runs each user's sessions as that user (docs/DESIGN.md, "Session hosts").
 //
 // Sessions never run as the service user: a session that did could open
 // the database, read every transcript and rewrite the audit log. So every
@@ -94,7 +94,7 @@ type Owner struct {
 type Config struct {
 	RunDir string // the daemon's run directory; servers live in RunDir/users/<uid>
 	Tmux   string // the tmux program, absolute
-	// Kind is Systemd or Direct; Auto picks (see Detect).
+	// Kind is Systemd or Direct (Detect picks one for the machine).
 	Kind Kind
 	// DaemonUID is the daemon's own uid: an owner with it needs no switch.
 	DaemonUID int

@@ -1,5 +1,5 @@
 // Package sessions runs terminal and agent sessions for the people of a
-// machine and enforces who may do what with them (SPEC §4): starting one
+// machine and enforces who may do what with them (docs/DESIGN.md, "Request path"): starting one
 // in a configured project as its owner's own user, seeing, reading,
 // typing into and ending sessions, and the audit records an admin's look
 // at someone else's session leaves.
@@ -262,7 +262,7 @@ func (m *Manager) exitPath(s store.Session) string {
 	return filepath.Join(m.o.Host.Dir(int(*s.OwnerUID)), s.ID+".exit")
 }
 
-// checkOwner applies SPEC §4's owner rules in system mode: never the
+// checkOwner applies the owner rules in system mode: never the
 // service user, never a system account below sessions.min_uid. In
 // single-user mode the daemon's own user owns every session by design.
 func (m *Manager) checkOwner(cfg *config.Config, c identity.Identity) error {

@@ -7,7 +7,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
-// The access rules of SPEC §4, in one place. Ownership is by uid: the
+// The access rules, in one place (docs/DESIGN.md, "Request path"). Ownership is by uid: the
 // kernel vouches for it, and the session runs as that uid.
 
 // owns reports whether the caller owns the session. Unowned (legacy)
