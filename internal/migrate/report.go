@@ -11,17 +11,19 @@ import (
 
 // Report says what a migration did, table by table and column by column.
 type Report struct {
-	OK           bool             `json:"ok"`
-	Failed       string           `json:"error,omitempty"`
-	Source       string           `json:"source"`
-	SourceKind   string           `json:"source_kind"`
-	SourceSHA256 string           `json:"source_sha256,omitempty"` // before and after: the same
-	Target       string           `json:"target"`
-	Started      time.Time        `json:"started"`
-	Seconds      float64          `json:"seconds"`
-	Tables       []*TableReport   `json:"tables"`
-	LeftBehind   []LeftBehind     `json:"left_behind,omitempty"`
-	Sequences    []SequenceReport `json:"sequences,omitempty"`
+	OK           bool           `json:"ok"`
+	Failed       string         `json:"error,omitempty"`
+	Source       string         `json:"source"`
+	SourceKind   string         `json:"source_kind"`
+	SourceSHA256 string         `json:"source_sha256,omitempty"` // before and after: the same
+	Target       string         `json:"target"`
+	Started      time.Time      `json:"started"`
+	Seconds      float64        `json:"seconds"`
+	Tables       []*TableReport `json:"tables"`
+	LeftBehind   []LeftBehind   `json:"left_behind,omitempty"`
+	// Skipped are derived tables (full-text indexes) that are not copied.
+	Skipped   []Skipped        `json:"skipped,omitempty"`
+	Sequences []SequenceReport `json:"sequences,omitempty"`
 	// OwnerAssigned counts sessions that had no owner and were given to
 	// the --owner user.
 	OwnerAssigned int64       `json:"owner_assigned"`
@@ -59,6 +61,13 @@ type LeftBehind struct {
 	Column string `json:"column,omitempty"`
 	Rows   int64  `json:"rows"`
 	Why    string `json:"why"`
+}
+
+// Skipped is a source table that is not data: a virtual table or its
+// shadow table, rebuilt from the tables it indexes.
+type Skipped struct {
+	Table string `json:"table"`
+	Why   string `json:"why"`
 }
 
 // SequenceReport is a sequence reset after the copy.
@@ -122,6 +131,12 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "  %-30s %8d rows  %s\n", name, l.Rows, l.Why)
 		}
 	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintln(w, "\nskipped (derived indexes, not data; read neither from nor into):")
+		for _, s := range r.Skipped {
+			fmt.Fprintf(w, "  %-30s %s\n", s.Table, s.Why)
+		}
+	}
 	for _, s := range r.Sequences {
 		fmt.Fprintf(w, "sequence %s (%s.%s): next value %d\n", s.Sequence, s.Table, s.Column, s.Next)
 	}
@@ -140,7 +155,7 @@ func (r *Report) Print(w io.Writer) {
 		}
 	}
 	if r.SourceSHA256 != "" {
-		fmt.Fprintf(w, "source unchanged: SHA-256 %s before and after\n", r.SourceSHA256)
+		fmt.Fprintf(w, "source unchanged: SHA-256 %s before and after (sha256sum %s)\n", r.SourceSHA256, r.Source)
 	}
 	fmt.Fprintf(w, "took %.1f s\n", r.Seconds)
 }

@@ -294,3 +294,20 @@ func (r *upstreamReader) meta() (json.RawMessage, error) {
 
 func (r *upstreamReader) values() []any { return r.vals }
 func (r *upstreamReader) close()        { r.st.Close() }
+
+// affinityOf is SQLite's column affinity for a declared type
+// (https://sqlite.org/datatype3.html, 3.1): it decides what SQLite stored.
+func affinityOf(declared string) string {
+	t := strings.ToUpper(declared)
+	switch {
+	case strings.Contains(t, "INT"):
+		return "INTEGER"
+	case strings.Contains(t, "CHAR"), strings.Contains(t, "CLOB"), strings.Contains(t, "TEXT"):
+		return "TEXT"
+	case t == "" || strings.Contains(t, "BLOB"):
+		return "BLOB"
+	case strings.Contains(t, "REAL"), strings.Contains(t, "FLOA"), strings.Contains(t, "DOUB"):
+		return "REAL"
+	}
+	return "NUMERIC"
+}
