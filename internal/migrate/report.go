@@ -21,6 +21,13 @@ type Report struct {
 	Seconds      float64        `json:"seconds"`
 	Tables       []*TableReport `json:"tables"`
 	LeftBehind   []LeftBehind   `json:"left_behind,omitempty"`
+	// Coerced counts the values carried in their nearest form (--coerce);
+	// Coercions lists them, the first maxListed.
+	Coerced   int64      `json:"coerced"`
+	Coercions []Coercion `json:"coercions,omitempty"`
+	// OwnerMapped counts upstream sessions whose owner came from the
+	// people mapping.
+	OwnerMapped int64 `json:"owner_mapped,omitempty"`
 	// Skipped are derived tables (full-text indexes) that are not copied.
 	Skipped   []Skipped        `json:"skipped,omitempty"`
 	Sequences []SequenceReport `json:"sequences,omitempty"`
@@ -61,6 +68,25 @@ type LeftBehind struct {
 	Column string `json:"column,omitempty"`
 	Rows   int64  `json:"rows"`
 	Why    string `json:"why"`
+}
+
+// Coercion is one value that --coerce carried in its nearest form.
+type Coercion struct {
+	Table  string `json:"table"`
+	Row    string `json:"row"` // the session id, else the rowid
+	Column string `json:"column"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Kept   string `json:"kept,omitempty"` // where the original is
+}
+
+const maxListed = 1000
+
+func (r *Report) addCoercion(c Coercion) {
+	r.Coerced++
+	if len(r.Coercions) < maxListed {
+		r.Coercions = append(r.Coercions, c)
+	}
 }
 
 // Skipped is a source table that is not data: a virtual table or its
@@ -129,6 +155,19 @@ func (r *Report) Print(w io.Writer) {
 				name += "." + l.Column
 			}
 			fmt.Fprintf(w, "  %-30s %8d rows  %s\n", name, l.Rows, l.Why)
+		}
+	}
+	if r.Coerced > 0 {
+		fmt.Fprintf(w, "\ncoerced (--coerce): %d values carried in their nearest form, each original kept beside it:\n", r.Coerced)
+		for _, c := range r.Coercions {
+			kept := ""
+			if c.Kept != "" {
+				kept = "; original in " + c.Kept
+			}
+			fmt.Fprintf(w, "  %s row %s column %s: %s → %s%s\n", c.Table, c.Row, c.Column, c.From, c.To, kept)
+		}
+		if int64(len(r.Coercions)) < r.Coerced {
+			fmt.Fprintf(w, "  … and %d more (the first %d are listed)\n", r.Coerced-int64(len(r.Coercions)), maxListed)
 		}
 	}
 	if len(r.Skipped) > 0 {

@@ -19,7 +19,8 @@ import (
 // CURRENT_TIMESTAMP, "2006-01-02 15:04:05" in UTC, or Python's isoformat).
 // It had no transcript table (transcripts were files) and no audit log.
 // Its other tables (voice assignments, settings, outboxes, memory,
-// webhooks, ...) have no counterpart here and are left behind.
+// webhooks, ...) have no counterpart here: upstreamtables.go copies them
+// whole into the schema "upstream".
 //
 // upstreamSessions is the one place that says where each column of our
 // sessions table comes from in an upstream database. A column of ours that
@@ -27,8 +28,8 @@ import (
 // TestUpstreamMapsEveryColumn): nothing is filled in by accident.
 var upstreamSessions = map[string]string{
 	"id":            "session_id",
-	"owner_person":  "--owner (upstream was single-user)",
-	"owner_uid":     "--owner (upstream was single-user)",
+	"owner_person":  "human_email or principal through the people mapping, else --owner",
+	"owner_uid":     "human_email or principal through the people mapping, else --owner",
 	"project":       "last element of project_path, else of working_directory",
 	"project_path":  "project_path (+ subdir), else working_directory",
 	"agent":         "active_agent",
@@ -60,16 +61,6 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 	cols, err := src.columns("sessions")
 	if err != nil {
 		return err
-	}
-	for _, t := range src.tables {
-		if t == "sessions" || internalTable(t) {
-			continue
-		}
-		n, err := src.count(t)
-		if err != nil {
-			return err
-		}
-		rep.LeftBehind = append(rep.LeftBehind, LeftBehind{Table: t, Rows: n, Why: "no counterpart in TeleClaude's schema"})
 	}
 	for _, tp := range plans {
 		if tp.name != "sessions" {
@@ -110,8 +101,14 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 		if tp.total, err = src.count("sessions"); err != nil {
 			return err
 		}
-		if tp.total > 0 && o.Owner == nil {
-			return fmt.Errorf("%w: the %d upstream sessions have no owner; give --owner USER to say who receives them", ErrUsage, tp.total)
+		if o.Owner == nil {
+			unmapped, err := unmappedOwners(src, cols, o.People)
+			if err != nil {
+				return err
+			}
+			if len(unmapped) > 0 {
+				return fmt.Errorf("%w: %d upstream sessions have no owner the people mapping knows (%s); give --owner USER to say who receives them", ErrUsage, len(unmapped), strings.Join(first(unmapped, 5), ", "))
+			}
 		}
 		tp.open = func() (rowReader, error) {
 			st, _, err := src.conn.Prepare(`SELECT * FROM sessions`)
@@ -119,7 +116,7 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 				return nil, fmt.Errorf("source %s: read sessions: %w", src.path, explainSQLite(err))
 			}
 			r := &upstreamReader{src: src, st: st, cols: tp.cols, vals: make([]any, len(tp.cols)),
-				idx: map[string]int{}, pos: map[string]int{}, owner: o.Owner, rep: rep, metaCols: meta}
+				idx: map[string]int{}, pos: map[string]int{}, owner: o.Owner, people: o.People, rep: rep, metaCols: meta}
 			for i := 0; i < st.ColumnCount(); i++ {
 				r.idx[st.ColumnName(i)] = i
 			}
@@ -140,6 +137,7 @@ type upstreamReader struct {
 	idx      map[string]int // upstream column → position in SELECT *
 	pos      map[string]int // our column → position in vals
 	owner    *Owner
+	people   map[string]Owner
 	rep      *Report
 	metaCols []string
 	scratch  forms
@@ -240,9 +238,15 @@ func (r *upstreamReader) next() (bool, error) {
 	r.set("status", "ended")
 	r.set("exit_code", nil)
 	r.set("output_offset", int64(0))
-	r.set("owner_uid", r.owner.UID)
-	r.set("owner_person", r.owner.Person)
-	r.rep.OwnerAssigned++
+	if p, ok := r.person(); ok {
+		r.set("owner_uid", p.UID)
+		r.set("owner_person", p.Person)
+		r.rep.OwnerMapped++
+	} else {
+		r.set("owner_uid", r.owner.UID)
+		r.set("owner_person", r.owner.Person)
+		r.rep.OwnerAssigned++
+	}
 
 	meta, err := r.meta()
 	if err != nil {
@@ -251,6 +255,63 @@ func (r *upstreamReader) next() (bool, error) {
 	r.set("meta", meta)
 	r.fs("meta")[fJSONText]++
 	return true, nil
+}
+
+// person is the session's owner by upstream's own record of who it ran
+// for: human_email, else a "human:<email>" principal.
+func (r *upstreamReader) person() (Owner, bool) {
+	email := r.get("human_email")
+	principal := r.get("principal")
+	return ownerOf(email, principal, r.people)
+}
+
+func ownerOf(email, principal value, people map[string]Owner) (Owner, bool) {
+	var e string
+	if email.typ == sqlite3.TEXT {
+		e = string(email.b)
+	}
+	if e == "" && principal.typ == sqlite3.TEXT {
+		e, _ = strings.CutPrefix(string(principal.b), "human:")
+		if e == string(principal.b) {
+			e = ""
+		}
+	}
+	p, ok := people[strings.ToLower(strings.TrimSpace(e))]
+	return p, ok && e != ""
+}
+
+// unmappedOwners lists the sessions whose owner the people mapping does
+// not give (their emails, or their ids when they have none).
+func unmappedOwners(src *source, cols []string, people map[string]Owner) ([]string, error) {
+	sel := `SELECT session_id`
+	for _, c := range []string{"human_email", "principal"} {
+		if slices.Contains(cols, c) {
+			sel += ", " + c
+		} else {
+			sel += ", NULL"
+		}
+	}
+	st, _, err := src.conn.Prepare(sel + ` FROM sessions`)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: read sessions: %w", src.path, explainSQLite(err))
+	}
+	defer st.Close()
+	var out []string
+	seen := map[string]bool{}
+	for st.Step() {
+		if _, ok := ownerOf(readValue(st, 1), readValue(st, 2), people); ok {
+			continue
+		}
+		who := "session " + st.ColumnText(0)
+		if e := st.ColumnText(1); e != "" {
+			who = e
+		}
+		if !seen[who] {
+			seen[who] = true
+			out = append(out, who)
+		}
+	}
+	return out, st.Err()
 }
 
 // meta keeps every upstream column that has no column of ours, so that
@@ -310,4 +371,12 @@ func affinityOf(declared string) string {
 		return "REAL"
 	}
 	return "NUMERIC"
+}
+
+// first is s cut to n names, saying how many more there are.
+func first(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
 }
