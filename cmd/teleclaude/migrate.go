@@ -142,6 +142,7 @@ system config when it maps that user.`,
 	f.StringVar(&split.ServiceUser, "split-group", layout.ServiceUser(runtime.GOOS), "")
 	f.MarkDeprecated("split-group", "the split secrets.yml is now the service user's alone (0600), not a group's; use --split-service-user")
 	f.StringVar(&split.OutDir, "split-out", "", "where --split-config writes its three files (default: teleclaude-split beside the old config; nothing is overwritten)")
+	f.BoolVar(&o.Coerce, "coerce", false, "carry a value that cannot be carried exactly in its nearest form, keeping the original beside it and listing it (default: refuse it)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }

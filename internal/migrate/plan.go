@@ -19,8 +19,8 @@ type tablePlan struct {
 	// verifyRow, when set, renders a row read back from the target for
 	// the checksum (instead of appendCanonRaw per column).
 	verifyRow func(buf []byte, raw [][]byte) ([]byte, error)
-	cols  []*colPlan // the target's columns, in COPY order
-	total int64      // rows the source has for it
+	cols      []*colPlan // the target's columns, in COPY order
+	total     int64      // rows the source has for it
 	// open starts reading the source's rows, converted.
 	open func() (rowReader, error)
 	// seqFloor is the lowest value the table's sequence may be reset to

@@ -89,6 +89,12 @@ func (r *Report) addCoercion(c Coercion) {
 	}
 }
 
+func (r *Report) addCoercions(cs []Coercion) {
+	for _, c := range cs {
+		r.addCoercion(c)
+	}
+}
+
 // Skipped is a source table that is not data: a virtual table or its
 // shadow table, rebuilt from the tables it indexes.
 type Skipped struct {

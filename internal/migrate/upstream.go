@@ -1,13 +1,16 @@
 package migrate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"path"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ncruces/go-sqlite3"
 )
@@ -116,7 +119,8 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 				return nil, fmt.Errorf("source %s: read sessions: %w", src.path, explainSQLite(err))
 			}
 			r := &upstreamReader{src: src, st: st, cols: tp.cols, vals: make([]any, len(tp.cols)),
-				idx: map[string]int{}, pos: map[string]int{}, owner: o.Owner, people: o.People, rep: rep, metaCols: meta}
+				idx: map[string]int{}, pos: map[string]int{}, owner: o.Owner, people: o.People, rep: rep, metaCols: meta,
+				coerce: o.Coerce, now: time.Now().UTC().Truncate(time.Microsecond)}
 			for i := 0; i < st.ColumnCount(); i++ {
 				r.idx[st.ColumnName(i)] = i
 			}
@@ -138,6 +142,11 @@ type upstreamReader struct {
 	pos      map[string]int // our column → position in vals
 	owner    *Owner
 	people   map[string]Owner
+	coerce   bool
+	now      time.Time
+	id       string         // the session being read
+	coerced  map[string]any // this row's originals of coerced values
+	pending  []Coercion     // reported once the row is whole
 	rep      *Report
 	metaCols []string
 	scratch  forms
@@ -162,16 +171,23 @@ func (r *upstreamReader) next() (bool, error) {
 		}
 		return false, nil
 	}
-	id, err := convert(kText, r.get("session_id"), r.fs("id"))
+	r.coerced = nil
+	idv := r.get("session_id")
+	if idv.typ != sqlite3.TEXT || !utf8.Valid(idv.b) || bytes.IndexByte(idv.b, 0) >= 0 {
+		// The id names the session everywhere: it is never coerced.
+		return false, fmt.Errorf("source %s: an upstream session without a usable session_id (%s)", r.src.path, describeValue(idv))
+	}
+	id, err := convert(kText, idv, r.fs("id"))
 	if err != nil || id == nil {
 		return false, fmt.Errorf("source %s: an upstream session without a usable session_id: %v", r.src.path, err)
 	}
+	r.id = id.(string)
 	fail := func(col string, err error) (bool, error) {
 		return false, fmt.Errorf("source %s: upstream session %s, column %s: %w", r.src.path, id, col, err)
 	}
 	r.set("id", id)
 	text := func(from, to, dflt string) error {
-		v, err := convert(kText, r.get(from), r.fs(to))
+		v, err := r.exact(kText, from, r.get(from), r.fs(to))
 		if err != nil {
 			return err
 		}
@@ -188,7 +204,7 @@ func (r *upstreamReader) next() (bool, error) {
 	}
 	times := map[string]any{}
 	for _, c := range [][2]string{{"created_at", "created_at"}, {"last_activity", "updated_at"}, {"closed_at", "ended_at"}} {
-		v, err := convert(kTime, r.get(c[0]), r.fs(c[1]))
+		v, err := r.exact(kTime, c[0], r.get(c[0]), r.fs(c[1]))
 		if err != nil {
 			return fail(c[0], err)
 		}
@@ -196,6 +212,12 @@ func (r *upstreamReader) next() (bool, error) {
 	}
 	if times["created_at"] == nil {
 		times["created_at"] = times["updated_at"]
+	}
+	if times["created_at"] == nil && r.coerced != nil {
+		// Both times were coerced away: the migration's own time is the
+		// nearest there is; the originals are in meta.
+		times["created_at"] = r.now
+		times["updated_at"] = r.now
 	}
 	if times["created_at"] == nil {
 		return fail("created_at", fmt.Errorf("neither created_at nor last_activity is set"))
@@ -212,12 +234,12 @@ func (r *upstreamReader) next() (bool, error) {
 		r.set(k, v)
 	}
 
-	dir, err := convert(kText, r.get("project_path"), r.fs("project_path"))
+	dir, err := r.exact(kText, "project_path", r.get("project_path"), r.fs("project_path"))
 	if err != nil {
 		return fail("project_path", err)
 	}
 	if dir == nil {
-		if dir, err = convert(kText, r.get("working_directory"), r.fs("project_path")); err != nil {
+		if dir, err = r.exact(kText, "working_directory", r.get("working_directory"), r.fs("project_path")); err != nil {
 			return fail("working_directory", err)
 		}
 	}
@@ -231,7 +253,11 @@ func (r *upstreamReader) next() (bool, error) {
 		project = "unknown"
 	}
 	r.set("project", project)
-	if sub, _ := convert(kText, r.get("subdir"), &r.scratch); sub != nil && sub != "" && dir != "" {
+	sub, err := r.exact(kText, "subdir", r.get("subdir"), &r.scratch)
+	if err != nil {
+		return fail("subdir", err)
+	}
+	if sub != nil && sub != "" && dir != "" {
 		dir = path.Join(dir.(string), sub.(string))
 	}
 	r.set("project_path", dir)
@@ -253,6 +279,8 @@ func (r *upstreamReader) next() (bool, error) {
 		return fail("meta", err)
 	}
 	r.set("meta", meta)
+	r.rep.addCoercions(r.pending)
+	r.pending = r.pending[:0]
 	r.fs("meta")[fJSONText]++
 	return true, nil
 }
@@ -321,32 +349,56 @@ func (r *upstreamReader) meta() (json.RawMessage, error) {
 	up := map[string]any{}
 	for _, c := range r.metaCols {
 		v := r.get(c)
+		key := "upstream." + c
 		switch {
 		case v.typ == sqlite3.NULL:
 			continue
-		case slices.Contains(upstreamBools, c):
-			if b, err := convert(kBool, v, &r.scratch); err == nil {
+		case slices.Contains(upstreamBools, c) && v.typ == sqlite3.INTEGER && (v.i == 0 || v.i == 1):
+			up[c] = v.i == 1
+			continue
+		case slices.Contains(upstreamBools, c) && v.typ == sqlite3.TEXT:
+			// A word where upstream writes 0/1: true, but not silently.
+			if b, err := toBool(v, &r.scratch); err == nil {
+				if err := r.problem(key, v, b); err != nil {
+					return nil, fmt.Errorf("%s: %w", c, err)
+				}
 				up[c] = b
 				continue
 			}
 		case slices.Contains(upstreamJSON, c) && v.typ == sqlite3.TEXT && json.Valid(v.b):
-			up[c] = json.RawMessage(append([]byte(nil), v.b...))
+			nearest, why := jsonbNearest(v.b)
+			if why != "" {
+				if err := r.problem(key, v, nearest); err != nil {
+					return nil, fmt.Errorf("%s: %s: %w", c, why, err)
+				}
+			}
+			up[c] = nearest
 			continue
 		}
 		switch v.typ {
 		case sqlite3.INTEGER:
 			up[c] = v.i
 		case sqlite3.FLOAT:
+			if math.IsNaN(v.f) || math.IsInf(v.f, 0) {
+				if err := r.problem(key, v, nil); err != nil {
+					return nil, fmt.Errorf("%s: %w", c, err)
+				}
+				continue
+			}
 			up[c] = v.f
 		default:
-			s, err := convert(kText, v, &r.scratch)
+			s, err := r.exact(kText, key, v, &r.scratch)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c, err)
 			}
 			up[c] = s
 		}
 	}
-	b, err := json.Marshal(map[string]any{"upstream": up, "migrated_at": time.Now().UTC().Format(time.RFC3339)})
+	m := map[string]any{"upstream": up, "migrated_at": r.now.Format(time.RFC3339)}
+	if r.coerced != nil {
+		m[coercedKey] = r.coerced
+	}
+	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
@@ -379,4 +431,147 @@ func first(s []string, n int) []string {
 		return s
 	}
 	return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+}
+
+// coercedKey is where meta keeps the exact source values of a session's
+// coerced columns (--coerce): "upstream.<col>" for those inside meta.
+const coercedKey = "teleclaude_coerced"
+
+// exact converts v as convert does, except that a value convert would
+// change (text with NUL or invalid UTF-8) or cannot read (a time such as
+// "" or "yesterday") is refused, or with --coerce carried in its nearest
+// form (U+FFFD; no time), its original kept in meta.
+func (r *upstreamReader) exact(k kind, col string, v value, fs *forms) (any, error) {
+	switch {
+	case k == kText && (v.typ == sqlite3.TEXT || v.typ == sqlite3.BLOB) && (!utf8.Valid(v.b) || bytes.IndexByte(v.b, 0) >= 0):
+		nearest := validText(string(v.b))
+		if err := r.problem(col, v, nearest); err != nil {
+			return nil, err
+		}
+		return nearest, nil
+	case k == kText && v.typ == sqlite3.BLOB:
+		nearest := string(v.b)
+		if err := r.problem(col, v, nearest); err != nil {
+			return nil, err
+		}
+		return nearest, nil
+	}
+	out, err := convert(k, v, fs)
+	if err != nil && k == kTime {
+		if perr := r.problem(col, v, nil); perr != nil {
+			return nil, fmt.Errorf("%w; %w", err, perr)
+		}
+		return nil, nil
+	}
+	return out, err
+}
+
+// problem refuses a value that cannot be carried exactly, or under
+// --coerce records its original for meta and the report.
+func (r *upstreamReader) problem(col string, v value, nearest any) error {
+	if !r.coerce {
+		return fmt.Errorf("%s cannot be carried exactly: give --coerce to carry it as %s, with the original kept in meta.%s", describeValue(v), describeAny(nearest), coercedKey)
+	}
+	if r.coerced == nil {
+		r.coerced = map[string]any{}
+	}
+	r.coerced[col] = originalOf(v)
+	r.pending = append(r.pending, Coercion{Table: "sessions", Row: r.id, Column: col, From: describeValue(v), To: describeAny(nearest),
+		Kept: "sessions.meta." + coercedKey})
+	return nil
+}
+
+// jsonbNearest says what PostgreSQL's jsonb would make of JSON text
+// where that is not the same document: duplicate object keys (jsonb keeps
+// the last) or a \u0000 escape (jsonb refuses it; U+FFFD instead). It
+// returns the document to store and why it differs, "" when it does not.
+func jsonbNearest(b []byte) (json.RawMessage, string) {
+	var why []string
+	if hasDuplicateKeys(b) {
+		why = append(why, "duplicate object keys")
+	}
+	if bytes.Contains(b, []byte(`\u0000`)) {
+		why = append(why, "a \\u0000 escape")
+	}
+	if len(why) == 0 {
+		return json.RawMessage(bytes.Clone(b)), ""
+	}
+	var v any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return json.RawMessage(bytes.Clone(b)), ""
+	}
+	out, _ := json.Marshal(scrubNUL(v))
+	return out, strings.Join(why, " and ")
+}
+
+func scrubNUL(v any) any {
+	switch v := v.(type) {
+	case string:
+		return strings.ReplaceAll(v, "\x00", "\uFFFD")
+	case []any:
+		for i := range v {
+			v[i] = scrubNUL(v[i])
+		}
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[strings.ReplaceAll(k, "\x00", "\uFFFD")] = scrubNUL(e)
+		}
+		return m
+	}
+	return v
+}
+
+// hasDuplicateKeys walks JSON text and reports whether an object names a
+// key twice.
+func hasDuplicateKeys(b []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		obj    bool
+		keys   map[string]bool
+		expKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				if top != nil && top.obj {
+					top.expKey = true
+				}
+				stack = append(stack, &frame{obj: true, keys: map[string]bool{}, expKey: true})
+			case '[':
+				if top != nil && top.obj {
+					top.expKey = true
+				}
+				stack = append(stack, &frame{})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		case string:
+			if top != nil && top.obj && top.expKey {
+				if top.keys[t] {
+					return true
+				}
+				top.keys[t] = true
+				top.expKey = false
+				continue
+			}
+		}
+		if top != nil && top.obj {
+			top.expKey = true
+		}
+	}
 }
