@@ -14,6 +14,7 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/confimport"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/migrate"
 	"github.com/instruktai/teleclaude/internal/osuser"
@@ -113,7 +114,11 @@ system config when it maps that user.`,
 			}
 			if err == nil && split.From != "" {
 				var serr error
-				rep.Split, serr = config.Split(split)
+				if confimport.IsUpstream(split.From) {
+					rep.Split, serr = splitUpstreamFor(split)
+				} else {
+					rep.Split, serr = config.Split(split)
+				}
 				if serr != nil {
 					rep.Failed = serr.Error()
 					err = fmt.Errorf("the database was migrated, but splitting %s failed: %w", split.From, serr)
@@ -277,4 +282,30 @@ func runInstall(dir, home, owner, out string, dryRun, asJSON bool, o migrate.Opt
 		ir.Print(os.Stdout)
 	}
 	return err
+}
+
+// splitUpstreamFor is --split-config for upstream's config.yml: the
+// people come from the home of the config's owner.
+func splitUpstreamFor(o config.SplitOptions) (*config.SplitResult, error) {
+	home, _ := os.UserHomeDir()
+	plan, err := confimport.Find(confimport.Options{ConfigOnly: true, Config: o.From, Env: o.EnvFile, Home: home,
+		LookupUser: func(name string) (int, bool) {
+			u, err := osuser.Lookup(name)
+			return u.UID, err == nil
+		}})
+	if err != nil {
+		return nil, err
+	}
+	files, err := plan.Write(o.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	res := &config.SplitResult{}
+	for _, f := range files {
+		res.Files = append(res.Files, config.SplitFile{Layer: f.What, Path: f.Path, Mode: f.Mode, Owner: "", InstallAs: ""})
+	}
+	for _, i := range plan.NotCarried {
+		res.Notes = append(res.Notes, "not carried (verbatim in not-carried.yml): "+i.String())
+	}
+	return res, nil
 }

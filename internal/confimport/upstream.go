@@ -26,6 +26,10 @@ type Options struct {
 	// LookupUser finds an OS account by name; it reports whether it
 	// exists, and its uid.
 	LookupUser func(name string) (uid int, ok bool)
+	// ConfigOnly reads the config without a database (config split):
+	// Config and Env then name the files, Dir is unused.
+	ConfigOnly  bool
+	Config, Env string
 }
 
 // Plan is everything found in an upstream install, and what becomes of it.
@@ -108,6 +112,9 @@ var secretName = regexp.MustCompile(`(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDE
 
 // Find reads the install and plans the import. It writes nothing.
 func Find(o Options) (*Plan, error) {
+	if o.ConfigOnly {
+		return findConfig(o)
+	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
 		return nil, err
@@ -122,15 +129,84 @@ func Find(o Options) (*Plan, error) {
 	if _, err := os.Stat(p.Database); err != nil {
 		return nil, fmt.Errorf("--from-install %s: no teleclaude.db there (%v): the upstream daemon keeps its database in its checkout", dir, err)
 	}
-	env := map[string]string{"HOME": o.Home}
-	var envLines map[string]int
 	if _, err := os.Stat(filepath.Join(dir, ".env")); err == nil {
 		p.Env = filepath.Join(dir, ".env")
+	}
+	if err := p.read(o); err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(filepath.Join(dir, "docs")); err == nil && st.IsDir() {
+		p.Docs = filepath.Join(dir, "docs")
+	}
+	for _, nc := range p.notCarried {
+		p.NotCarried = append(p.NotCarried, nc.item)
+	}
+	return p, nil
+}
+
+func findConfig(o Options) (*Plan, error) {
+	cfg, err := filepath.Abs(o.Config)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Dir: filepath.Dir(cfg), Config: cfg}
+	if o.Env != "" {
+		if p.Env, err = filepath.Abs(o.Env); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.read(o); err != nil {
+		return nil, err
+	}
+	for _, nc := range p.notCarried {
+		p.NotCarried = append(p.NotCarried, nc.item)
+	}
+	return p, nil
+}
+
+// IsUpstream reports whether a config file is in upstream's format: it
+// has sections or keys that only upstream's config.yml has.
+func IsUpstream(file string) bool {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	var doc struct {
+		Computer map[string]any `yaml:"computer"`
+		Agents   map[string]any `yaml:"agents"`
+		Rest     map[string]any `yaml:",inline"`
+	}
+	if yaml.Unmarshal(data, &doc) != nil {
+		return false
+	}
+	for _, k := range []string{"telegram", "discord", "whatsapp", "redis", "stt", "tts"} {
+		if _, ok := doc.Rest[k]; ok {
+			return true
+		}
+	}
+	for _, k := range []string{"trusted_dirs", "default_working_dir", "is_master", "bot_username"} {
+		if _, ok := doc.Computer[k]; ok {
+			return true
+		}
+	}
+	for _, a := range doc.Agents {
+		if m, ok := a.(map[string]any); ok {
+			if _, ok := m["enabled"]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// read reads the config, its .env and the people of o.Home.
+func (p *Plan) read(o Options) error {
+	env := map[string]string{"HOME": o.Home}
+	if p.Env != "" {
 		vars, lines, probs := readEnv(p.Env)
 		if probs != nil {
-			return nil, probs
+			return probs
 		}
-		envLines = lines
 		for k, v := range vars {
 			if strings.HasPrefix(v, "~/") {
 				v = filepath.Join(o.Home, v[2:])
@@ -158,20 +234,10 @@ func Find(o Options) (*Plan, error) {
 			p.secrets.AgentEnv[k] = vars[k]
 		}
 	}
-	_ = envLines
 	if err := p.readConfig(env); err != nil {
-		return nil, err
+		return err
 	}
-	if err := p.readPeople(o); err != nil {
-		return nil, err
-	}
-	if st, err := os.Stat(filepath.Join(dir, "docs")); err == nil && st.IsDir() {
-		p.Docs = filepath.Join(dir, "docs")
-	}
-	for _, nc := range p.notCarried {
-		p.NotCarried = append(p.NotCarried, nc.item)
-	}
-	return p, nil
+	return p.readPeople(o)
 }
 
 // adapterPrefixes are upstream's chat adapters: their secrets are kept

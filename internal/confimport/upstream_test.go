@@ -216,6 +216,17 @@ func TestImportUpstream(t *testing.T) {
 	if c.Computer.Name != "devbox" || len(c.People) != 3 || c.People[0].OSUsername != "root" || c.Sessions.DefaultAgent != "claude" {
 		t.Errorf("loaded %+v", c)
 	}
+	// config split recognises the format, and not ours.
+	if !IsUpstream(filepath.Join(dir, "config.yml")) {
+		t.Error("IsUpstream: false for upstream's config.yml")
+	}
+	if IsUpstream(filepath.Join(out, "config.yml")) {
+		t.Error("IsUpstream: true for our own config.yml")
+	}
+	cp, err := Find(Options{ConfigOnly: true, Config: filepath.Join(dir, "config.yml"), Env: filepath.Join(dir, ".env"), Home: home, LookupUser: lookupRoot})
+	if err != nil || cp.Computer != "devbox" || len(cp.People) != 3 || cp.Database != "" {
+		t.Errorf("config only: %+v, %v", cp, err)
+	}
 	// Never overwriting.
 	if _, err := p.Write(out); !errors.Is(err, ErrExists) {
 		t.Errorf("second write: %v; want ErrExists", err)

@@ -42,21 +42,31 @@ func (p *Plan) Write(out string) ([]Written, error) {
 	if err := p.Check(out); err != nil {
 		return nil, err
 	}
+	// config's own types, written without their empty fields.
+	type person struct {
+		Name       string `yaml:"name"`
+		Role       string `yaml:"role"`
+		OSUsername string `yaml:"os_username,omitempty"`
+		Email      string `yaml:"email,omitempty"`
+	}
+	type agent struct {
+		Command []string `yaml:"command"`
+	}
 	cfg := struct {
-		Computer config.Computer         `yaml:"computer"`
-		People   []config.Person         `yaml:"people,omitempty"`
-		Projects []config.Project        `yaml:"projects,omitempty"`
-		Agents   map[string]config.Agent `yaml:"agents,omitempty"`
-		Sessions map[string]string       `yaml:"sessions,omitempty"`
-	}{Computer: config.Computer{Name: p.Computer}, Projects: p.Projects, Agents: map[string]config.Agent{}}
+		Computer config.Computer   `yaml:"computer"`
+		People   []person          `yaml:"people,omitempty"`
+		Projects []config.Project  `yaml:"projects,omitempty"`
+		Agents   map[string]agent  `yaml:"agents,omitempty"`
+		Sessions map[string]string `yaml:"sessions,omitempty"`
+	}{Computer: config.Computer{Name: p.Computer}, Projects: p.Projects, Agents: map[string]agent{}}
 	for _, a := range p.Agents {
-		cfg.Agents[a] = config.Agent{Command: []string{a}}
+		cfg.Agents[a] = agent{Command: []string{a}}
 	}
 	if p.DefaultAgent != "" {
 		cfg.Sessions = map[string]string{"default_agent": p.DefaultAgent}
 	}
 	for _, per := range p.People {
-		cp := config.Person{Name: per.Name, Role: per.Role, Email: per.Email}
+		cp := person{Name: per.Name, Role: per.Role, Email: per.Email}
 		if per.Mapped {
 			cp.OSUsername = per.Username
 		}
