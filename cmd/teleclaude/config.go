@@ -82,7 +82,7 @@ allowed), 2 otherwise.
 }
 
 func configSplitCmd() *cobra.Command {
-	var o config.SplitOptions
+	var o confimport.SplitOptions
 	var asJSON bool
 	var home string
 	cmd := &cobra.Command{
@@ -120,7 +120,7 @@ listed by file:line.`,
 			if confimport.IsUpstream(o.From) {
 				return splitUpstream(o.From, o.EnvFile, home, o.OutDir, asJSON)
 			}
-			res, err := config.Split(o)
+			res, err := confimport.Split(o)
 			if err != nil {
 				return err
 			}

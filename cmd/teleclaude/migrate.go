@@ -27,7 +27,7 @@ func migrateCmd() *cobra.Command {
 		o        migrate.Options
 		owner    string
 		copyDocs string
-		split    config.SplitOptions
+		split    confimport.SplitOptions
 		asJSON   bool
 		install  string
 		home     string
@@ -117,7 +117,7 @@ system config when it maps that user.`,
 				if confimport.IsUpstream(split.From) {
 					rep.Split, serr = splitUpstreamFor(split)
 				} else {
-					rep.Split, serr = config.Split(split)
+					rep.Split, serr = confimport.Split(split)
 				}
 				if serr != nil {
 					rep.Failed = serr.Error()
@@ -286,7 +286,7 @@ func runInstall(dir, home, owner, out string, dryRun, asJSON bool, o migrate.Opt
 
 // splitUpstreamFor is --split-config for upstream's config.yml: the
 // people come from the home of the config's owner.
-func splitUpstreamFor(o config.SplitOptions) (*config.SplitResult, error) {
+func splitUpstreamFor(o confimport.SplitOptions) (*confimport.SplitResult, error) {
 	home, _ := os.UserHomeDir()
 	plan, err := confimport.Find(confimport.Options{ConfigOnly: true, Config: o.From, Env: o.EnvFile, Home: home,
 		LookupUser: func(name string) (int, bool) {
@@ -300,9 +300,9 @@ func splitUpstreamFor(o config.SplitOptions) (*config.SplitResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &config.SplitResult{}
+	res := &confimport.SplitResult{}
 	for _, f := range files {
-		res.Files = append(res.Files, config.SplitFile{Layer: f.What, Path: f.Path, Mode: f.Mode, Owner: "", InstallAs: ""})
+		res.Files = append(res.Files, confimport.SplitFile{Layer: f.What, Path: f.Path, Mode: f.Mode, Owner: "", InstallAs: ""})
 	}
 	for _, i := range plan.NotCarried {
 		res.Notes = append(res.Notes, "not carried (verbatim in not-carried.yml): "+i.String())

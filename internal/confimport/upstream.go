@@ -1,7 +1,10 @@
 // Package confimport turns the configuration of another install into this
-// program's three layers: the upstream Python TeleClaude's checkout
-// (config.yml, .env, ~/.teleclaude/teleclaude.yml people and per-person
-// files). It only reads its inputs, and writes new files only.
+// program's three layers (system config, secrets, preferences): a
+// single-user one-file config with its .env (Split), or the upstream
+// Python TeleClaude's checkout with config.yml, .env,
+// ~/.teleclaude/teleclaude.yml people and per-person files (Find, Write).
+// It only reads its inputs and writes new files only; package config keeps
+// loading and validation, whose steps it reuses.
 package confimport
 
 import (
@@ -203,9 +206,13 @@ func IsUpstream(file string) bool {
 func (p *Plan) read(o Options) error {
 	env := map[string]string{"HOME": o.Home}
 	if p.Env != "" {
-		vars, lines, probs := readEnv(p.Env)
+		d, probs := config.ReadDotenv(p.Env)
 		if probs != nil {
 			return probs
+		}
+		vars, lines := d.Vars(), map[string]int{}
+		for k := range vars {
+			lines[k] = d.Line(k)
 		}
 		for k, v := range vars {
 			if strings.HasPrefix(v, "~/") {
@@ -479,45 +486,4 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func scalar(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: v} }
-
-// readEnv reads a .env as python-dotenv does for the simple forms upstream
-// uses: NAME=VALUE, comments, blank lines, optional quotes and export.
-func readEnv(file string) (map[string]string, map[string]int, Problems) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, nil, Problems{{File: file, Msg: err.Error()}}
-	}
-	vars, lines := map[string]string{}, map[string]int{}
-	var probs Problems
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimPrefix(line, "export ")
-		k, v, ok := strings.Cut(line, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			probs = append(probs, Problem{File: file, Line: i + 1, Msg: "not NAME=VALUE"})
-			continue
-		}
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		} else if j := strings.Index(v, " #"); j >= 0 {
-			v = strings.TrimSpace(v[:j])
-		}
-		vars[k], lines[k] = v, i+1
-	}
-	return vars, lines, probs
-}

@@ -20,7 +20,6 @@ type Written struct {
 }
 
 // ErrExists is returned (wrapped) when an output file is there already.
-var ErrExists = errors.New("refusing to overwrite")
 
 // Check says whether Write could write into out: none of its files may
 // exist. Run it before anything is committed.
@@ -104,7 +103,7 @@ func (p *Plan) Write(out string) ([]Written, error) {
 		{"not-carried.yml", "not carried", 0o600, ncData},
 	} {
 		path := filepath.Join(out, f.name)
-		if err := writeNew(path, f.data, f.mode); err != nil {
+		if err := writeFileNew(path, f.data, f.mode); err != nil {
 			for _, d := range done {
 				os.Remove(d.Path)
 			}
@@ -115,31 +114,7 @@ func (p *Plan) Write(out string) ([]Written, error) {
 	return done, nil
 }
 
-func marshal(v any, header string) ([]byte, error) {
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var out []byte
-	for _, l := range splitLines(header) {
-		out = append(out, "# "+l+"\n"...)
-	}
-	return append(out, b...), nil
-}
-
-func splitLines(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
-}
-
-func writeNew(path string, data []byte, mode os.FileMode) error {
+func writeFileNew(path string, data []byte, mode os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%w %s", ErrExists, path)

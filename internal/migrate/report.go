@@ -2,7 +2,7 @@ package migrate
 
 import (
 	"fmt"
-	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/confimport"
 	"io"
 	"sort"
 	"strings"
@@ -37,7 +37,7 @@ type Report struct {
 	Notes         []string    `json:"notes,omitempty"`
 	Docs          []DocReport `json:"docs,omitempty"`
 	// Split is what --split-config wrote.
-	Split *config.SplitResult `json:"split_config,omitempty"`
+	Split *confimport.SplitResult `json:"split_config,omitempty"`
 }
 
 // TableReport is one target table.
