@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,4 +151,60 @@ func TestUpstreamCoerce(t *testing.T) {
 		t.Errorf("second run: %v; want ErrTargetNotEmpty", err)
 	}
 	_ = os.Remove
+}
+
+// TestUpstreamNewer: a database newer than this program knows: a table
+// and a sessions column it has never seen are carried all the same and
+// listed as new.
+func TestUpstreamNewer(t *testing.T) {
+	src := awkwardDB(t, `ALTER TABLE sessions ADD COLUMN mood TEXT`, `CREATE TABLE future_things (id INTEGER PRIMARY KEY, what TEXT)`,
+		`INSERT INTO future_things (what) VALUES ('x'), ('y')`,
+		`INSERT INTO sessions (session_id, computer_name, mood, created_at) VALUES ('s1', 'box', 'sunny', '2026-03-01 00:00:00')`)
+	dsn := pgtest.DSN(t)
+	rep, err := migrateT(t, src, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(rep.Notes, "\n")
+	if !strings.Contains(notes, "table future_things is not in upstream's schema") || !strings.Contains(notes, "sessions.mood is new") {
+		t.Errorf("notes do not list what is new:\n%s", notes)
+	}
+	var n int64
+	var mood string
+	pc := pgConn(t, dsn)
+	if err := pc.QueryRow(context.Background(), `SELECT count(*) FROM upstream.future_things`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("upstream.future_things: %d rows, %v", n, err)
+	}
+	if err := pc.QueryRow(context.Background(), `SELECT meta -> 'upstream' ->> 'mood' FROM sessions WHERE id = 's1'`).Scan(&mood); err != nil || mood != "sunny" {
+		t.Errorf("mood %q, %v", mood, err)
+	}
+}
+
+// TestUpstreamSchemaNotAllowed: a target role that may not create the
+// schema upstream: a clear error saying what to grant; nothing committed.
+func TestUpstreamSchemaNotAllowed(t *testing.T) {
+	src := awkwardDB(t, `INSERT INTO system_settings (key, value) VALUES ('k', 'v')`,
+		`INSERT INTO sessions (session_id, computer_name, created_at) VALUES ('s1', 'box', '2026-03-01 00:00:00')`)
+	dsn := pgtest.DSN(t)
+	pgExec(t, pgtest.AdminDSN(t), `DO $$ BEGIN
+		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tc_migrate_noschema') THEN
+			CREATE ROLE tc_migrate_noschema LOGIN PASSWORD 'pw' IN ROLE tc_password_auth;
+		END IF; END $$`)
+	pgExec(t, dsn, `GRANT USAGE, CREATE ON SCHEMA public TO tc_migrate_noschema`)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("tc_migrate_noschema", "pw")
+	sum := fileSum(t, src)
+	_, err = migrateT(t, src, u.String())
+	if err == nil || !strings.Contains(err.Error(), `cannot create the schema "upstream"`) || !strings.Contains(err.Error(), "GRANT CREATE ON DATABASE") {
+		t.Errorf("err = %v; want it to say the schema cannot be created and what to grant", err)
+	}
+	if n := targetCounts(t, dsn)["sessions"]; n != 0 {
+		t.Errorf("%d sessions committed", n)
+	}
+	if fileSum(t, src) != sum {
+		t.Error("source changed")
+	}
 }

@@ -54,6 +54,20 @@ var upstreamConsumed = []string{
 	"closed_at", "project_path", "subdir", "working_directory", "active_agent",
 }
 
+// knownSessionColumns are the columns upstream's sessions table has had
+// up to 451f0fb; others are carried too, and listed as new.
+var knownSessionColumns = []string{
+	"session_id", "computer_name", "title", "tmux_session_name", "last_input_origin", "origin_adapter", "adapter_metadata",
+	"closed", "created_at", "last_activity", "closed_at", "terminal_size", "working_directory", "project_path", "subdir",
+	"description", "ux_state", "initiated_by_ai", "initiator_session_id", "output_message_id", "notification_sent",
+	"native_session_id", "native_log_file", "active_agent", "thinking_mode", "tui_log_file", "tui_capture_started",
+	"last_message_sent", "last_message_sent_at", "last_output_raw", "last_output_at", "working_slug", "lifecycle_status",
+	"last_output_summary", "last_output_digest", "last_tool_done_at", "last_tool_use_at", "last_checkpoint_at",
+	"human_email", "human_role", "user_role", "last_memory_extraction_at", "help_desk_processed_at", "relay_status",
+	"relay_discord_channel_id", "relay_started_at", "char_offset", "transcript_files", "visibility", "session_metadata",
+	"turn_triggered_by_linked_output", "principal",
+}
+
 // Upstream flags stored as 0/1, and JSON kept in TEXT.
 var (
 	upstreamBools = []string{"closed", "initiated_by_ai", "notification_sent", "tui_capture_started", "available", "active"}
@@ -92,6 +106,9 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 		for _, c := range cols {
 			if !slices.Contains(upstreamConsumed, c) {
 				meta = append(meta, c)
+			}
+			if !slices.Contains(knownSessionColumns, c) {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("upstream sessions.%s is new to this program: carried in meta.upstream.%s", c, c))
 			}
 		}
 		sort.Strings(meta)

@@ -224,6 +224,11 @@ func TestUpstreamRealSchemas(t *testing.T) {
 				if counts["sessions"] == 0 {
 					t.Fatal("no sessions in the fixture")
 				}
+				for _, n := range rep.Notes {
+					if strings.Contains(n, "new to this program") {
+						t.Errorf("upstream's own schema reported as new: %s", n)
+					}
+				}
 				checkUpstreamArrived(t, src, dsn, counts)
 				checkOwners(t, dsn, sc.name != "2026-01-dd6c463")
 			})
