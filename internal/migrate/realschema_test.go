@@ -96,8 +96,7 @@ func fillUpstream(t testing.TB, c *sqlite3.Conn, rows int) map[string]int {
 	t.Helper()
 	tables := queryStrings(t, c, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
 		AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name`)
-	var virtual []string
-	virtual = queryStrings(t, c, `SELECT name FROM sqlite_schema WHERE sql LIKE 'CREATE VIRTUAL%'`)
+	virtual := queryStrings(t, c, `SELECT name FROM sqlite_schema WHERE sql LIKE 'CREATE VIRTUAL%'`)
 	counts := map[string]int{}
 	if err := c.Exec("BEGIN"); err != nil {
 		t.Fatal(err)
