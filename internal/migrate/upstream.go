@@ -65,7 +65,8 @@ var knownSessionColumns = []string{
 	"last_output_summary", "last_output_digest", "last_tool_done_at", "last_tool_use_at", "last_checkpoint_at",
 	"human_email", "human_role", "user_role", "last_memory_extraction_at", "help_desk_processed_at", "relay_status",
 	"relay_discord_channel_id", "relay_started_at", "char_offset", "transcript_files", "visibility", "session_metadata",
-	"turn_triggered_by_linked_output", "principal",
+	"turn_triggered_by_linked_output", "principal", "last_input_adapter", "native_tty_path", "tmux_tty_path", "native_pid",
+	"last_feedback_received", "last_feedback_received_at",
 }
 
 // Upstream flags stored as 0/1, and JSON kept in TEXT.
