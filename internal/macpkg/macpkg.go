@@ -61,6 +61,9 @@ type Package struct {
 	// "postinstall" (mode 0755) and any files they use.
 	Scripts []File
 	ModTime time.Time // every entry's mtime, so equal inputs give equal packages
+	// Signer, when set, signs the package (a Developer ID Installer
+	// identity for Gatekeeper).
+	Signer *xar.Signer
 }
 
 // Write builds the package and writes it to w.
@@ -103,7 +106,7 @@ func (p *Package) Write(w io.Writer) error {
 		// Payload and Scripts are gzip'd already and stored as they are.
 		{Name: comp + "Payload", Data: payload, Mode: 0o644},
 		{Name: comp + "Scripts", Data: scripts, Mode: 0o644},
-	}, p.ModTime)
+	}, p.ModTime, p.Signer)
 }
 
 // archive writes files as a gzip'd odc cpio archive and returns it with the

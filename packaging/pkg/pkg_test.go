@@ -2,10 +2,12 @@ package pkg
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,7 +41,7 @@ func TestLaunchDaemonPlist(t *testing.T) {
 		t.Fatalf("plist: format %d, %v", format, err)
 	}
 	known := []string{"Label", "ProgramArguments", "UserName", "GroupName", "EnvironmentVariables", "RunAtLoad", "KeepAlive",
-		"Umask", "StandardOutPath", "StandardErrorPath"}
+		"ThrottleInterval", "Umask", "StandardOutPath", "StandardErrorPath"}
 	for k := range all {
 		if !slices.Contains(known, k) {
 			t.Errorf("unexpected key %q (a typo launchd would ignore?)", k)
@@ -50,7 +52,9 @@ func TestLaunchDaemonPlist(t *testing.T) {
 		ProgramArguments     []string
 		UserName, GroupName  string
 		EnvironmentVariables map[string]string
-		RunAtLoad, KeepAlive bool
+		RunAtLoad            bool
+		KeepAlive            map[string]bool
+		ThrottleInterval     int
 		Umask                int
 		StandardOutPath      string
 		StandardErrorPath    string
@@ -59,10 +63,13 @@ func TestLaunchDaemonPlist(t *testing.T) {
 		t.Fatalf("plist keys of the wrong type: %v", err)
 	}
 	paths := darwinSystem(t)
-	want := []string{"/" + Base + "/bin/teleclaude", "serve"}
+	// A config error exits 0, which KeepAlive leaves alone; a crash or a
+	// failure is restarted, at most every 30 s.
+	want := []string{"/" + Base + "/bin/teleclaude", "serve", "--config-error-exit", "0"}
+	keepAlive := map[string]bool{"SuccessfulExit": false, "Crashed": true}
 	if job.Label != Identifier || !slices.Equal(job.ProgramArguments, want) || job.UserName != layout.ServiceUser("darwin") ||
-		job.GroupName != "_teleclaude" || !job.RunAtLoad || !job.KeepAlive || job.Umask != 0o027 {
-		t.Errorf("job = %+v\nwant label %s, program %q, user and group _teleclaude, RunAtLoad, KeepAlive, umask 027", job, Identifier, want)
+		job.GroupName != "_teleclaude" || !job.RunAtLoad || !maps.Equal(job.KeepAlive, keepAlive) || job.ThrottleInterval < 30 || job.Umask != 0o027 {
+		t.Errorf("job = %+v\nwant label %s, program %q, user and group _teleclaude, RunAtLoad, KeepAlive %v, ThrottleInterval >= 30, umask 027", job, Identifier, want, keepAlive)
 	}
 	if v := job.EnvironmentVariables[layout.EnvSystemMode]; v != "1" || len(job.EnvironmentVariables) != 1 {
 		t.Errorf("environment = %v, want only %s=1", job.EnvironmentVariables, layout.EnvSystemMode)
@@ -80,6 +87,9 @@ func TestLaunchDaemonPlist(t *testing.T) {
 func TestShellcheck(t *testing.T) {
 	shellcheck := testenv.Tool(t, "shellcheck")
 	cmd := exec.Command(shellcheck, "-x", "-s", "sh", "preinstall", "postinstall", "uninstall", "common.sh")
+	if _, err := os.Stat("verify-on-mac.sh"); err == nil {
+		cmd.Args = append(cmd.Args, "verify-on-mac.sh")
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("shellcheck: %v\n%s", err, out)
 	}
@@ -91,12 +101,12 @@ func TestShellcheck(t *testing.T) {
 func TestPackageContents(t *testing.T) {
 	tc, telec := []byte("\xcf\xfa\xed\xfe teleclaude"), []byte("\xcf\xfa\xed\xfe telec")
 	var buf bytes.Buffer
-	err := Build(&buf, Options{Version: "v1.2.3", Arch: "amd64", Teleclaude: tc, Telec: telec, ModTime: time.Unix(1700000000, 0)})
+	err := Build(&buf, Options{Version: "v1.2.3", Teleclaude: tc, Telec: telec, ModTime: time.Unix(1700000000, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := filepath.Join(t.TempDir(), FileName("v1.2.3", "amd64"))
-	if filepath.Base(file) != "teleclaude_1.2.3_darwin_amd64.pkg" {
+	file := filepath.Join(t.TempDir(), FileName("v1.2.3"))
+	if filepath.Base(file) != "teleclaude_1.2.3_darwin_universal.pkg" {
 		t.Errorf("file name %s", filepath.Base(file))
 	}
 	os.WriteFile(file, buf.Bytes(), 0o644)
@@ -133,10 +143,15 @@ func TestPackageContents(t *testing.T) {
 		{b + "/bin/teleclaude", 0o100755, 0, 0, tc},
 		{b + "/config.example.yml", 0o100644, 0, 0, read("config.example.yml")},
 		{b + "/uninstall", 0o100755, 0, 0, read("uninstall")},
+		{"./Library/LaunchDaemons", 0o40755, 0, 0, nil},
+		{"./Library/LaunchDaemons/" + Identifier + ".plist", 0o100644, 0, 0, read(Identifier + ".plist")},
+		{"./private", 0o40755, 0, 0, nil},
+		{"./private/etc", 0o40755, 0, 0, nil},
+		{"./private/etc/newsyslog.d", 0o40755, 0, 0, nil},
+		{"./private/etc/newsyslog.d/teleclaude.conf", 0o100644, 0, 0, read("newsyslog.conf")},
 	})
 	check("Scripts", c.Scripts, []item{
 		{".", 0o40755, 0, 0, nil},
-		{"./" + Identifier + ".plist", 0o100644, 0, 0, read(Identifier + ".plist")},
 		{"./common.sh", 0o100644, 0, 0, read("common.sh")},
 		{"./postinstall", 0o100755, 0, 0, read("postinstall")},
 		{"./preinstall", 0o100755, 0, 0, read("preinstall")},
@@ -144,22 +159,70 @@ func TestPackageContents(t *testing.T) {
 	c.CheckBom(t)
 
 	if c.Component != "teleclaude.pkg" || c.Info.Identifier != Identifier || c.Info.Version != "1.2.3" || c.Info.InstallLocation != "/" ||
-		c.Info.Scripts.Preinstall == nil || c.Info.Scripts.Postinstall == nil || c.Info.Payload.NumberOfFiles != 9 {
+		c.Info.Scripts.Preinstall == nil || c.Info.Scripts.Postinstall == nil || c.Info.Payload.NumberOfFiles != 15 {
 		t.Errorf("component %s, PackageInfo %+v", c.Component, c.Info)
 	}
-	if c.Dist.Options.HostArchitectures != "x86_64" || c.Dist.VolumeCheck.MinOS.Min != MinMacOS || c.Dist.Title != "TeleClaude" {
+	if c.Dist.Options.HostArchitectures != "arm64,x86_64" || c.Dist.VolumeCheck.MinOS.Min != MinMacOS || c.Dist.Title != "TeleClaude" {
 		t.Errorf("Distribution %+v", c.Dist)
 	}
 }
 
 func TestBuildRejects(t *testing.T) {
 	for _, o := range []Options{
-		{Version: "1", Arch: "386", Teleclaude: []byte("x"), Telec: []byte("x")},
-		{Version: "", Arch: "arm64", Teleclaude: []byte("x"), Telec: []byte("x")},
-		{Version: "1", Arch: "arm64", Teleclaude: []byte("x")},
+		{Version: "", Teleclaude: []byte("x"), Telec: []byte("x")},
+		{Version: "1", Teleclaude: []byte("x")},
 	} {
 		if err := Build(&bytes.Buffer{}, o); err == nil {
 			t.Errorf("Build(%+v) succeeded", o)
+		}
+	}
+}
+
+// TestReceiptVersion: releases keep their version; dev builds get one that
+// sorts below releases and by build time, as Munki and Jamf compare them.
+func TestReceiptVersion(t *testing.T) {
+	at := time.Date(2026, 12, 2, 8, 30, 5, 0, time.UTC)
+	for in, want := range map[string]string{
+		"v1.2.3":               "1.2.3",
+		"1.2.3":                "1.2.3",
+		"v1.2.3-4-gabc1234":    "1.2.3-4-gabc1234",
+		"v0.1.1-snapshot.3ab3": "0.1.1-snapshot.3ab3",
+		"3ab3782":              "0.0.0-dev.20261202083005.3ab3782",
+		"3ab3782-dirty":        "0.0.0-dev.20261202083005.3ab3782-dirty",
+		"dev":                  "0.0.0-dev.20261202083005.dev",
+		"v1.2":                 "0.0.0-dev.20261202083005.1.2",
+		"weird/ver sion":       "0.0.0-dev.20261202083005.weird-ver-sion",
+	} {
+		if got := ReceiptVersion(in, at); got != want {
+			t.Errorf("ReceiptVersion(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Later dev builds sort after earlier ones, field by field as numbers.
+	a, b := ReceiptVersion("ffff", at), ReceiptVersion("0000", at.Add(time.Second))
+	if !(a < b) {
+		t.Errorf("%s does not sort before %s", a, b)
+	}
+}
+
+// TestNewsyslog checks the rotation rule newsyslog reads: the daemon's
+// launchd output files, with owner, mode, count, size and flags in
+// newsyslog.conf(5)'s columns.
+func TestNewsyslog(t *testing.T) {
+	data, _ := files.ReadFile("newsyslog.conf")
+	var rules [][]string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && !strings.HasPrefix(f[0], "#") {
+			rules = append(rules, f)
+		}
+	}
+	paths := darwinSystem(t)
+	want := []string{paths.LogDir + "/stdout.log", paths.LogDir + "/stderr.log"}
+	if len(rules) != len(want) {
+		t.Fatalf("%d rules, want %d", len(rules), len(want))
+	}
+	for i, f := range rules {
+		if len(f) != 7 || f[0] != want[i] || f[1] != "_teleclaude:admin" || f[2] != "640" || f[5] != "*" || f[6] != "NJ" {
+			t.Errorf("rule %q, want %s _teleclaude:admin 640 COUNT SIZE * NJ", f, want[i])
 		}
 	}
 }
