@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/macpkg"
+	"github.com/instruktai/teleclaude/internal/xar"
 )
 
 //go:embed preinstall postinstall common.sh uninstall ai.instrukt.teleclaude.plist config.example.yml newsyslog.conf
@@ -40,6 +41,7 @@ type Options struct {
 	Telec      []byte
 	MinMacOS   string // the oldest macOS the programs run on; "" for MinMacOS
 	ModTime    time.Time
+	Signer     *xar.Signer // signs the package; nil for an unsigned one
 }
 
 // FileName is the package's conventional file name.
@@ -122,7 +124,7 @@ func Build(w io.Writer, o Options) error {
 	p := &macpkg.Package{
 		Identifier: Identifier, Name: "teleclaude", Version: version, Title: "TeleClaude",
 		HostArchitectures: HostArchitectures, MinOSVersion: minOS, InstallLocation: "/",
-		Payload: payload, Scripts: scripts, ModTime: o.ModTime,
+		Payload: payload, Scripts: scripts, ModTime: o.ModTime, Signer: o.Signer,
 	}
 	return p.Write(w)
 }

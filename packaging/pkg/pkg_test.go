@@ -2,6 +2,7 @@ package pkg
 
 import (
 	"bytes"
+	"crypto/x509"
 	"maps"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/macpkg/macpkgtest"
 	"github.com/instruktai/teleclaude/internal/testenv"
+	"github.com/instruktai/teleclaude/internal/xar"
+	"github.com/instruktai/teleclaude/internal/xar/xartest"
 	"howett.net/plist"
 )
 
@@ -225,4 +228,23 @@ func TestNewsyslog(t *testing.T) {
 			t.Errorf("rule %q, want %s _teleclaude:admin 640 COUNT SIZE * NJ", f, want[i])
 		}
 	}
+}
+
+// TestSignedPackage: a package signed with a throwaway Developer ID
+// Installer chain verifies with openssl up to the test's root, and still
+// opens and checks with bsdtar.
+func TestSignedPackage(t *testing.T) {
+	c := xartest.NewChain(t, xartest.LeafOptions{})
+	var buf bytes.Buffer
+	err := Build(&buf, Options{Version: "1.2.3", Teleclaude: []byte("tc"), Telec: []byte("t"), ModTime: time.Unix(1700000000, 0),
+		Signer: &xar.Signer{Key: c.Key, Chain: []*x509.Certificate{c.Leaf, c.Intermediate, c.Root}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := xartest.Verify(t, buf.Bytes(), c.Root); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "signed.pkg")
+	os.WriteFile(file, buf.Bytes(), 0o644)
+	macpkgtest.Open(t, file).CheckBom(t)
 }

@@ -12,6 +12,11 @@
 // is not a release's (a bare commit hash) becomes a dev receipt version
 // that sorts (pkg.ReceiptVersion). Timestamps come from -mtime, else
 // SOURCE_DATE_EPOCH, else now: equal inputs give an identical package.
+//
+// With TELECLAUDE_PKG_INSTALLER_P12 the package is signed (sign.go lists
+// the variables); its programs must then carry Developer ID signatures with
+// the hardened runtime, which mkpkg has rcodesign make when
+// TELECLAUDE_PKG_APP_P12 is set.
 package main
 
 import (
@@ -75,8 +80,15 @@ func run(args []string, stdout io.Writer, getenv func(string) string) error {
 	if *out == "" {
 		*out = filepath.Join(*dir, pkg.FileName(receipt))
 	}
+	// The identities are checked first: a bad one stops the build before
+	// anything is made.
+	now := time.Now()
+	signer, err := installerSigner(getenv, now)
+	if err != nil {
+		return err
+	}
 
-	o := pkg.Options{Version: receipt, ModTime: when}
+	o := pkg.Options{Version: receipt, ModTime: when, Signer: signer}
 	for _, p := range []struct {
 		name string
 		dst  *[]byte
@@ -99,6 +111,16 @@ func run(args []string, stdout io.Writer, getenv func(string) string) error {
 		}
 		*p.dst = fat
 	}
+	if err := signPrograms(getenv, now, map[string]*[]byte{"teleclaude": &o.Teleclaude, "telec": &o.Telec}); err != nil {
+		return err
+	}
+	if signer != nil {
+		for name, data := range map[string][]byte{"teleclaude": o.Teleclaude, "telec": o.Telec} {
+			if err := checkSigned(name, data); err != nil {
+				return err
+			}
+		}
+	}
 	var buf bytes.Buffer
 	if err := pkg.Build(&buf, o); err != nil {
 		return err
@@ -115,7 +137,11 @@ func run(args []string, stdout io.Writer, getenv func(string) string) error {
 		os.Remove(tmp)
 		return err
 	}
-	fmt.Fprintf(stdout, "%s (version %s, %d bytes, macOS %s or later, universal)\n", *out, receipt, buf.Len(), o.MinMacOS)
+	signed := "unsigned"
+	if signer != nil {
+		signed = "signed by " + signer.Chain[0].Subject.CommonName
+	}
+	fmt.Fprintf(stdout, "%s (version %s, %d bytes, macOS %s or later, universal, %s)\n", *out, receipt, buf.Len(), o.MinMacOS, signed)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/x509"
 	"debug/macho"
 	"encoding/binary"
 	"errors"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/macpkg/macpkgtest"
 	"github.com/instruktai/teleclaude/internal/testenv"
+	"github.com/instruktai/teleclaude/internal/xar/xartest"
 	"github.com/instruktai/teleclaude/packaging/pkg"
 )
 
@@ -121,6 +123,25 @@ func TestRealPrograms(t *testing.T) {
 		name := "teleclaude_0.0.0-dev.20231114221320.3ab3782-dirty_darwin_universal.pkg"
 		if c := macpkgtest.Open(t, filepath.Join(dir, name)); c.Info.Version != "0.0.0-dev.20231114221320.3ab3782-dirty" {
 			t.Errorf("receipt version %q", c.Info.Version)
+		}
+	})
+
+	t.Run("signed build refuses ad-hoc programs", func(t *testing.T) {
+		c := xartest.NewChain(t, xartest.LeafOptions{})
+		env := p12(t, c.Key, c.Leaf, []*x509.Certificate{c.Intermediate, c.Root}, "pw")
+		dir := t.TempDir()
+		err := run([]string{"-version", "1", "-dir", dir, "-arm64", arm, "-amd64", amd}, &bytes.Buffer{}, envOf(env))
+		if err == nil || !strings.Contains(err.Error(), "is signed ad hoc (as Go's linker signs), not with a Developer ID Application identity") {
+			t.Errorf("err = %v", err)
+		}
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Errorf("left behind: %v", left)
+		}
+		// The amd64 slice has no signature at all.
+		fat, _ := os.ReadFile(filepath.Join(amd, "telec"))
+		f, _ := macho.NewFile(bytes.NewReader(fat))
+		if err := devIDSigned(f, fat); err == nil || !strings.Contains(err.Error(), "no code signature") {
+			t.Errorf("amd64 telec: %v", err)
 		}
 	})
 
