@@ -72,7 +72,9 @@ clean:
 # The macOS Installer package: one universal package of universal programs
 # (arm64 and x86_64), built here from darwin cross-builds by our own Go code
 # (packaging/pkg/README.md). Timestamps come from the last commit, so a
-# rebuild of one commit gives an identical package.
+# rebuild of one commit gives an identical package. With the
+# TELECLAUDE_PKG_* identities it is signed, and with
+# TELECLAUDE_NOTARY_API_KEY notarized (both skipped, saying so, without).
 PKG_DIR           ?= dist
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 
@@ -80,5 +82,6 @@ pkg:
 	@set -e; for arch in arm64 amd64; do \
 		GOOS=darwin GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(PKG_DIR)/darwin_$$arch/ ./cmd/teleclaude ./cmd/telec; \
 	done
-	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./packaging/pkg/mkpkg -version $(VERSION) \
-		-arm64 $(PKG_DIR)/darwin_arm64 -amd64 $(PKG_DIR)/darwin_amd64 -dir $(PKG_DIR)
+	@set -e; out=$$(SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./packaging/pkg/mkpkg -version $(VERSION) \
+		-arm64 $(PKG_DIR)/darwin_arm64 -amd64 $(PKG_DIR)/darwin_amd64 -dir $(PKG_DIR)); \
+	echo "$$out"; packaging/pkg/notarize.sh "$${out%% (*}"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/testenv"
 	"github.com/instruktai/teleclaude/internal/xar"
 	"github.com/instruktai/teleclaude/internal/xar/xartest"
+	"gopkg.in/yaml.v3"
 	"howett.net/plist"
 )
 
@@ -89,10 +91,7 @@ func TestLaunchDaemonPlist(t *testing.T) {
 
 func TestShellcheck(t *testing.T) {
 	shellcheck := testenv.Tool(t, "shellcheck")
-	cmd := exec.Command(shellcheck, "-x", "-s", "sh", "preinstall", "postinstall", "uninstall", "common.sh")
-	if _, err := os.Stat("verify-on-mac.sh"); err == nil {
-		cmd.Args = append(cmd.Args, "verify-on-mac.sh")
-	}
+	cmd := exec.Command(shellcheck, "-x", "-s", "sh", "preinstall", "postinstall", "uninstall", "common.sh", "verify-on-mac.sh", "notarize.sh")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("shellcheck: %v\n%s", err, out)
 	}
@@ -247,4 +246,107 @@ func TestSignedPackage(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "signed.pkg")
 	os.WriteFile(file, buf.Bytes(), 0o644)
 	macpkgtest.Open(t, file).CheckBom(t)
+}
+
+// TestWorkflowMatchesScript: the macOS CI job is valid YAML, runs on a
+// macOS runner, and runs verify-on-mac.sh's steps one by one, each once,
+// in the script's order, after building the package with make pkg.
+func TestWorkflowMatchesScript(t *testing.T) {
+	script, err := os.ReadFile("verify-on-mac.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^STEPS="([^"]+)"$`).FindSubmatch(script)
+	if m == nil {
+		t.Fatal("verify-on-mac.sh has no STEPS line")
+	}
+	steps := strings.Fields(string(m[1]))
+	for _, s := range steps {
+		if !regexp.MustCompile(`(?m)^step_` + s + `\(\) \{$`).Match(script) {
+			t.Errorf("verify-on-mac.sh lists step %s but defines no step_%s", s, s)
+		}
+	}
+	for _, want := range []string{"installer -pkg", "pkgutil --check-signature", "pkgutil --files", "pkgutil --file-info",
+		"launchctl print \"system/$LABEL\"", "dseditgroup -o edit -a", "telec whoami", "/uninstall\" --delete-data"} {
+		if !strings.Contains(string(script), want) {
+			t.Errorf("verify-on-mac.sh does not run %s", want)
+		}
+	}
+
+	data, err := os.ReadFile("../../.github/workflows/macos-pkg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every key GitHub's schema allows where this workflow uses it; an
+	// unknown one (a typo) fails the decoding.
+	var wf struct {
+		Name        string
+		On          map[string]any
+		Permissions map[string]string
+		Jobs        map[string]struct {
+			RunsOn         string `yaml:"runs-on"`
+			TimeoutMinutes int    `yaml:"timeout-minutes"`
+			Env            map[string]string
+			Steps          []struct {
+				Name string
+				If   string
+				Uses string
+				Run  string
+				With map[string]any
+			}
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&wf); err != nil {
+		t.Fatalf("the workflow is not valid YAML of the expected shape: %v", err)
+	}
+	job, ok := wf.Jobs["verify-pkg"]
+	if !ok || !strings.HasPrefix(job.RunsOn, "macos-") || len(wf.On) == 0 {
+		t.Fatalf("no verify-pkg job on a macOS runner: %+v", wf)
+	}
+	var ran []string
+	built := false
+	stepRun := regexp.MustCompile(`^sudo -E packaging/pkg/verify-on-mac\.sh "\$PKG" ([a-z_]+)$`)
+	for _, s := range job.Steps {
+		run := strings.TrimSpace(s.Run)
+		if strings.Contains(run, "make pkg") {
+			built = true
+		}
+		if !strings.Contains(run, "verify-on-mac.sh") {
+			continue
+		}
+		m := stepRun.FindStringSubmatch(run)
+		if m == nil || s.Name != m[1] {
+			t.Errorf("step %q runs %q, want `sudo -E packaging/pkg/verify-on-mac.sh \"$PKG\" %s`", s.Name, run, s.Name)
+			continue
+		}
+		if !built {
+			t.Errorf("step %s runs before the package is built", m[1])
+		}
+		ran = append(ran, m[1])
+	}
+	if !slices.Equal(ran, steps) {
+		t.Errorf("the workflow runs the steps %q, the script has %q", ran, steps)
+	}
+}
+
+// TestNotarizeSkips: without credentials the release step leaves the
+// package alone and says why; with credentials but no rcodesign it fails.
+func TestNotarizeSkips(t *testing.T) {
+	pkgFile := filepath.Join(t.TempDir(), "x.pkg")
+	os.WriteFile(pkgFile, []byte("xar!"), 0o644)
+	cmd := exec.Command("./notarize.sh", pkgFile)
+	cmd.Env = append(os.Environ(), "TELECLAUDE_NOTARY_API_KEY=")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "skipped: TELECLAUDE_NOTARY_API_KEY is not set") {
+		t.Errorf("without credentials: %v: %s", err, out)
+	}
+	key := filepath.Join(t.TempDir(), "key.json")
+	os.WriteFile(key, []byte("{}"), 0o600)
+	cmd = exec.Command("./notarize.sh", pkgFile)
+	cmd.Env = append(os.Environ(), "TELECLAUDE_NOTARY_API_KEY="+key, "PATH="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "rcodesign is not on PATH") {
+		t.Errorf("without rcodesign: %v: %s", err, out)
+	}
 }
