@@ -24,8 +24,8 @@
 //     that architecture's CPU type;
 //     "HLIndex" (hard links), "VIndex" and "Size64" (sizes over 4 GiB) are
 //     empty trees here, with the block sizes and VIndex fields of the Boms
-//     pkgbuild writes (VIndex's last byte 0, Size64's blocks 4096 bytes;
-//     stuckliste documents 1 and 128, which is what other tools write).
+//     pkgbuild writes, which bomutils' mkbom matches (VIndex's last byte 0,
+//     Size64's blocks 4096 bytes; stuckliste's reference gives 1 and 128).
 //
 // A universal (fat) Mach-O program gets a record per architecture (CPU
 // type and subtype, the slice's size and CRC), as pkgbuild writes it, when
