@@ -131,17 +131,20 @@ func TestRealPrograms(t *testing.T) {
 		env := p12(t, c.Key, c.Leaf, []*x509.Certificate{c.Intermediate, c.Root}, "pw")
 		dir := t.TempDir()
 		err := run([]string{"-version", "1", "-dir", dir, "-arm64", arm, "-amd64", amd}, &bytes.Buffer{}, envOf(env))
-		if err == nil || !strings.Contains(err.Error(), "is signed ad hoc (as Go's linker signs), not with a Developer ID Application identity") {
+		if err == nil || !strings.Contains(err.Error(), "a signed package needs programs signed with a Developer ID Application identity and the hardened runtime") {
 			t.Errorf("err = %v", err)
 		}
 		if left, _ := os.ReadDir(dir); len(left) != 0 {
 			t.Errorf("left behind: %v", left)
 		}
-		// The amd64 slice has no signature at all.
-		fat, _ := os.ReadFile(filepath.Join(amd, "telec"))
-		f, _ := macho.NewFile(bytes.NewReader(fat))
-		if err := devIDSigned(f, fat); err == nil || !strings.Contains(err.Error(), "no code signature") {
-			t.Errorf("amd64 telec: %v", err)
+		// The arm64 program carries the linker's ad-hoc signature, the
+		// amd64 one none at all.
+		for dir, want := range map[string]string{arm: "is signed ad hoc (as Go's linker signs)", amd: "has no code signature"} {
+			thin, _ := os.ReadFile(filepath.Join(dir, "telec"))
+			f, _ := macho.NewFile(bytes.NewReader(thin))
+			if err := devIDSigned(f, thin); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s/telec: %v, want %q", dir, err, want)
+			}
 		}
 	})
 
