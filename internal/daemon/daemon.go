@@ -49,6 +49,9 @@ type Daemon struct {
 	paths    layout.Paths
 	decision layout.Decision
 	cfg      atomic.Pointer[config.Config]
+	// res is the identity ladder of cfg; a reload replaces both, and the
+	// API re-decides open connections when it sees a new one.
+	res atomic.Pointer[identity.Resolver]
 	store    *store.Store
 	schema   int64
 	started  time.Time
@@ -89,7 +92,7 @@ func Run(ctx context.Context) error {
 		return &ConfigError{err}
 	}
 	d := &Daemon{paths: paths, decision: decision, started: time.Now()}
-	d.cfg.Store(cfg)
+	d.setConfig(cfg)
 
 	log := logrus.WithField("version", version.String())
 	log.WithFields(logrus.Fields{"mode": decision.Mode, "logs": where}).Infof("starting in %s mode: %s", decision.Mode, decision.Reason)
@@ -135,10 +138,10 @@ func Run(ctx context.Context) error {
 		return err
 	}
 	lib := &docs.Library{Shipped: paths.ShippedDocs, Shared: paths.SharedDir}
-	srv := &api.Server{Resolver: d.resolver, Backend: d, Sessions: mgr, Docs: lib}
+	srv := &api.Server{Resolver: d.res.Load, Backend: d, Sessions: mgr, Docs: lib, Limits: connLimits()}
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
+	go func() { serveErr <- hs.Serve(srv.Limit(ln)) }()
 
 	sdnotify.Ready()
 	sdnotify.Status("serving on " + cfg.Socket.Path)
@@ -201,13 +204,34 @@ func (d *Daemon) reload() {
 	for _, w := range cfg.Warnings {
 		logrus.Warn(w)
 	}
-	d.cfg.Store(cfg)
+	d.setConfig(cfg)
 	logrus.Infof("reloaded %s: %d people, %d projects, %d agents", cfg.File, len(cfg.People), len(cfg.Projects), len(cfg.Agents))
 }
 
-// resolver builds the identity ladder for the current config.
-func (d *Daemon) resolver() *identity.Resolver {
-	cfg := d.cfg.Load()
+// setConfig makes cfg current, with its identity ladder.
+func (d *Daemon) setConfig(cfg *config.Config) {
+	d.cfg.Store(cfg)
+	d.res.Store(d.resolver(cfg))
+}
+
+// connLimits are the API's connection limits, lowered to fit the
+// descriptors this process may open: half of them at most, the rest left
+// to the database, the session hosts and the logs.
+func connLimits() api.Limits {
+	lim := api.DefaultLimits
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < uint64(2*lim.Total) {
+		lim.Total = max(int(rl.Cur/2), 2*lim.Reserve)
+		if lim.Total <= 2*lim.Reserve {
+			lim.Reserve = lim.Total / 4
+		}
+		logrus.Warnf("open-file limit is %d; serving at most %d connections (raise LimitNOFILE to %d for the full %d)", rl.Cur, lim.Total, 2*api.DefaultLimits.Total, api.DefaultLimits.Total)
+	}
+	return lim
+}
+
+// resolver builds the identity ladder for cfg.
+func (d *Daemon) resolver(cfg *config.Config) *identity.Resolver {
 	return &identity.Resolver{
 		SingleUser: d.paths.Mode == layout.SingleUser,
 		DaemonUID:  os.Getuid(),
