@@ -51,10 +51,10 @@ type Daemon struct {
 	cfg      atomic.Pointer[config.Config]
 	// res is the identity ladder of cfg; a reload replaces both, and the
 	// API re-decides open connections when it sees a new one.
-	res atomic.Pointer[identity.Resolver]
-	store    *store.Store
-	schema   int64
-	started  time.Time
+	res     atomic.Pointer[identity.Resolver]
+	store   *store.Store
+	schema  int64
+	started time.Time
 	// Where sessions run, or why they cannot.
 	host    *sessionhost.Host
 	hostErr error
