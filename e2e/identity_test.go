@@ -97,6 +97,8 @@ func runHelper() int {
 		return floodHelper()
 	case "keepalive":
 		return keepaliveHelper()
+	case "fakedaemon":
+		return fakeDaemonHelper()
 	case "claims":
 		sock := os.Getenv("E2E_SOCK")
 		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
