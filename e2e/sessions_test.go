@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -693,4 +696,56 @@ func TestInheritedFilesStayWithTheDaemon(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMaxRunningRace starts 20 sessions of one person at once against a
+// limit of 5, on both engines: exactly 5 start, the others are told why.
+func TestMaxRunningRace(t *testing.T) {
+	requireRoot(t)
+	engines(t, func(t *testing.T, dsn string) {
+		d := startDaemon(t, daemonOpts{dsn: dsn, config: strings.Replace(stdConfig, "sessions: {default_agent: echo}", "sessions: {default_agent: echo, max_running: 5}", 1)})
+		max := lookup(t, uMember)
+		results := make([]result, 20)
+		var wg sync.WaitGroup
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cmd := exec.Command(telecBin, "sessions", "start", "--project", "demo", "--json")
+				cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent", "TELECLAUDE_SOCKET=" + d.socket}
+				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: max.cred}
+				var out, errb bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &errb
+				err := cmd.Run()
+				results[i] = result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
+				if err != nil && cmd.ProcessState == nil {
+					results[i].code = -1
+				}
+			}()
+		}
+		wg.Wait()
+		started, refused := 0, 0
+		for _, r := range results {
+			switch {
+			case r.code == 0:
+				started++
+			case r.code == 1 && strings.Contains(r.stderr, "sessions running, the most this machine allows"):
+				refused++
+			default:
+				t.Errorf("start: exit %d, stderr %q", r.code, r.stderr)
+			}
+		}
+		if started != 5 || refused != 15 {
+			t.Errorf("20 concurrent starts against max_running 5: %d started, %d refused; want 5 and 15", started, refused)
+		}
+		running := 0
+		for _, s := range decode[[]apitype.Session](t, d.telec(t, max, "sessions", "list", "--json")) {
+			if s.Status == "running" || s.Status == "starting" {
+				running++
+			}
+		}
+		if running != 5 {
+			t.Errorf("%d sessions running after the race, want 5", running)
+		}
+	})
 }

@@ -31,7 +31,8 @@ func listKey(id identity.Identity) string {
 	if id.Role == identity.Admin {
 		return "admin"
 	}
-	return "uid:" + strconv.Itoa(id.UID)
+	// The same view as sessions.Manager.List: uid and person.
+	return "uid:" + strconv.Itoa(id.UID) + " person:" + id.Person
 }
 
 func (c *listCache) get(gen uint64, key string) ([]byte, bool) {

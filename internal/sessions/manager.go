@@ -103,9 +103,16 @@ type Manager struct {
 // list cached under one generation is current while it lasts.
 func (m *Manager) Generation() uint64 { return m.gen.Load() }
 
-func (m *Manager) createRow(ctx context.Context, s *store.Session) error {
+// createRow inserts s unless its owner already runs max sessions; the
+// store counts and inserts at once, so concurrent starts cannot all pass.
+func (m *Manager) createRow(ctx context.Context, s *store.Session, max int) error {
 	defer m.gen.Add(1)
-	return m.o.Store.CreateSession(ctx, s)
+	err := m.o.Store.CreateSessionWithin(ctx, s, []string{Starting, Running}, max)
+	var le *store.LimitError
+	if errors.As(err, &le) {
+		return errdefs.Conflictf("you have %d sessions running, the most this machine allows one person (sessions.max_running); end one first", le.Have)
+	}
+	return err
 }
 
 // transition moves a session to status from one of from; a session whose
@@ -161,13 +168,6 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 		return store.Session{}, err
 	}
 	uid := int64(c.UID)
-	running, err := m.o.Store.ListSessions(ctx, store.SessionFilter{OwnerUID: &uid, Status: []string{Starting, Running}})
-	if err != nil {
-		return store.Session{}, err
-	}
-	if n := len(running); n >= cfg.Sessions.MaxRunning {
-		return store.Session{}, errdefs.Conflictf("you have %d sessions running, the most this machine allows one person (sessions.max_running); end one first", n)
-	}
 	if st, err := os.Stat(proj.Path); err != nil || !st.IsDir() {
 		return store.Session{}, errdefs.Unavailablef("project %s: its directory %s is missing or not a directory; ask an admin to restore it or fix the config", proj.Name, proj.Path)
 	}
@@ -189,7 +189,7 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 		Agent: agentName, Title: req.Title, Status: Starting,
 	}
 	s.TmuxName = s.ID
-	if err := m.createRow(ctx, &s); err != nil {
+	if err := m.createRow(ctx, &s, cfg.Sessions.MaxRunning); err != nil {
 		return store.Session{}, err
 	}
 	// From here on a failure removes every trace of the session. A client
@@ -378,8 +378,10 @@ func (m *Manager) get(ctx context.Context, c identity.Identity, id string) (stor
 	return s, nil
 }
 
+// forbidden answers a caller who may not see the session as if it did not
+// exist: a 403 would tell them that the id is someone's.
 func forbidden(id string) error {
-	return errdefs.Forbiddenf("session %s is not yours", id)
+	return errdefs.NotFoundf("no session %q", id)
 }
 
 // List returns the sessions the caller may see, by project then age:
@@ -387,8 +389,8 @@ func forbidden(id string) error {
 func (m *Manager) List(ctx context.Context, c identity.Identity) ([]store.Session, error) {
 	f := store.SessionFilter{}
 	if c.Role != identity.Admin {
-		uid := int64(c.UID)
-		f.OwnerUID = &uid
+		uid, person := int64(c.UID), c.Person
+		f.OwnerUID, f.OwnerPerson = &uid, &person
 	}
 	return m.o.Store.ListSessions(ctx, f)
 }
@@ -470,7 +472,7 @@ func (m *Manager) Transcript(ctx context.Context, c identity.Identity, id string
 	}
 	switch canReadTranscript(c, s, asAdmin) {
 	case transcriptDenied:
-		return nil, false, errdefs.Forbiddenf("the transcript of session %s is its owner's", id)
+		return nil, false, forbidden(id)
 	case transcriptNeedsFlag:
 		return nil, false, errdefs.Forbiddenf("session %s is not yours: reading its transcript needs --as-admin (as_admin=true), and the read is written to the audit log, where its owner sees it", id)
 	case transcriptAudited:
@@ -529,6 +531,9 @@ func (m *Manager) Attach(ctx context.Context, c identity.Identity, id string) (s
 		return "", "", err
 	}
 	if !owns(c, s) {
+		if !canSee(c, s) {
+			return "", "", forbidden(id)
+		}
 		return "", "", errdefs.Forbiddenf("only its owner may attach to session %s", id)
 	}
 	if s.Status != Running {
@@ -581,8 +586,9 @@ func (m *Manager) Audit(ctx context.Context, f AuditFilter) ([]store.AuditRecord
 // AuditMine lists the records about the caller's own sessions: an admin's
 // look is never silent.
 func (m *Manager) AuditMine(ctx context.Context, c identity.Identity, f AuditFilter) ([]store.AuditRecord, error) {
-	uid := int64(c.UID)
-	return m.o.Store.ListAudit(ctx, store.AuditFilter{ActorPerson: f.Actor, SessionID: f.Session, Since: f.Since, Limit: f.Limit, SessionOwnerUID: &uid})
+	uid, person := int64(c.UID), c.Person
+	return m.o.Store.ListAudit(ctx, store.AuditFilter{ActorPerson: f.Actor, SessionID: f.Session, Since: f.Since, Limit: f.Limit,
+		SessionOwnerUID: &uid, SessionOwnerPerson: &person})
 }
 
 func (m *Manager) lock(id string) *sync.Mutex {

@@ -5,13 +5,17 @@ import (
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
-// The access rules of SPEC §4, in one place. Ownership is by uid: the
-// kernel vouches for it, and the session runs as that uid.
+// The access rules, in one place. Ownership is by uid and person: the
+// kernel vouches for the uid, and the session runs as it; the person it was
+// started for must still be the one that uid maps to. A uid can be given
+// again to a new account after the old one is deleted, and the new account,
+// mapped to someone else, must see nothing of the old one's sessions.
 
 // owns reports whether the caller owns the session. Unowned (legacy)
 // sessions belong to nobody.
 func owns(c identity.Identity, s store.Session) bool {
-	return c.HasPerson() && s.OwnerUID != nil && *s.OwnerUID == int64(c.UID)
+	return c.HasPerson() && s.OwnerUID != nil && *s.OwnerUID == int64(c.UID) &&
+		s.OwnerPerson != nil && *s.OwnerPerson == c.Person
 }
 
 // canSee reports whether the caller may see the session's metadata: its
