@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
+	"syscall"
 
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/config"
@@ -41,10 +45,30 @@ allowed), 2 otherwise.
 				return &cli.UsageError{Err: err}
 			}
 			path, whole := prefs.File(p, layout.Current().Home)
+			shown := ""
 			if prefsPath != "" {
-				path, whole = prefsPath, true
+				f, err := openUserFile(prefsPath)
+				if err != nil {
+					return &cli.UsageError{Err: err}
+				}
+				defer f.Close()
+				// Read through the descriptor checked, not the name again.
+				path, whole, shown = fmt.Sprintf("/dev/fd/%d", f.Fd()), true, prefsPath
 			}
 			r := config.Check(p, os.Getenv, path, whole)
+			if shown != "" {
+				for i := range r.Files {
+					if r.Files[i].Path == path {
+						r.Files[i].Path = shown
+					}
+				}
+				for i := range r.Problems {
+					if r.Problems[i].File == path {
+						r.Problems[i].File = shown
+					}
+					r.Problems[i].Msg = strings.ReplaceAll(r.Problems[i].Msg, path, shown)
+				}
+			}
 			if asJSON {
 				if err := cli.PrintJSON(os.Stdout, r); err != nil {
 					return err
@@ -139,4 +163,42 @@ yours (secrets 0600) and split prints what to run as root.`,
 	cmd.MarkFlagRequired("from")
 	cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+// openUserFile opens a file that a user controls for an admin (often root)
+// to read: never through a symbolic link, only a regular file, and only one
+// owned by whoever owns the directory it is in. Otherwise a user's
+// "preferences" could be /etc/shadow, and its lines would come back in the
+// error messages.
+func openUserFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%s is a symbolic link; check the file itself", path)
+		}
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	dir, derr := os.Lstat(filepath.Dir(path))
+	fsys, ok1 := st.Sys().(*syscall.Stat_t)
+	dsys, ok2 := dir.Sys().(*syscall.Stat_t)
+	switch {
+	case !st.Mode().IsRegular():
+		err = fmt.Errorf("%s is not a regular file", path)
+	case derr != nil:
+		err = derr
+	case !ok1 || !ok2:
+		err = fmt.Errorf("cannot tell who owns %s", path)
+	case fsys.Uid != dsys.Uid:
+		err = fmt.Errorf("%s belongs to uid %d, but its directory to uid %d: not a file of that user's; refusing to read it", path, fsys.Uid, dsys.Uid)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

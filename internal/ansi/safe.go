@@ -55,6 +55,17 @@ func Sanitize(s string) string {
 	return b.String()
 }
 
+// OneLine is Sanitize that also writes newlines and tabs out (\x0a):
+// text another party supplied, bound for a log line, cannot start a line
+// of its own that reads like the daemon's.
+func OneLine(s string) string {
+	s = Sanitize(s)
+	if !strings.ContainsAny(s, "\n\t\r") {
+		return s
+	}
+	return strings.NewReplacer("\n", `\x0a`, "\t", `\x09`, "\r", `\x0d`).Replace(s)
+}
+
 func writeRune(b *strings.Builder, r rune) {
 	switch {
 	case !Unsafe(r):

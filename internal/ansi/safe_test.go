@@ -45,3 +45,11 @@ func TestSafeWriterPieces(t *testing.T) {
 		t.Errorf("whole %q, pieces %q; want %q", whole.String(), pieces.String(), want)
 	}
 }
+
+func TestOneLine(t *testing.T) {
+	in := "failed\ntime=\"2026\" level=info msg=\"fake\"\x1b[8m\r\n"
+	want := `failed\x0atime="2026" level=info msg="fake"\x1b[8m\x0d\x0a`
+	if got := OneLine(in); got != want {
+		t.Errorf("OneLine(%q) = %q, want %q", in, got, want)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/logging"
+	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/instruktai/teleclaude/internal/sdnotify"
 	"github.com/instruktai/teleclaude/internal/sessionhost"
 	"github.com/instruktai/teleclaude/internal/sessions"
@@ -58,6 +60,50 @@ type Daemon struct {
 	// Where sessions run, or why they cannot.
 	host    *sessionhost.Host
 	hostErr error
+
+	orphans orphanCount
+}
+
+// orphanCount caches how many sessions belong to no current account.
+type orphanCount struct {
+	mu sync.Mutex
+	at time.Time
+	n  int
+}
+
+// orphaned counts sessions whose owner's uid has no account now, or maps
+// to a person other than the one the session was started for: after an
+// account is deleted and its uid given again, those sessions are reachable
+// by admins alone, and doctor says so. Asked at most once a minute.
+func (d *Daemon) orphaned(ctx context.Context) int {
+	d.orphans.mu.Lock()
+	defer d.orphans.mu.Unlock()
+	if !d.orphans.at.IsZero() && time.Since(d.orphans.at) < time.Minute {
+		return d.orphans.n
+	}
+	owners, err := d.store.Owners(ctx)
+	if err != nil {
+		return d.orphans.n
+	}
+	cfg := d.cfg.Load()
+	n := 0
+	for _, o := range owners {
+		u, err := osuser.LookupID(int(o.UID))
+		if err != nil {
+			if errors.Is(err, osuser.ErrUnknown) {
+				n += o.Sessions
+			}
+			continue
+		}
+		if d.paths.Mode == layout.SingleUser {
+			continue
+		}
+		if p, ok := cfg.PersonByOSUser(u.Name); !ok || p.Name != o.Person {
+			n += o.Sessions
+		}
+	}
+	d.orphans.at, d.orphans.n = time.Now(), n
+	return n
 }
 
 // Run starts the daemon and blocks until ctx ends or SIGTERM/SIGINT arrives.
@@ -205,6 +251,9 @@ func (d *Daemon) reload() {
 		logrus.Warn(w)
 	}
 	d.setConfig(cfg)
+	d.orphans.mu.Lock()
+	d.orphans.at = time.Time{} // people may have changed
+	d.orphans.mu.Unlock()
 	logrus.Infof("reloaded %s: %d people, %d projects, %d agents", cfg.File, len(cfg.People), len(cfg.Projects), len(cfg.Agents))
 }
 
@@ -342,7 +391,7 @@ func (d *Daemon) alive() bool {
 }
 
 // Status implements api.Backend.
-func (d *Daemon) Status(context.Context) (apitype.Status, error) {
+func (d *Daemon) Status(ctx context.Context) (apitype.Status, error) {
 	cfg := d.cfg.Load()
 	st := apitype.Status{
 		Version:      version.String(),
@@ -366,6 +415,7 @@ func (d *Daemon) Status(context.Context) (apitype.Status, error) {
 	}
 	sort.Strings(st.Projects)
 	sort.Strings(st.Agents)
+	st.Sessions.Orphaned = d.orphaned(ctx)
 	if d.hostErr != nil {
 		st.Sessions.Problem = d.hostErr.Error()
 	} else {

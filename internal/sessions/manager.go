@@ -21,6 +21,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/instruktai/teleclaude/internal/ansi"
 	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/errdefs"
 	"github.com/instruktai/teleclaude/internal/identity"
@@ -160,6 +161,9 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 	agent, ok := cfg.Agents[agentName]
 	if !ok || agentName == "" {
 		return store.Session{}, errdefs.Invalidf("unknown agent %q; this machine has: %s", agentName, strings.Join(sortedKeys(cfg.Agents), ", "))
+	}
+	if !agent.MayStart(c.Person, c.Role) {
+		return store.Session{}, errdefs.Forbiddenf("agent %s is for %s; you are %s (%s): ask an admin", agentName, agent.StartedBy(), c.Person, c.Role)
 	}
 	if err := checkTitle(req.Title); err != nil {
 		return store.Session{}, err
@@ -308,6 +312,11 @@ func checkTitle(t string) error {
 	for i, r := range t {
 		if unicode.IsControl(r) || r == utf8.RuneError {
 			return errdefs.Invalidf("title has a control character or invalid UTF-8 at byte %d", i)
+		}
+		// Bidi overrides and invisible characters make a title read as
+		// something it is not, in everyone's list.
+		if ansi.Unsafe(r) {
+			return errdefs.Invalidf("title has invisible or direction-changing character %U at byte %d", r, i)
 		}
 	}
 	return nil

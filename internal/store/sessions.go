@@ -122,6 +122,31 @@ func (s *Store) CreateSessionWithin(ctx context.Context, sess *Session, statuses
 	return nil
 }
 
+// OwnerCount is how many sessions one (uid, person) owns.
+type OwnerCount struct {
+	UID      int64
+	Person   string
+	Sessions int
+}
+
+// Owners returns every (uid, person) that owns sessions, with how many.
+func (s *Store) Owners(ctx context.Context) ([]OwnerCount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT owner_uid, owner_person, count(*) FROM sessions WHERE owner_uid IS NOT NULL AND owner_person IS NOT NULL GROUP BY owner_uid, owner_person`)
+	if err != nil {
+		return nil, fmt.Errorf("session owners: %w", err)
+	}
+	defer rows.Close()
+	var out []OwnerCount
+	for rows.Next() {
+		var o OwnerCount
+		if err := rows.Scan(&o.UID, &o.Person, &o.Sessions); err != nil {
+			return nil, fmt.Errorf("session owners: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
