@@ -140,7 +140,7 @@ func TestConfigCheckUserFileAsRoot(t *testing.T) {
 	dir := sharedDir(t, "u-")
 	os.Chown(dir, member.uid, member.gid)
 	env := []string{"TELECLAUDE_SYSTEM_MODE=1", "TELECLAUDE_CONFIG_DIR=" + dir, "TELECLAUDE_DATA_DIR=" + dir, "TELECLAUDE_RUN_DIR=" + dir}
-	link := filepath.Join(dir, "config.yml")
+	link := filepath.Join(dir, "user.yml")
 	if err := os.Symlink("/etc/shadow", link); err != nil {
 		t.Fatal(err)
 	}

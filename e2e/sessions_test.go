@@ -764,7 +764,9 @@ func TestRecycledUID(t *testing.T) {
 		if out, err := exec.Command("useradd", append(args, name)...).CombinedOutput(); err != nil {
 			t.Fatalf("useradd %s: %v: %s", name, err, out)
 		}
-		t.Cleanup(func() { exec.Command("userdel", name).Run() })
+		// -f: the session host the daemon started for it may still run
+		// (the harness stops it after).
+		t.Cleanup(func() { exec.Command("userdel", "-f", name).Run() })
 	}
 	useradd(oldName)
 	rita := lookup(t, oldName)
