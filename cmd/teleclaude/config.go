@@ -167,9 +167,10 @@ yours (secrets 0600) and split prints what to run as root.`,
 
 // openUserFile opens a file that a user controls for an admin (often root)
 // to read: never through a symbolic link, only a regular file, and only one
-// owned by whoever owns the directory it is in. Otherwise a user's
-// "preferences" could be /etc/shadow, and its lines would come back in the
-// error messages.
+// owned by whoever owns the directory it is in (or in a directory of
+// root's that nobody else may write, as config split's output). Otherwise
+// a user's "preferences" could be /etc/shadow, and its lines would come
+// back in the error messages.
 func openUserFile(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
@@ -193,7 +194,7 @@ func openUserFile(path string) (*os.File, error) {
 		err = derr
 	case !ok1 || !ok2:
 		err = fmt.Errorf("cannot tell who owns %s", path)
-	case fsys.Uid != dsys.Uid:
+	case fsys.Uid != dsys.Uid && (dsys.Uid != 0 || dir.Mode().Perm()&0o022 != 0):
 		err = fmt.Errorf("%s belongs to uid %d, but its directory to uid %d: not a file of that user's; refusing to read it", path, fsys.Uid, dsys.Uid)
 	}
 	if err != nil {
