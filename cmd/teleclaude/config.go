@@ -11,6 +11,7 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/prefs"
 	"github.com/spf13/cobra"
@@ -185,8 +186,8 @@ func openUserFile(path string) (*os.File, error) {
 		return nil, err
 	}
 	dir, derr := os.Lstat(filepath.Dir(path))
-	fsys, ok1 := st.Sys().(*syscall.Stat_t)
-	dsys, ok2 := dir.Sys().(*syscall.Stat_t)
+	fo, ok1 := fileown.Of(st)
+	do, ok2 := fileown.Of(dir)
 	switch {
 	case !st.Mode().IsRegular():
 		err = fmt.Errorf("%s is not a regular file", path)
@@ -194,8 +195,8 @@ func openUserFile(path string) (*os.File, error) {
 		err = derr
 	case !ok1 || !ok2:
 		err = fmt.Errorf("cannot tell who owns %s", path)
-	case fsys.Uid != dsys.Uid && (dsys.Uid != 0 || dir.Mode().Perm()&0o022 != 0):
-		err = fmt.Errorf("%s belongs to uid %d, but its directory to uid %d: not a file of that user's; refusing to read it", path, fsys.Uid, dsys.Uid)
+	case fo.UID != do.UID && (do.UID != 0 || dir.Mode().Perm()&0o022 != 0):
+		err = fmt.Errorf("%s belongs to uid %d, but its directory to uid %d: not a file of that user's; refusing to read it", path, fo.UID, do.UID)
 	}
 	if err != nil {
 		f.Close()

@@ -58,7 +58,7 @@ const (
 type limitListener struct {
 	net.Listener
 	lim        Limits
-	privileged func(identity.Creds) bool
+	privileged func(peercred.Creds) bool
 
 	mu     sync.Mutex
 	perUID map[int]int
@@ -89,7 +89,7 @@ func (s *Server) Limit(ln net.Listener) net.Listener {
 		refusing: make(chan struct{}, maxRefusing),
 		// Asked only once the unreserved part is full, so the ladder's
 		// account lookup is not paid on every connection.
-		privileged: func(c identity.Creds) bool {
+		privileged: func(c peercred.Creds) bool {
 			if c.UID == 0 || c.UID == self {
 				return true
 			}
@@ -101,7 +101,7 @@ func (s *Server) Limit(ln net.Listener) net.Listener {
 // limitedConn is an admitted connection; closing it gives its place back.
 type limitedConn struct {
 	net.Conn
-	creds   identity.Creds
+	creds   peercred.Creds
 	credErr error
 	once    sync.Once
 	l       *limitListener
@@ -123,7 +123,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if cerr != nil {
 			// Counted together: every connection whose peer is unknown
 			// shares one uid's share.
-			creds = identity.Creds{UID: -1, GID: -1}
+			creds = peercred.Creds{UID: -1, GID: -1}
 		}
 		status, msg := l.admit(creds)
 		if status == 0 {
@@ -133,7 +133,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
-func (l *limitListener) admit(c identity.Creds) (int, string) {
+func (l *limitListener) admit(c peercred.Creds) (int, string) {
 	l.mu.Lock()
 	n, total := l.perUID[c.UID], l.total
 	l.mu.Unlock()
@@ -163,7 +163,7 @@ func (l *limitListener) release(uid int) {
 
 // refuse answers c with status and msg and closes it, off the accept loop
 // and within refuseTimeout.
-func (l *limitListener) refuse(c net.Conn, creds identity.Creds, status int, msg string) {
+func (l *limitListener) refuse(c net.Conn, creds peercred.Creds, status int, msg string) {
 	logrus.WithFields(logrus.Fields{"uid": creds.UID, "pid": creds.PID, "status": status}).Debug("connection refused: " + msg)
 	select {
 	case l.refusing <- struct{}{}:

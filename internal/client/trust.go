@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/instruktai/teleclaude/internal/peercred"
@@ -97,11 +97,11 @@ func (c *Client) CheckDir() (int, error) {
 	if err != nil {
 		return -1, nil // the dial says what is wrong (permission, say)
 	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
+	own, ok := fileown.Of(st)
 	if !ok {
 		return -1, &TrustError{Cause: fmt.Sprintf("cannot tell who owns %s", dir), Fix: "use a socket in a directory of a local file system"}
 	}
-	owner := int(sys.Uid)
+	owner := own.UID
 	if st.Mode()&fs.ModeSymlink != 0 || !st.IsDir() {
 		return owner, &TrustError{
 			Cause: fmt.Sprintf("the socket's directory %s is a symbolic link or not a directory (made by %s); refusing to talk to whatever answers there", dir, uidName(owner)),
@@ -175,7 +175,7 @@ func (c *Client) CheckAttach(tmuxSocket string) error {
 		}
 	}
 	st, _ := os.Lstat(p)
-	if sys, ok := st.Sys().(*syscall.Stat_t); !ok || int(sys.Uid) != os.Getuid() || st.Mode()&fs.ModeSocket == 0 {
+	if own, ok := fileown.Of(st); !ok || own.UID != os.Getuid() || st.Mode()&fs.ModeSocket == 0 {
 		return &TrustError{Cause: fmt.Sprintf("tmux socket %s is not a socket of yours; not running tmux on it", tmuxSocket), Fix: "attach works for your own sessions only"}
 	}
 	return nil

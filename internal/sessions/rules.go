@@ -1,15 +1,18 @@
 package sessions
 
 import (
+	"strconv"
+
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
-// The access rules, in one place. Ownership is by uid and person: the
-// kernel vouches for the uid, and the session runs as it; the person it was
-// started for must still be the one that uid maps to. A uid can be given
-// again to a new account after the old one is deleted, and the new account,
-// mapped to someone else, must see nothing of the old one's sessions.
+// The access rules, in one place (docs/DESIGN.md, "Request path").
+// Ownership is by uid and person: the kernel vouches for the uid, and the
+// session runs as it; the person it was started for must still be the one
+// that uid maps to. A uid can be given again to a new account after the old
+// one is deleted, and the new account, mapped to someone else, must see
+// nothing of the old one's sessions.
 
 // owns reports whether the caller owns the session. Unowned (legacy)
 // sessions belong to nobody.
@@ -22,6 +25,27 @@ func owns(c identity.Identity, s store.Session) bool {
 // owner, or an admin (who sees every session, unowned ones included).
 func canSee(c identity.Identity, s store.Session) bool {
 	return owns(c, s) || c.Role == identity.Admin
+}
+
+// listFilter is the visibility rule for lists: admins see every session,
+// everybody else those of their own uid and person.
+func listFilter(c identity.Identity) store.SessionFilter {
+	f := store.SessionFilter{}
+	if c.Role != identity.Admin {
+		uid, person := int64(c.UID), c.Person
+		f.OwnerUID, f.OwnerPerson = &uid, &person
+	}
+	return f
+}
+
+// ListView names the list that List returns to c: callers with the same
+// view get the same list, so a cache of lists keys on it. It is derived
+// from listFilter, so the two cannot disagree.
+func ListView(c identity.Identity) string {
+	if f := listFilter(c); f.OwnerUID != nil {
+		return "uid:" + strconv.FormatInt(*f.OwnerUID, 10) + " person:" + *f.OwnerPerson
+	}
+	return "all"
 }
 
 // transcriptAccess says whether the caller may read the transcript and
