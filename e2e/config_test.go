@@ -130,3 +130,29 @@ func TestConfigSplitAsRoot(t *testing.T) {
 		t.Errorf("config check of the split result: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestConfigCheckUserFileAsRoot: root checks a user's preferences file,
+// which the user made a symbolic link to /etc/shadow, or swapped for a
+// file of root's: refused, and nothing of the target is printed.
+func TestConfigCheckUserFileAsRoot(t *testing.T) {
+	requireRoot(t)
+	member := lookup(t, uMember)
+	dir := sharedDir(t, "u-")
+	os.Chown(dir, member.uid, member.gid)
+	env := []string{"TELECLAUDE_SYSTEM_MODE=1", "TELECLAUDE_CONFIG_DIR=" + dir, "TELECLAUDE_DATA_DIR=" + dir, "TELECLAUDE_RUN_DIR=" + dir}
+	link := filepath.Join(dir, "user.yml")
+	if err := os.Symlink("/etc/shadow", link); err != nil {
+		t.Fatal(err)
+	}
+	os.Lchown(link, member.uid, member.gid)
+	r := run(t, nil, env, teleBin, "config", "check", "--preferences", link)
+	if r.code != 2 || !strings.Contains(r.stderr, "symbolic link") || strings.Contains(r.stdout+r.stderr, "root:") {
+		t.Errorf("preferences linked to /etc/shadow: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	rootsFile := filepath.Join(dir, "prefs.yml")
+	os.WriteFile(rootsFile, []byte("secret: value\n"), 0o600)
+	r = run(t, nil, env, teleBin, "config", "check", "--preferences", rootsFile)
+	if r.code != 2 || !strings.Contains(r.stderr, "not a file of that user's") || strings.Contains(r.stdout, "secret") {
+		t.Errorf("root's file in the user's directory: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -93,6 +93,12 @@ func TestClaimsAreIgnored(t *testing.T) {
 // runHelper is the test binary's other life: a client run as a test user.
 func runHelper() int {
 	switch os.Getenv("E2E_HELPER") {
+	case "flood":
+		return floodHelper()
+	case "keepalive":
+		return keepaliveHelper()
+	case "fakedaemon":
+		return fakeDaemonHelper()
 	case "claims":
 		sock := os.Getenv("E2E_SOCK")
 		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {

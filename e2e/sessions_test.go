@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -12,10 +13,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/doctor"
 	"github.com/instruktai/teleclaude/internal/store"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" for database/sql
 )
@@ -212,14 +216,16 @@ func TestSessionsAsOwners(t *testing.T) {
 		d.refused(t, pub, 1, "needs role newcomer", "sessions", "list")
 
 		// show
-		d.refused(t, mo, 1, "not yours", "sessions", "show", s1.ID)
+		// Someone else's session is answered as one that does not exist.
+		hidden := `no session "` + s1.ID + `"`
+		d.refused(t, mo, 1, hidden, "sessions", "show", s1.ID)
 		if s := decode[apitype.Session](t, d.telec(t, ada, "sessions", "show", s1.ID, "--json")); s.OwnerPerson == nil || *s.OwnerPerson != "max" || *s.OwnerUID != int64(max.uid) {
 			t.Errorf("ada shows %+v, want max's session", s)
 		}
 
 		// transcript
-		d.refused(t, mo, 1, "owner's", "sessions", "transcript", s1.ID)
-		d.refused(t, mo, 1, "owner's", "sessions", "transcript", s1.ID, "--as-admin")
+		d.refused(t, mo, 1, hidden, "sessions", "transcript", s1.ID)
+		d.refused(t, mo, 1, hidden, "sessions", "transcript", s1.ID, "--as-admin")
 		d.refused(t, ada, 1, "--as-admin", "sessions", "transcript", s1.ID)
 		if out := outputOf(d.transcript(t, ada, s1.ID, "--as-admin")); !strings.Contains(out, "hello from max") {
 			t.Errorf("ada --as-admin read %q", out)
@@ -228,14 +234,14 @@ func TestSessionsAsOwners(t *testing.T) {
 		d.transcript(t, ada, s3.ID, "--as-admin") // her own with the flag: still no audit
 
 		// send
-		d.refused(t, mo, 1, "not yours", "sessions", "send", s1.ID, "intrusion")
+		d.refused(t, mo, 1, hidden, "sessions", "send", s1.ID, "intrusion")
 		d.refused(t, ada, 1, "only its owner", "sessions", "send", s1.ID, "intrusion")
 		if strings.Contains(outputOf(d.transcript(t, max, s1.ID)), "intrusion") {
 			t.Error("someone else's input reached max's session")
 		}
 
 		// end
-		d.refused(t, mo, 1, "not yours", "sessions", "end", s1.ID)
+		d.refused(t, mo, 1, hidden, "sessions", "end", s1.ID)
 		if s := decode[apitype.Session](t, d.telec(t, ada, "sessions", "end", s2.ID, "--json")); s.Status != "ended" || s.EndedAt == nil {
 			t.Errorf("ada ending mo's session: %+v", s)
 		}
@@ -368,7 +374,7 @@ func TestSessionBadInput(t *testing.T) {
 		d.refused(t, max, 1, `no session "nosuch0000"`, args...)
 	}
 	d.refused(t, max, 2, "ids are short", "sessions", "show", strings.Repeat("x", 200))
-	d.refused(t, mo, 1, "only its owner may attach", "sessions", "attach", s.ID)
+	d.refused(t, mo, 1, `no session "`+s.ID+`"`, "sessions", "attach", s.ID)
 
 	big := strings.Repeat("y", 70<<10)
 	r := run(t, &max, []string{"TELECLAUDE_SOCKET=" + d.socket}, "/bin/sh", "-c", fmt.Sprintf("head -c %d /dev/zero | tr '\\0' y | %s sessions send %s -", len(big), telecBin, s.ID))
@@ -704,4 +710,137 @@ func TestInheritedFilesStayWithTheDaemon(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMaxRunningRace starts 20 sessions of one person at once against a
+// limit of 5, on both engines: exactly 5 start, the others are told why.
+func TestMaxRunningRace(t *testing.T) {
+	requireRoot(t)
+	engines(t, func(t *testing.T, dsn string) {
+		d := startDaemon(t, daemonOpts{dsn: dsn, config: strings.Replace(stdConfig, "sessions: {default_agent: echo}", "sessions: {default_agent: echo, max_running: 5}", 1)})
+		max := lookup(t, uMember)
+		results := make([]result, 20)
+		var wg sync.WaitGroup
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cmd := exec.Command(telecBin, "sessions", "start", "--project", "demo", "--json")
+				cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/nonexistent", "TELECLAUDE_SOCKET=" + d.socket}
+				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: max.cred}
+				var out, errb bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &errb
+				err := cmd.Run()
+				results[i] = result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
+				if err != nil && cmd.ProcessState == nil {
+					results[i].code = -1
+				}
+			}()
+		}
+		wg.Wait()
+		started, refused := 0, 0
+		for _, r := range results {
+			switch {
+			case r.code == 0:
+				started++
+			case r.code == 1 && strings.Contains(r.stderr, "sessions running, the most this machine allows"):
+				refused++
+			default:
+				t.Errorf("start: exit %d, stderr %q", r.code, r.stderr)
+			}
+		}
+		if started != 5 || refused != 15 {
+			t.Errorf("20 concurrent starts against max_running 5: %d started, %d refused; want 5 and 15", started, refused)
+		}
+		running := 0
+		for _, s := range decode[[]apitype.Session](t, d.telec(t, max, "sessions", "list", "--json")) {
+			if s.Status == "running" || s.Status == "starting" {
+				running++
+			}
+		}
+		if running != 5 {
+			t.Errorf("%d sessions running after the race, want 5", running)
+		}
+	})
+}
+
+// TestRecycledUID: an account is deleted and its uid given to a new
+// account mapped to someone else. The newcomer sees nothing of the old
+// owner's sessions, transcripts or audit records, and doctor warns.
+func TestRecycledUID(t *testing.T) {
+	requireRoot(t)
+	const oldName, newName = "tce-rita", "tce-rex"
+	useradd := func(name string, extra ...string) {
+		args := append([]string{"-M", "-d", "/nonexistent", "-s", "/usr/sbin/nologin", "-U", "-G", sockGroup}, extra...)
+		if out, err := exec.Command("useradd", append(args, name)...).CombinedOutput(); err != nil {
+			t.Fatalf("useradd %s: %v: %s", name, err, out)
+		}
+		// -f: the session host the daemon started for it may still run
+		// (the harness stops it after).
+		t.Cleanup(func() { exec.Command("userdel", "-f", name).Run() })
+	}
+	useradd(oldName)
+	rita := lookup(t, oldName)
+	cfg := strings.Replace(stdConfig, "projects:", "  - {name: rita, role: member, os_username: tce-rita}\nprojects:", 1)
+	d := startDaemon(t, daemonOpts{config: cfg})
+	s := d.startSession(t, rita, "--project", "demo")
+	d.waitOutput(t, rita, s.ID, "started-")
+	d.telec(t, rita, "sessions", "send", s.ID, "rita's secret")
+	d.waitOutput(t, rita, s.ID, "rita's secret")
+	d.telec(t, rita, "sessions", "end", s.ID)
+	ada := lookup(t, uAdmin)
+	d.transcript(t, ada, s.ID, "--as-admin") // an audit record about rita's session
+
+	// Rita leaves (-f: her session host may still run; the harness stops
+	// it); her uid goes to rex, another person.
+	if out, err := exec.Command("userdel", "-f", oldName).CombinedOutput(); err != nil {
+		t.Fatalf("userdel: %v: %s", err, out)
+	}
+	useradd(newName, "-u", strconv.Itoa(rita.uid))
+	rex := lookup(t, newName)
+	d.writeConfig(t, strings.Replace(stdConfig, "projects:", "  - {name: rex, role: member, os_username: tce-rex}\nprojects:", 1))
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool { return strings.Contains(d.stderr.String(), "reloaded ") })
+	if w := decode[apitype.Whoami](t, d.telec(t, rex, "whoami", "--json")); w.Person == nil || *w.Person != "rex" || w.UID != rita.uid {
+		t.Fatalf("rex is %+v", w)
+	}
+
+	if ss := decode[[]apitype.Session](t, d.telec(t, rex, "sessions", "list", "--json")); len(ss) != 0 {
+		t.Errorf("rex, on rita's old uid, lists %d sessions: %v", len(ss), ids(ss))
+	}
+	hidden := `no session "` + s.ID + `"`
+	d.refused(t, rex, 1, hidden, "sessions", "show", s.ID)
+	d.refused(t, rex, 1, hidden, "sessions", "transcript", s.ID)
+	d.refused(t, rex, 1, hidden, "sessions", "end", s.ID)
+	if recs := decode[[]apitype.AuditRecord](t, d.telec(t, rex, "audit", "--mine", "--json")); len(recs) != 0 {
+		t.Errorf("rex sees %d audit records about rita's sessions", len(recs))
+	}
+	// Rex's own sessions are his.
+	mine := d.startSession(t, rex, "--project", "demo")
+	if ss := decode[[]apitype.Session](t, d.telec(t, rex, "sessions", "list", "--json")); len(ss) != 1 || ss[0].ID != mine.ID {
+		t.Errorf("rex lists %v, want only %s", ids(ss), mine.ID)
+	}
+
+	rep, _ := d.doctor(t, nil)
+	c := rep.check(t, "session owners")
+	if c.Status != doctor.Warn || !strings.Contains(c.Detail, "1 session") {
+		t.Errorf("doctor's session owners check: %+v; want a warning about rita's session", c)
+	}
+}
+
+// TestAgentsAreForWhomTheConfigSays: an agent with keys is for members and
+// admins unless the config says otherwise; roles and people widen or narrow
+// it, and a refusal says who the agent is for.
+func TestAgentsAreForWhomTheConfigSays(t *testing.T) {
+	requireRoot(t)
+	cfg := strings.Replace(stdConfig, "projects:", "  - {name: pat, role: contributor, os_username: tce-public}\nprojects:", 1)
+	cfg = strings.Replace(cfg, "agents:\n", "agents:\n  patkey: {command: [\"/bin/sh\", \"-c\", \"exec cat\"], secrets_env: [TCE_TEST_KEY], people: [pat]}\n  adminonly: {command: [\"/bin/sh\"], roles: [admin]}\n", 1)
+	d := startDaemon(t, daemonOpts{config: cfg})
+	pat, max := lookup(t, uPublic), lookup(t, uMember)
+	d.refused(t, pat, 1, "agent keyed is for members and admins", "sessions", "start", "--project", "demo", "--agent", "keyed")
+	d.startSession(t, pat, "--project", "demo", "--agent", "patkey")
+	d.startSession(t, pat, "--project", "demo", "--agent", "echo") // no keys: anyone who may start sessions
+	d.startSession(t, max, "--project", "demo", "--agent", "keyed")
+	d.refused(t, max, 1, "agent patkey is for people pat", "sessions", "start", "--project", "demo", "--agent", "patkey")
+	d.refused(t, max, 1, "agent adminonly is for roles admin", "sessions", "start", "--project", "demo", "--agent", "adminonly")
 }

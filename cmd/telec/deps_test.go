@@ -9,10 +9,12 @@ import (
 // serverPackages are the daemon's own: telec runs as any user on the machine
 // and talks to the daemon only through the socket and apitype, so linking one
 // of these would put the daemon's config, secrets loader or role ladder into
-// every user's client (docs/DESIGN.md, "Layers").
+// every user's client (docs/DESIGN.md, "Layers"). peercred is not among
+// them: it only reads the kernel's word about a socket's peer, and telec
+// reads it too, to check who serves the socket before sending anything.
 var serverPackages = []string{
 	"acl", "api", "config", "daemon", "doctor", "identity", "migrate",
-	"peercred", "runas", "sessionhost", "sessions", "setupdb", "socket",
+	"runas", "sessionhost", "sessions", "setupdb", "socket",
 	"store", "tmux",
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/instruktai/teleclaude/internal/ansi"
 	"github.com/instruktai/teleclaude/internal/apitype"
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/client"
@@ -32,7 +33,12 @@ func main() {
 }
 
 func newRoot(out io.Writer) *cobra.Command {
-	a := &app{out: out}
+	// Everything telec prints came from the daemon, or from whatever
+	// answered on its socket: escape sequences and bidirectional overrides
+	// are shown, never obeyed (errors go the same way in cli.Run).
+	sw := ansi.NewSafeWriter(out)
+	cobra.OnFinalize(func() { sw.Flush() })
+	a := &app{out: sw}
 	root := &cobra.Command{
 		Use:   "telec",
 		Short: "Use TeleClaude sessions on this machine",
@@ -78,7 +84,7 @@ func (a *app) callHeader(method, path string, body, out any) (http.Header, error
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), client.DefaultTimeout)
 	defer cancel()
-	c := client.New(t.Socket, t.SystemMode)
+	c := t.Client()
 	c.Header.Set(prefs.Header, a.prefs.Encode())
 	return c.DoHeader(ctx, method, path, body, out)
 }

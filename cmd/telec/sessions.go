@@ -274,6 +274,15 @@ func (a *app) attachCmd() *cobra.Command {
 			if a.json {
 				return cli.PrintJSON(a.out, at)
 			}
+			// Your own tmux, against your own server, under the daemon's
+			// own checked directory: never a server someone else named.
+			t, err := cli.ResolveTarget(a.socket)
+			if err != nil {
+				return err
+			}
+			if err := t.Client().CheckAttach(at.Socket); err != nil {
+				return fmt.Errorf("attach refused: %w", err)
+			}
 			if !term.IsTerminal(int(os.Stdin.Fd())) {
 				return errors.New("attach needs a terminal; use telec sessions transcript or send instead")
 			}
@@ -281,7 +290,6 @@ func (a *app) attachCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("attach runs tmux, which is not in your PATH: %w", err)
 			}
-			// Your own tmux, against your own server: the session is yours.
 			return syscall.Exec(bin, []string{"tmux", "-S", at.Socket, "attach-session", "-t", at.Target}, os.Environ())
 		},
 	}

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
+	"syscall"
 
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/confimport"
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/instruktai/teleclaude/internal/prefs"
@@ -43,10 +48,30 @@ allowed), 2 otherwise.
 				return &cli.UsageError{Err: err}
 			}
 			path, whole := prefs.File(p, layout.Current().Home)
+			shown := ""
 			if prefsPath != "" {
-				path, whole = prefsPath, true
+				f, err := openUserFile(prefsPath)
+				if err != nil {
+					return &cli.UsageError{Err: err}
+				}
+				defer f.Close()
+				// Read through the descriptor checked, not the name again.
+				path, whole, shown = fmt.Sprintf("/dev/fd/%d", f.Fd()), true, prefsPath
 			}
 			r := config.Check(p, os.Getenv, path, whole)
+			if shown != "" {
+				for i := range r.Files {
+					if r.Files[i].Path == path {
+						r.Files[i].Path = shown
+					}
+				}
+				for i := range r.Problems {
+					if r.Problems[i].File == path {
+						r.Problems[i].File = shown
+					}
+					r.Problems[i].Msg = strings.ReplaceAll(r.Problems[i].Msg, path, shown)
+				}
+			}
 			if asJSON {
 				if err := cli.PrintJSON(os.Stdout, r); err != nil {
 					return err
@@ -194,4 +219,43 @@ func splitUpstream(from, env, home, out string, asJSON bool) error {
 		}
 	}
 	return nil
+}
+
+// openUserFile opens a file that a user controls for an admin (often root)
+// to read: never through a symbolic link, only a regular file, and only one
+// owned by whoever owns the directory it is in (or in a directory of
+// root's that nobody else may write, as config split's output). Otherwise
+// a user's "preferences" could be /etc/shadow, and its lines would come
+// back in the error messages.
+func openUserFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%s is a symbolic link; check the file itself", path)
+		}
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	dir, derr := os.Lstat(filepath.Dir(path))
+	fo, ok1 := fileown.Of(st)
+	do, ok2 := fileown.Of(dir)
+	switch {
+	case !st.Mode().IsRegular():
+		err = fmt.Errorf("%s is not a regular file", path)
+	case derr != nil:
+		err = derr
+	case !ok1 || !ok2:
+		err = fmt.Errorf("cannot tell who owns %s", path)
+	case fo.UID != do.UID && (do.UID != 0 || dir.Mode().Perm()&0o022 != 0):
+		err = fmt.Errorf("%s belongs to uid %d, but its directory to uid %d: not a file of that user's; refusing to read it", path, fo.UID, do.UID)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

@@ -16,7 +16,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/instruktai/teleclaude/internal/errdefs"
 	"github.com/instruktai/teleclaude/internal/identity"
@@ -34,9 +34,13 @@ const Host = "teleclaude"
 // Server is the API. Fill the fields, then serve Handler with the connection
 // context from ConnContext (HTTPServer does both).
 type Server struct {
-	// Resolver returns the identity ladder of the current config; it is
-	// called per connection so a reload applies to the next connection.
+	// Resolver returns the identity ladder of the current config, the same
+	// pointer until a reload replaces it: a connection's identity is
+	// decided again whenever the pointer it was decided with is no longer
+	// current, so a reload reaches kept-alive connections too.
 	Resolver func() *identity.Resolver
+	// Limits bound the connections Limit admits (DefaultLimits where zero).
+	Limits   Limits
 	Backend  Backend
 	Sessions Sessions
 	Docs     Docs
@@ -65,36 +69,80 @@ func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
 		Handler:           s.Handler(),
 		ConnContext:       s.ConnContext,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          nil,
 	}
+}
+
+// connIdentity is who is at the other end of one connection: the kernel's
+// credentials, read once at accept, and what the ladder made of them under
+// the resolver that was current then.
+type connIdentity struct {
+	creds   peercred.Creds
+	credErr error
+
+	mu  sync.Mutex
+	res *identity.Resolver
+	id  identity.Identity
 }
 
 // ConnContext reads the peer credentials of a new connection and stores who
 // it is. Failure to read them is not an error for the connection: it makes
 // the caller public, with the reason logged.
 func (s *Server) ConnContext(ctx context.Context, c net.Conn) context.Context {
-	var id identity.Identity
-	creds, err := peercred.Get(c)
-	if err != nil {
-		id = identity.Identity{UID: -1, Role: identity.Public, Reason: "no peer credentials (" + err.Error() + ") → public"}
+	ci := &connIdentity{}
+	if lc, ok := c.(*limitedConn); ok {
+		ci.creds, ci.credErr = lc.creds, lc.credErr
 	} else {
-		id = s.Resolver().Resolve(creds)
+		ci.creds, ci.credErr = peercred.Get(c)
+	}
+	s.current(ci)
+	return context.WithValue(ctx, ctxKey{}, ci)
+}
+
+// current returns the connection's identity under the current resolver,
+// deciding it again if a reload replaced the resolver since.
+func (s *Server) current(ci *connIdentity) identity.Identity {
+	res := s.Resolver()
+	ci.mu.Lock()
+	defer ci.mu.Unlock()
+	if ci.res == res && ci.res != nil {
+		return ci.id
+	}
+	var id identity.Identity
+	if ci.credErr != nil {
+		id = identity.Identity{UID: -1, Role: identity.Public, Reason: "no peer credentials (" + ci.credErr.Error() + ") → public"}
+	} else {
+		id = res.Resolve(ci.creds)
 	}
 	logrus.WithFields(logrus.Fields{"uid": id.UID, "pid": id.PID, "person": id.Person, "role": id.Role.String()}).Debug("identity: " + id.Reason)
 	if s.Trace != nil {
 		s.Trace(id)
 	}
-	return context.WithValue(ctx, ctxKey{}, id)
+	ci.res, ci.id = res, id
+	return id
 }
 
-// IdentityFrom returns the caller decided by ConnContext. A request that did
-// not come through ConnContext is public.
+// identityOf returns the caller of r as of now (see current). A request
+// that did not come through ConnContext is public.
+func (s *Server) identityOf(r *http.Request) identity.Identity {
+	if ci, ok := r.Context().Value(ctxKey{}).(*connIdentity); ok {
+		return s.current(ci)
+	}
+	return IdentityFrom(r.Context())
+}
+
+// IdentityFrom returns the caller as ConnContext last decided it. A request
+// that did not come through ConnContext is public.
 func IdentityFrom(ctx context.Context) identity.Identity {
-	if id, ok := ctx.Value(ctxKey{}).(identity.Identity); ok {
-		return id
+	if ci, ok := ctx.Value(ctxKey{}).(*connIdentity); ok {
+		ci.mu.Lock()
+		defer ci.mu.Unlock()
+		return ci.id
 	}
 	return identity.Identity{UID: -1, Role: identity.Public, Reason: "no connection identity → public"}
 }
@@ -146,7 +194,7 @@ func (s *Server) dispatch(methods map[string]route) http.Handler {
 			reject(w, http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow)
 			return
 		}
-		id := IdentityFrom(r.Context())
+		id := s.identityOf(r)
 		if !id.Role.AtLeast(rt.min) {
 			writeError(w, r, errdefs.Forbiddenf("%s %s needs role %s or higher; you are %s", r.Method, r.URL.Path, rt.min, describe(id)))
 			return

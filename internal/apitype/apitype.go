@@ -47,6 +47,10 @@ type SessionsStatus struct {
 	Available bool   `json:"available"`
 	Host      string `json:"host,omitempty"`
 	Problem   string `json:"problem,omitempty"`
+	// Orphaned counts sessions whose owner's uid has no account any more,
+	// or whose account now maps to another person (a uid given again):
+	// nobody can reach them but an admin. Counted at most once a minute.
+	Orphaned int `json:"orphaned,omitempty"`
 }
 
 // DatabaseStatus is part of Status.

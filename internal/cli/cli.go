@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/instruktai/teleclaude/internal/ansi"
 	"github.com/instruktai/teleclaude/internal/client"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/prefs"
@@ -72,10 +73,12 @@ func Run(root *cobra.Command) {
 	err := root.Execute()
 	if err != nil {
 		var ae *client.APIError
+		// The daemon's words, or whatever answered on its socket, are
+		// shown, never obeyed by the terminal.
 		if errors.As(err, &ae) {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), ae.Msg)
+			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), ansi.Sanitize(ae.Msg))
 		} else {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", root.Name(), err)
+			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), ansi.Sanitize(err.Error()))
 		}
 		if isCobraUsage(err) {
 			os.Exit(ExitUsage)
@@ -124,6 +127,17 @@ func PrintJSON(w io.Writer, v any) error {
 type Target struct {
 	Socket     string
 	SystemMode bool
+	// Expect is who may serve Socket: for the mode's own default path,
+	// the caller (single-user) or the service user (system); for a path
+	// the caller named, whoever owns its directory.
+	Expect client.Expect
+}
+
+// Client returns a client for t.
+func (t Target) Client() *client.Client {
+	c := client.New(t.Socket, t.SystemMode)
+	c.Expect = t.Expect
+	return c
 }
 
 // ResolveTarget picks the socket: --socket, then TELECLAUDE_SOCKET, then the
@@ -133,9 +147,15 @@ func ResolveTarget(flagSocket string) (Target, error) {
 	if err != nil {
 		return Target{}, &UsageError{err}
 	}
-	t := Target{Socket: p.Socket, SystemMode: d.Mode == layout.System}
+	t := Target{Socket: p.Socket, SystemMode: d.Mode == layout.System, Expect: client.ExpectSelf}
+	if t.SystemMode {
+		t.Expect = client.ExpectService
+	}
+	if os.Getenv(layout.EnvSocket) != "" || os.Getenv(layout.EnvRunDir) != "" {
+		t.Expect = client.ExpectDirOwner
+	}
 	if flagSocket != "" {
-		t.Socket = flagSocket
+		t.Socket, t.Expect = flagSocket, client.ExpectDirOwner
 	}
 	return t, nil
 }

@@ -28,6 +28,9 @@ type Client struct {
 	// SystemMode tailors the advice in errors (group membership, the service
 	// manager's start command).
 	SystemMode bool
+	// Expect says who may serve the socket (trust.go); it is checked before
+	// anything is sent.
+	Expect Expect
 	// Header is sent with every request (telec sends the user's
 	// preferences in it).
 	Header http.Header
@@ -35,14 +38,27 @@ type Client struct {
 	hc     *http.Client
 }
 
-// New returns a client for the daemon at socket.
+// New returns a client for the daemon at socket, expecting whoever owns
+// the socket's directory to serve it; set Expect for more.
 func New(socket string, systemMode bool) *Client {
-	c := &Client{Socket: socket, SystemMode: systemMode, Header: http.Header{}, goos: runtime.GOOS}
+	c := &Client{Socket: socket, SystemMode: systemMode, Expect: ExpectDirOwner, Header: http.Header{}, goos: runtime.GOOS}
 	c.hc = &http.Client{
 		Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				owner, err := c.CheckDir()
+				if err != nil {
+					return nil, err
+				}
 				var d net.Dialer
-				return d.DialContext(ctx, "unix", socket)
+				conn, err := d.DialContext(ctx, "unix", socket)
+				if err != nil {
+					return nil, err
+				}
+				if err := c.checkPeer(conn, owner); err != nil {
+					conn.Close()
+					return nil, err
+				}
+				return conn, nil
 			},
 			DisableCompression: true,
 			MaxIdleConns:       1,
@@ -177,6 +193,11 @@ const directoryJoin = "`sudo gpasswd -a %[2]s %[1]s`, then log in again (or run 
 func (c *Client) unreachable(err error) error {
 	e := &UnreachableError{Socket: c.Socket, Err: err}
 	a := adviceFor(c.goos)
+	var te *TrustError
+	if errors.As(err, &te) {
+		e.Cause, e.Fix = te.Cause, te.Fix
+		return e
+	}
 	start := "start it with `teleclaude serve` (or set TELECLAUDE_SOCKET / --socket if it listens elsewhere)"
 	if c.SystemMode {
 		start = "ask an admin to start it: " + a.start + " (or set TELECLAUDE_SOCKET / --socket)"

@@ -70,6 +70,49 @@ type Agent struct {
 	// SecretsEnv names variables whose values come from the secrets file (or
 	// the daemon's environment) into the session's environment.
 	SecretsEnv []string `yaml:"secrets_env"`
+	// Roles and People say who may start the agent: a person whose role is
+	// in Roles, or who is named in People. With neither, an agent with
+	// secrets is for members and admins, and any other for everyone who
+	// may start sessions. Whoever starts an agent can read its keys from
+	// inside the session: this is who gets them.
+	Roles  []string `yaml:"roles"`
+	People []string `yaml:"people"`
+}
+
+// MayStart reports whether person, with role, may start the agent.
+func (a Agent) MayStart(person string, role identity.Role) bool {
+	if len(a.Roles) == 0 && len(a.People) == 0 {
+		return len(a.SecretsEnv) == 0 || role.AtLeast(identity.Member)
+	}
+	for _, r := range a.Roles {
+		if rv, err := identity.ParseRole(r); err == nil && rv == role {
+			return true
+		}
+	}
+	for _, p := range a.People {
+		if p == person {
+			return true
+		}
+	}
+	return false
+}
+
+// StartedBy describes who may start the agent, for refusals.
+func (a Agent) StartedBy() string {
+	if len(a.Roles) == 0 && len(a.People) == 0 {
+		if len(a.SecretsEnv) == 0 {
+			return "everyone who may start sessions"
+		}
+		return "members and admins (it has secrets; agents.NAME.roles or people widen it)"
+	}
+	var parts []string
+	if len(a.Roles) > 0 {
+		parts = append(parts, "roles "+strings.Join(a.Roles, ", "))
+	}
+	if len(a.People) > 0 {
+		parts = append(parts, "people "+strings.Join(a.People, ", "))
+	}
+	return strings.Join(parts, " and ")
 }
 
 type Database struct {

@@ -128,6 +128,8 @@ func TestProblems(t *testing.T) {
 		{"relative tmux", strings.Replace(good, "default_agent: shell}", "default_agent: shell, tmux: bin/tmux}", 1), []string{`:12: sessions.tmux "bin/tmux": give an absolute path`}},
 		{"bad engine", strings.Replace(good, "engine: sqlite", "engine: mysql", 1), []string{`:10: database.engine "mysql": want sqlite or postgresql`}},
 		{"bad socket mode", strings.Replace(good, `mode: "0660"`, `mode: "rw"`, 1), []string{`:11: socket.mode "rw"`}},
+		{"agent for an unknown role", strings.Replace(good, "agents:\n", "agents:\n  vim: {command: [vim], roles: [boss]}\n", 1), []string{`:8: agent vim: role "boss"`}},
+		{"agent for an unknown person", strings.Replace(good, "agents:\n", "agents:\n  vim: {command: [vim], people: [carol]}\n", 1), []string{`:8: agent vim: "carol" is not one of the people`}},
 		{"agent without command", strings.Replace(good, "agents:\n", "agents:\n  vim: {env: {A: b}}\n", 1), []string{`:8: agent vim: command is required`}},
 		{"alias", "computer: &c {name: x}\nlogging: *c\n", []string{":2: YAML aliases"}},
 		{"billion laughs", "computer: {name: x}\npeople:\n  - &a {name: lol, role: admin}\n  - &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  - &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n  - [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n", []string{":4: YAML aliases"}},
@@ -413,5 +415,30 @@ func TestPreferencesSection(t *testing.T) {
 	_, err = Load(p, env())
 	if err == nil || !strings.Contains(err.Error(), p.ConfigFile+":13: preferences belong in each user's ~/.teleclaude/config.yml") {
 		t.Errorf("system config with preferences: err = %v", err)
+	}
+}
+
+func TestAgentMayStart(t *testing.T) {
+	plain := Agent{Command: []string{"sh"}}
+	keyed := Agent{Command: []string{"claude"}, SecretsEnv: []string{"KEY"}}
+	chosen := Agent{Command: []string{"claude"}, SecretsEnv: []string{"KEY"}, Roles: []string{"admin"}, People: []string{"pat"}}
+	for _, tc := range []struct {
+		a      Agent
+		person string
+		role   identity.Role
+		want   bool
+	}{
+		{plain, "nia", identity.Newcomer, true},
+		{keyed, "nia", identity.Newcomer, false},
+		{keyed, "cory", identity.Contributor, false},
+		{keyed, "max", identity.Member, true},
+		{keyed, "ada", identity.Admin, true},
+		{chosen, "max", identity.Member, false},
+		{chosen, "ada", identity.Admin, true},
+		{chosen, "pat", identity.Newcomer, true},
+	} {
+		if got := tc.a.MayStart(tc.person, tc.role); got != tc.want {
+			t.Errorf("%+v MayStart(%s, %s) = %v, want %v", tc.a, tc.person, tc.role, got, tc.want)
+		}
 	}
 }

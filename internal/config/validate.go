@@ -97,6 +97,16 @@ func (c *Config) validate(file string, doc *strictyaml.Document) Problems {
 				add(loc.line("agents", name, "env"), "agent %s: env %q is not a variable name", name, k)
 			}
 		}
+		for _, r := range a.Roles {
+			if rv, err := identity.ParseRole(r); err != nil || rv == identity.Public {
+				add(loc.line("agents", name, "roles"), "agent %s: role %q: want admin, member, contributor or newcomer", name, r)
+			}
+		}
+		for _, who := range a.People {
+			if !c.hasPerson(who) {
+				add(loc.line("agents", name, "people"), "agent %s: %q is not one of the people", name, who)
+			}
+		}
 	}
 	if d := c.Sessions.DefaultAgent; d != "" {
 		if _, ok := c.Agents[d]; !ok {
@@ -154,4 +164,13 @@ func (c *Config) validate(file string, doc *strictyaml.Document) Problems {
 		add(loc.line("logging", "format"), "logging.format %q: want text or json", c.Logging.Format)
 	}
 	return probs
+}
+
+func (c *Config) hasPerson(name string) bool {
+	for _, p := range c.People {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }

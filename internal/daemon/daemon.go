@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/logging"
+	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/instruktai/teleclaude/internal/sdnotify"
 	"github.com/instruktai/teleclaude/internal/sessionhost"
 	"github.com/instruktai/teleclaude/internal/sessions"
@@ -49,12 +51,59 @@ type Daemon struct {
 	paths    layout.Paths
 	decision layout.Decision
 	cfg      atomic.Pointer[config.Config]
-	store    *store.Store
-	schema   int64
-	started  time.Time
+	// res is the identity ladder of cfg; a reload replaces both, and the
+	// API re-decides open connections when it sees a new one.
+	res     atomic.Pointer[identity.Resolver]
+	store   *store.Store
+	schema  int64
+	started time.Time
 	// Where sessions run, or why they cannot.
 	host    *sessionhost.Host
 	hostErr error
+
+	orphans orphanCount
+}
+
+// orphanCount caches how many sessions belong to no current account.
+type orphanCount struct {
+	mu sync.Mutex
+	at time.Time
+	n  int
+}
+
+// orphaned counts sessions whose owner's uid has no account now, or maps
+// to a person other than the one the session was started for: after an
+// account is deleted and its uid given again, those sessions are reachable
+// by admins alone, and doctor says so. Asked at most once a minute.
+func (d *Daemon) orphaned(ctx context.Context) int {
+	d.orphans.mu.Lock()
+	defer d.orphans.mu.Unlock()
+	if !d.orphans.at.IsZero() && time.Since(d.orphans.at) < time.Minute {
+		return d.orphans.n
+	}
+	owners, err := d.store.Owners(ctx)
+	if err != nil {
+		return d.orphans.n
+	}
+	cfg := d.cfg.Load()
+	n := 0
+	for _, o := range owners {
+		u, err := osuser.LookupID(int(o.UID))
+		if err != nil {
+			if errors.Is(err, osuser.ErrUnknown) {
+				n += o.Sessions
+			}
+			continue
+		}
+		if d.paths.Mode == layout.SingleUser {
+			continue
+		}
+		if p, ok := cfg.PersonByOSUser(u.Name); !ok || p.Name != o.Person {
+			n += o.Sessions
+		}
+	}
+	d.orphans.at, d.orphans.n = time.Now(), n
+	return n
 }
 
 // Run starts the daemon and blocks until ctx ends or SIGTERM/SIGINT arrives.
@@ -89,7 +138,7 @@ func Run(ctx context.Context) error {
 		return &ConfigError{err}
 	}
 	d := &Daemon{paths: paths, decision: decision, started: time.Now()}
-	d.cfg.Store(cfg)
+	d.setConfig(cfg)
 
 	log := logrus.WithField("version", version.String())
 	log.WithFields(logrus.Fields{"mode": decision.Mode, "logs": where}).Infof("starting in %s mode: %s", decision.Mode, decision.Reason)
@@ -135,10 +184,10 @@ func Run(ctx context.Context) error {
 		return err
 	}
 	lib := &docs.Library{Shipped: paths.ShippedDocs, Shared: paths.SharedDir}
-	srv := &api.Server{Resolver: d.resolver, Backend: d, Sessions: mgr, Docs: lib}
+	srv := &api.Server{Resolver: d.res.Load, Backend: d, Sessions: mgr, Docs: lib, Limits: connLimits()}
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
+	go func() { serveErr <- hs.Serve(srv.Limit(ln)) }()
 
 	sdnotify.Ready()
 	sdnotify.Status("serving on " + cfg.Socket.Path)
@@ -201,13 +250,37 @@ func (d *Daemon) reload() {
 	for _, w := range cfg.Warnings {
 		logrus.Warn(w)
 	}
-	d.cfg.Store(cfg)
+	d.setConfig(cfg)
+	d.orphans.mu.Lock()
+	d.orphans.at = time.Time{} // people may have changed
+	d.orphans.mu.Unlock()
 	logrus.Infof("reloaded %s: %d people, %d projects, %d agents", cfg.File, len(cfg.People), len(cfg.Projects), len(cfg.Agents))
 }
 
-// resolver builds the identity ladder for the current config.
-func (d *Daemon) resolver() *identity.Resolver {
-	cfg := d.cfg.Load()
+// setConfig makes cfg current, with its identity ladder.
+func (d *Daemon) setConfig(cfg *config.Config) {
+	d.cfg.Store(cfg)
+	d.res.Store(d.resolver(cfg))
+}
+
+// connLimits are the API's connection limits, lowered to fit the
+// descriptors this process may open: half of them at most, the rest left
+// to the database, the session hosts and the logs.
+func connLimits() api.Limits {
+	lim := api.DefaultLimits
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < uint64(2*lim.Total) {
+		lim.Total = max(int(rl.Cur/2), 2*lim.Reserve)
+		if lim.Total <= 2*lim.Reserve {
+			lim.Reserve = lim.Total / 4
+		}
+		logrus.Warnf("open-file limit is %d; serving at most %d connections (raise LimitNOFILE to %d for the full %d)", rl.Cur, lim.Total, 2*api.DefaultLimits.Total, api.DefaultLimits.Total)
+	}
+	return lim
+}
+
+// resolver builds the identity ladder for cfg.
+func (d *Daemon) resolver(cfg *config.Config) *identity.Resolver {
 	return &identity.Resolver{
 		SingleUser: d.paths.Mode == layout.SingleUser,
 		DaemonUID:  os.Getuid(),
@@ -318,7 +391,7 @@ func (d *Daemon) alive() bool {
 }
 
 // Status implements api.Backend.
-func (d *Daemon) Status(context.Context) (apitype.Status, error) {
+func (d *Daemon) Status(ctx context.Context) (apitype.Status, error) {
 	cfg := d.cfg.Load()
 	st := apitype.Status{
 		Version:      version.String(),
@@ -342,6 +415,7 @@ func (d *Daemon) Status(context.Context) (apitype.Status, error) {
 	}
 	sort.Strings(st.Projects)
 	sort.Strings(st.Agents)
+	st.Sessions.Orphaned = d.orphaned(ctx)
 	if d.hostErr != nil {
 		st.Sessions.Problem = d.hostErr.Error()
 	} else {

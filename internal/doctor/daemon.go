@@ -22,7 +22,7 @@ import (
 // socketAndDatabase asks the daemon for its status and health. When it
 // answers, it speaks for the database too; otherwise the database check is
 // left to the caller (nil).
-func socketAndDatabase(ctx context.Context, sock string, system bool, group string) (Check, *Check) {
+func socketAndDatabase(ctx context.Context, sock string, system bool, group string) (Check, *Check, *Check) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cl := client.New(sock, system)
@@ -30,9 +30,9 @@ func socketAndDatabase(ctx context.Context, sock string, system bool, group stri
 	if err := cl.Get(ctx, "/v1/status", &st); err != nil {
 		var ue *client.UnreachableError
 		if errors.As(err, &ue) {
-			return Check{Name: "socket", Status: Fail, Detail: sock + ": " + ue.Cause, Fix: ue.Fix}, nil
+			return Check{Name: "socket", Status: Fail, Detail: sock + ": " + ue.Cause, Fix: ue.Fix}, nil, nil
 		}
-		return Check{Name: "socket", Status: Fail, Detail: sock + ": " + err.Error(), Fix: "check the daemon's log: journalctl -u teleclaude"}, nil
+		return Check{Name: "socket", Status: Fail, Detail: sock + ": " + err.Error(), Fix: "check the daemon's log: journalctl -u teleclaude"}, nil, nil
 	}
 	sc := Check{Name: "socket", Status: Pass, Detail: fmt.Sprintf("%s: TeleClaude %s answers (pid %d, %s mode)", sock, st.Version, st.PID, st.Mode)}
 	if fi, err := os.Stat(sock); err == nil && system {
@@ -63,7 +63,13 @@ func socketAndDatabase(ctx context.Context, sock string, system bool, group stri
 	default:
 		dc.Detail = fmt.Sprintf("%s, schema v%d, reachable (the daemon says)", st.Database.Engine, st.Database.SchemaVersion)
 	}
-	return sc, &dc
+	var oc *Check
+	if st.Sessions.Orphaned > 0 {
+		oc = &Check{Name: "session owners", Status: Warn,
+			Detail: fmt.Sprintf("%d session(s) belong to a uid whose account is gone or now maps to another person; only admins reach them", st.Sessions.Orphaned),
+			Fix:    "an admin lists them (telec sessions list) and ends or keeps them; a uid given again to someone else does not inherit them"}
+	}
+	return sc, &dc, oc
 }
 
 // DatabaseCheck loads the config and inspects the database as the calling

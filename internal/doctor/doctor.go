@@ -120,8 +120,11 @@ func Run(ctx context.Context, s Setup) Report {
 	if s.Socket != "" {
 		sock = s.Socket
 	}
-	sc, dc := socketAndDatabase(ctx, sock, system, group)
+	sc, dc, oc := socketAndDatabase(ctx, sock, system, group)
 	add(sc)
+	if oc != nil {
+		add(*oc)
+	}
 	if dc == nil && s.Database != nil {
 		d := s.Database(ctx)
 		dc = &d

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/instruktai/teleclaude/internal/ansi"
 	"github.com/instruktai/teleclaude/internal/peercred"
 	"github.com/instruktai/teleclaude/internal/tmux"
 )
@@ -60,10 +61,12 @@ func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	if err := readMessage(conn, &resp, maxResponse); err != nil {
 		return Response{}, fmt.Errorf("session host of uid %d: %w", c.uid, err)
 	}
-	// The host is its user's process: what it says is kept short.
+	// The host is its user's process: what it says is kept short, and
+	// on one line without escapes, for it reaches the daemon's log.
 	if len(resp.Error) > maxErrorLen {
 		resp.Error = resp.Error[:maxErrorLen] + "…"
 	}
+	resp.Error = ansi.OneLine(resp.Error)
 	if len(resp.Panes) > maxPanes {
 		return Response{}, fmt.Errorf("session host of uid %d answered with %d panes; not believing it", c.uid, len(resp.Panes))
 	}

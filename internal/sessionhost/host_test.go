@@ -310,9 +310,10 @@ func TestClientBelievesLittle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	answers := make(chan Response, 2)
+	answers := make(chan Response, 3)
 	answers <- Response{Panes: make([]tmux.Pane, maxPanes+1)}
 	answers <- Response{Error: strings.Repeat("e", 100_000)}
+	answers <- Response{Error: "failed\ntime=\"2026-01-01\" level=error msg=\"admin password is hunter2\"\x1b]0;pwned\x07"}
 	go func() {
 		for r := range answers {
 			c, err := ln.Accept()
@@ -328,6 +329,10 @@ func TestClientBelievesLittle(t *testing.T) {
 	}
 	if err := c.Ping(context.Background()); err == nil || len(err.Error()) > 2*maxErrorLen {
 		t.Errorf("a long error came through %d bytes long", len(err.Error()))
+	}
+	// What the host says goes to the daemon's log: one line, no escapes.
+	if err := c.Ping(context.Background()); err == nil || strings.ContainsAny(err.Error(), "\n\x1b\x07") {
+		t.Errorf("a host's error came through as %q", err)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/instruktai/teleclaude/internal/ansi"
 	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/errdefs"
 	"github.com/instruktai/teleclaude/internal/identity"
@@ -103,9 +104,16 @@ type Manager struct {
 // list cached under one generation is current while it lasts.
 func (m *Manager) Generation() uint64 { return m.gen.Load() }
 
-func (m *Manager) createRow(ctx context.Context, s *store.Session) error {
+// createRow inserts s unless its owner already runs max sessions; the
+// store counts and inserts at once, so concurrent starts cannot all pass.
+func (m *Manager) createRow(ctx context.Context, s *store.Session, max int) error {
 	defer m.gen.Add(1)
-	return m.o.Store.CreateSession(ctx, s)
+	err := m.o.Store.CreateSessionWithin(ctx, s, []string{Starting, Running}, max)
+	var le *store.LimitError
+	if errors.As(err, &le) {
+		return errdefs.Conflictf("you have %d sessions running, the most this machine allows one person (sessions.max_running); end one first", le.Have)
+	}
+	return err
 }
 
 // transition moves a session to status from one of from; a session whose
@@ -162,6 +170,9 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 	if !ok || agentName == "" {
 		return store.Session{}, errdefs.Invalidf("unknown agent %q; this machine has: %s", agentName, strings.Join(sortedKeys(cfg.Agents), ", "))
 	}
+	if !agent.MayStart(c.Person, c.Role) {
+		return store.Session{}, errdefs.Forbiddenf("agent %s is for %s; you are %s (%s): ask an admin", agentName, agent.StartedBy(), c.Person, c.Role)
+	}
 	if err := checkTitle(req.Title); err != nil {
 		return store.Session{}, err
 	}
@@ -169,13 +180,6 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 		return store.Session{}, err
 	}
 	uid := int64(c.UID)
-	running, err := m.o.Store.ListSessions(ctx, store.SessionFilter{OwnerUID: &uid, Status: []string{Starting, Running}})
-	if err != nil {
-		return store.Session{}, err
-	}
-	if n := len(running); n >= cfg.Sessions.MaxRunning {
-		return store.Session{}, errdefs.Conflictf("you have %d sessions running, the most this machine allows one person (sessions.max_running); end one first", n)
-	}
 	if st, err := os.Stat(proj.Path); err != nil || !st.IsDir() {
 		return store.Session{}, errdefs.Unavailablef("project %s: its directory %s is missing or not a directory; ask an admin to restore it or fix the config", proj.Name, proj.Path)
 	}
@@ -197,7 +201,7 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 		Agent: agentName, Title: req.Title, Status: Starting,
 	}
 	s.TmuxName = s.ID
-	if err := m.createRow(ctx, &s); err != nil {
+	if err := m.createRow(ctx, &s, cfg.Sessions.MaxRunning); err != nil {
 		return store.Session{}, err
 	}
 	// From here on a failure removes every trace of the session. A client
@@ -317,6 +321,11 @@ func checkTitle(t string) error {
 		if unicode.IsControl(r) || r == utf8.RuneError {
 			return errdefs.Invalidf("title has a control character or invalid UTF-8 at byte %d", i)
 		}
+		// Bidi overrides and invisible characters make a title read as
+		// something it is not, in everyone's list.
+		if ansi.Unsafe(r) {
+			return errdefs.Invalidf("title has invisible or direction-changing character %U at byte %d", r, i)
+		}
 	}
 	return nil
 }
@@ -387,8 +396,10 @@ func (m *Manager) load(ctx context.Context, id string) (store.Session, error) {
 	return s, nil
 }
 
+// forbidden answers a caller who may not see the session as if it did not
+// exist: a 403 would tell them that the id is someone's.
 func forbidden(id string) error {
-	return errdefs.Forbiddenf("session %s is not yours", id)
+	return errdefs.NotFoundf("no session %q", id)
 }
 
 // List returns the sessions the caller may see, by project then age:
@@ -474,7 +485,7 @@ func (m *Manager) Transcript(ctx context.Context, c identity.Identity, id string
 	}
 	switch canReadTranscript(c, s, asAdmin) {
 	case transcriptDenied:
-		return nil, false, errdefs.Forbiddenf("the transcript of session %s is its owner's", id)
+		return nil, false, forbidden(id)
 	case transcriptNeedsFlag:
 		return nil, false, errdefs.Forbiddenf("session %s is not yours: reading its transcript needs --as-admin (as_admin=true), and the read is written to the audit log, where its owner sees it", id)
 	case transcriptAudited:
@@ -533,6 +544,9 @@ func (m *Manager) Attach(ctx context.Context, c identity.Identity, id string) (s
 		return "", "", err
 	}
 	if !owns(c, s) {
+		if !canSee(c, s) {
+			return "", "", forbidden(id)
+		}
 		return "", "", errdefs.Forbiddenf("only its owner may attach to session %s", id)
 	}
 	if s.Status != Running {
@@ -585,8 +599,9 @@ func (m *Manager) Audit(ctx context.Context, f AuditFilter) ([]store.AuditRecord
 // AuditMine lists the records about the caller's own sessions: an admin's
 // look is never silent.
 func (m *Manager) AuditMine(ctx context.Context, c identity.Identity, f AuditFilter) ([]store.AuditRecord, error) {
-	uid := int64(c.UID)
-	return m.o.Store.ListAudit(ctx, store.AuditFilter{ActorPerson: f.Actor, SessionID: f.Session, Since: f.Since, Limit: f.Limit, SessionOwnerUID: &uid})
+	uid, person := int64(c.UID), c.Person
+	return m.o.Store.ListAudit(ctx, store.AuditFilter{ActorPerson: f.Actor, SessionID: f.Session, Since: f.Since, Limit: f.Limit,
+		SessionOwnerUID: &uid, SessionOwnerPerson: &person})
 }
 
 func (m *Manager) lock(id string) *sync.Mutex {

@@ -314,7 +314,18 @@ func readExit(path string, owner int) *int {
 	if err != nil {
 		return nil
 	}
-	return &code
+	return validExit(&code)
+}
+
+// validExit keeps an exit status a process can have, 0 to 255 (a signal
+// death is 128 plus the signal, as the launcher's shell records it); the
+// file is the owner's to write, and anything else is not a status: it is
+// recorded as unknown.
+func validExit(code *int) *int {
+	if code == nil || *code < 0 || *code > 255 {
+		return nil
+	}
+	return code
 }
 
 // pollStatus asks each owner's host about its panes, each owner in a
@@ -380,7 +391,7 @@ func (m *Manager) pollOwner(ctx context.Context, uid int, ls []*live) {
 		// The launcher's record first; tmux's if it has one.
 		exit := exits[l.s.ID]
 		if exit == nil {
-			exit = p.Exit
+			exit = validExit(p.Exit)
 		}
 		if l.deadSince.IsZero() {
 			l.deadSince = time.Now()

@@ -217,3 +217,33 @@ func TestSilentHostDelaysNobody(t *testing.T) {
 	cancel()
 	m.bg.Wait()
 }
+
+// TestReadExitRange: the exit file is the owner's to write; a status no
+// process can have is recorded as unknown, not stored (PostgreSQL's int4
+// would refuse 99999999999, and the session would never finalize).
+func TestReadExitRange(t *testing.T) {
+	dir := t.TempDir()
+	for in, want := range map[string]int{"0\n": 0, "3": 3, "143\n": 143, "255": 255, "256": -1, "-1": -1, "99999999999": -1, "x": -1} {
+		path := filepath.Join(dir, "s.exit")
+		if err := os.WriteFile(path, []byte(in), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got := readExit(path, os.Getuid())
+		if want < 0 && got != nil || want >= 0 && (got == nil || *got != want) {
+			t.Errorf("exit file %q: got %v, want %d (-1: unknown)", in, got, want)
+		}
+	}
+}
+
+func TestTitleRefusesInvisibleCharacters(t *testing.T) {
+	for _, title := range []string{"fix\u202egnp.exe", "zero\u200bwidth", "bom\ufeff", "rtl\u2067mark"} {
+		if err := checkTitle(title); err == nil {
+			t.Errorf("checkTitle(%q) accepted it", title)
+		}
+	}
+	for _, title := range []string{"plain", "naïve ✓ — 日本語", "emoji 🎉"} {
+		if err := checkTitle(title); err != nil {
+			t.Errorf("checkTitle(%q): %v", title, err)
+		}
+	}
+}

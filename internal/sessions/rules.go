@@ -7,13 +7,18 @@ import (
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
-// The access rules, in one place (docs/DESIGN.md, "Request path"). Ownership is by uid: the
-// kernel vouches for it, and the session runs as that uid.
+// The access rules, in one place (docs/DESIGN.md, "Request path").
+// Ownership is by uid and person: the kernel vouches for the uid, and the
+// session runs as it; the person it was started for must still be the one
+// that uid maps to. A uid can be given again to a new account after the old
+// one is deleted, and the new account, mapped to someone else, must see
+// nothing of the old one's sessions.
 
 // owns reports whether the caller owns the session. Unowned (legacy)
 // sessions belong to nobody.
 func owns(c identity.Identity, s store.Session) bool {
-	return c.HasPerson() && s.OwnerUID != nil && *s.OwnerUID == int64(c.UID)
+	return c.HasPerson() && s.OwnerUID != nil && *s.OwnerUID == int64(c.UID) &&
+		s.OwnerPerson != nil && *s.OwnerPerson == c.Person
 }
 
 // canSee reports whether the caller may see the session's metadata: its
@@ -23,12 +28,12 @@ func canSee(c identity.Identity, s store.Session) bool {
 }
 
 // listFilter is the visibility rule for lists: admins see every session,
-// everybody else those of their own uid.
+// everybody else those of their own uid and person.
 func listFilter(c identity.Identity) store.SessionFilter {
 	f := store.SessionFilter{}
 	if c.Role != identity.Admin {
-		uid := int64(c.UID)
-		f.OwnerUID = &uid
+		uid, person := int64(c.UID), c.Person
+		f.OwnerUID, f.OwnerPerson = &uid, &person
 	}
 	return f
 }
@@ -38,7 +43,7 @@ func listFilter(c identity.Identity) store.SessionFilter {
 // from listFilter, so the two cannot disagree.
 func ListView(c identity.Identity) string {
 	if f := listFilter(c); f.OwnerUID != nil {
-		return "uid:" + strconv.FormatInt(*f.OwnerUID, 10)
+		return "uid:" + strconv.FormatInt(*f.OwnerUID, 10) + " person:" + *f.OwnerPerson
 	}
 	return "all"
 }

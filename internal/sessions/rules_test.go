@@ -16,9 +16,12 @@ func TestRules(t *testing.T) {
 	// A public caller with the uid of an owner (its person was removed
 	// from the config) owns nothing.
 	exPerson := identity.Identity{UID: 1002, Role: identity.Public}
+	// The owner's uid, given again to a new account mapped to someone else.
+	recycled := identity.Identity{UID: 1002, Person: "rex", Role: identity.Member}
+	person := func(p string) *string { return &p }
 
-	mine := store.Session{OwnerUID: uid(1002)}
-	admins := store.Session{OwnerUID: uid(1001)}
+	mine := store.Session{OwnerUID: uid(1002), OwnerPerson: person("max")}
+	admins := store.Session{OwnerUID: uid(1001), OwnerPerson: person("ada")}
 	legacy := store.Session{}
 
 	tests := []struct {
@@ -40,6 +43,7 @@ func TestRules(t *testing.T) {
 		{"member, legacy", member, legacy, false, transcriptDenied, transcriptDenied, false, false, false},
 		{"public", public, mine, false, transcriptDenied, transcriptDenied, false, false, false},
 		{"uid without person", exPerson, mine, false, transcriptDenied, transcriptDenied, false, false, false},
+		{"recycled uid, another person", recycled, mine, false, transcriptDenied, transcriptDenied, false, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +81,7 @@ func TestListView(t *testing.T) {
 		if f.OwnerUID == nil {
 			return "*"
 		}
-		return string(rune('0' + *f.OwnerUID))
+		return string(rune('0'+*f.OwnerUID)) + *f.OwnerPerson
 	}
 	for _, a := range ids {
 		for _, b := range ids {

@@ -30,8 +30,11 @@ type AuditFilter struct {
 	ActorPerson     string
 	SessionID       string
 	SessionOwnerUID *int64 // records about sessions this uid owned when the action happened
-	Since           time.Time
-	Limit           int
+	// SessionOwnerPerson narrows SessionOwnerUID to the person the uid
+	// mapped to then (a uid given again to someone else sees nothing).
+	SessionOwnerPerson *string
+	Since              time.Time
+	Limit              int
 }
 
 const auditCols = `id, actor_person, actor_uid, actor_pid, action, target_session_id, target_owner_person, target_owner_uid, detail, at`
@@ -76,6 +79,10 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, er
 	if f.SessionOwnerUID != nil {
 		where = append(where, "target_owner_uid = ?")
 		args = append(args, *f.SessionOwnerUID)
+	}
+	if f.SessionOwnerPerson != nil {
+		where = append(where, "target_owner_person = ?")
+		args = append(args, *f.SessionOwnerPerson)
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "at >= ?")

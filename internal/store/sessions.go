@@ -35,10 +35,12 @@ type Session struct {
 
 // SessionFilter narrows ListSessions.
 type SessionFilter struct {
-	OwnerUID  *int64   // only sessions of this uid
-	OwnedOnly bool     // exclude unowned sessions
-	Status    []string // only these statuses
-	Limit     int      // 0: no limit
+	OwnerUID *int64 // only sessions of this uid
+	// OwnerPerson: only sessions started for this person.
+	OwnerPerson *string
+	OwnedOnly   bool     // exclude unowned sessions
+	Status      []string // only these statuses
+	Limit       int      // 0: no limit
 }
 
 const sessionCols = `id, owner_person, owner_uid, project, project_path, agent, title, status, exit_code, tmux_name, output_offset, created_at, updated_at, ended_at, meta`
@@ -67,6 +69,84 @@ func (s *Store) CreateSessions(ctx context.Context, ss []*Session) error {
 		return fmt.Errorf("create sessions: %w", err)
 	}
 	return nil
+}
+
+// LimitError is returned by CreateSessionWithin when the owner already
+// has the most sessions allowed.
+type LimitError struct{ Have, Max int }
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("the owner has %d sessions running, the most allowed (%d)", e.Have, e.Max)
+}
+
+// ownerLockClass is the first key of the per-owner transaction lock on
+// PostgreSQL; the owner's uid is the second. A two-key lock never meets the
+// daemon's own single-key lock (lock_pg.go).
+const ownerLockClass = 0x7463
+
+// CreateSessionWithin inserts sess unless its owner already has max
+// sessions in one of statuses, in which case it returns a *LimitError.
+// Counting and inserting are one transaction that concurrent starts of one
+// owner take in turn: SQLite's write lock, taken at BEGIN, and a per-owner
+// transaction lock on PostgreSQL, where two READ COMMITTED transactions
+// would each count without the other's row.
+func (s *Store) CreateSessionWithin(ctx context.Context, sess *Session, statuses []string, max int) error {
+	if sess.OwnerUID == nil || len(statuses) == 0 {
+		return errors.New("create session: a limit needs an owner and statuses")
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create session %s: %w", sess.ID, err)
+	}
+	defer tx.Rollback()
+	if s.engine == PostgreSQL {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1, $2)", ownerLockClass, int32(uint32(*sess.OwnerUID))); err != nil {
+			return fmt.Errorf("create session %s: %w", sess.ID, err)
+		}
+	}
+	args := []any{*sess.OwnerUID}
+	for _, st := range statuses {
+		args = append(args, st)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT count(*) FROM sessions WHERE owner_uid = ? AND status IN (?`+strings.Repeat(",?", len(statuses)-1)+`)`), args...).Scan(&n); err != nil {
+		return fmt.Errorf("create session %s: %w", sess.ID, err)
+	}
+	if n >= max {
+		return &LimitError{Have: n, Max: max}
+	}
+	if err := s.createSession(ctx, tx, sess); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create session %s: %w", sess.ID, err)
+	}
+	return nil
+}
+
+// OwnerCount is how many sessions one (uid, person) owns.
+type OwnerCount struct {
+	UID      int64
+	Person   string
+	Sessions int
+}
+
+// Owners returns every (uid, person) that owns sessions, with how many.
+func (s *Store) Owners(ctx context.Context) ([]OwnerCount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT owner_uid, owner_person, count(*) FROM sessions WHERE owner_uid IS NOT NULL AND owner_person IS NOT NULL GROUP BY owner_uid, owner_person`)
+	if err != nil {
+		return nil, fmt.Errorf("session owners: %w", err)
+	}
+	defer rows.Close()
+	var out []OwnerCount
+	for rows.Next() {
+		var o OwnerCount
+		if err := rows.Scan(&o.UID, &o.Person, &o.Sessions); err != nil {
+			return nil, fmt.Errorf("session owners: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
 }
 
 type execer interface {
@@ -146,6 +226,10 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]Session, e
 	if f.OwnerUID != nil {
 		where = append(where, "owner_uid = ?")
 		args = append(args, *f.OwnerUID)
+	}
+	if f.OwnerPerson != nil {
+		where = append(where, "owner_person = ?")
+		args = append(args, *f.OwnerPerson)
 	}
 	if f.OwnedOnly {
 		where = append(where, "owner_uid IS NOT NULL")
