@@ -46,7 +46,7 @@ config, 3 the daemon could not be reached.`,
 	root.PersistentFlags().StringVar(&a.socket, "socket", os.Getenv("TELECLAUDE_SOCKET"), "daemon socket (default: TELECLAUDE_SOCKET, else the mode's default)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON document on stdout")
 	root.PersistentPreRunE = a.loadPreferences
-	root.AddCommand(a.whoamiCmd(), a.statusCmd(), a.sessionsCmd(), a.auditCmd(), a.docsCmd())
+	root.AddCommand(a.whoamiCmd(), a.statusCmd(), a.sessionsCmd(), a.auditCmd(), a.docsCmd(), a.versionCmd())
 	return root
 }
 
@@ -93,6 +93,10 @@ func (a *app) loadPreferences(cmd *cobra.Command, _ []string) error {
 	}
 	a.prefs = p
 	if p.OutputFormat == "json" && !cmd.Flags().Changed("json") {
+		// Through the flag, so that an error is a JSON document too.
+		if f := cmd.Flags().Lookup("json"); f != nil {
+			f.Value.Set("true")
+		}
 		a.json = true
 	}
 	return nil
@@ -117,6 +121,22 @@ func (a *app) whoamiCmd() *cobra.Command {
 			}
 			fmt.Fprintf(a.out, "user:   %s (uid %d)\nperson: %s\nrole:   %s\nwhy:    %s\n", w.OSUsername, w.UID, person, w.Role, w.Reason)
 			return nil
+		},
+	}
+}
+
+// versionCmd is telec's own version; `telec status` tells the daemon's.
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print telec's version (telec status shows the daemon's)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.json {
+				return cli.PrintJSON(a.out, map[string]string{"version": version.String()})
+			}
+			_, err := fmt.Fprintln(a.out, version.String())
+			return err
 		},
 	}
 }

@@ -253,6 +253,7 @@ the read is recorded in the audit log, where the session's owner sees it
 			if a.json {
 				return cli.PrintJSON(a.out, all)
 			}
+			p.finish()
 			return nil
 		},
 	}
@@ -311,6 +312,15 @@ func (a *app) endCmd() *cobra.Command {
 type transcriptPrinter struct {
 	w           io.Writer
 	atLineStart bool
+}
+
+// finish ends the last line, so that the shell's prompt does not follow a
+// program's last words on the same line.
+func (p *transcriptPrinter) finish() {
+	if !p.atLineStart {
+		fmt.Fprintln(p.w)
+		p.atLineStart = true
+	}
 }
 
 func (p *transcriptPrinter) print(e apitype.TranscriptEntry) {

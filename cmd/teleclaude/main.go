@@ -65,9 +65,9 @@ func versionCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if asJSON {
-				return cli.PrintJSON(os.Stdout, map[string]string{"version": version.String()})
+				return cli.PrintJSON(cmd.OutOrStdout(), map[string]string{"version": version.String()})
 			}
-			fmt.Println(version.String())
+			fmt.Fprintln(cmd.OutOrStdout(), version.String())
 			return nil
 		},
 	}

@@ -57,6 +57,7 @@ type APIError struct {
 	Status int
 	Code   string
 	Msg    string
+	Fix    string // what the caller can do, when the daemon says
 }
 
 func (e *APIError) Error() string { return e.Msg }
@@ -125,7 +126,7 @@ func (c *Client) DoHeader(ctx context.Context, method, path string, body, out an
 		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
 			eb.Error = fmt.Sprintf("daemon answered %s", resp.Status)
 		}
-		return resp.Header, &APIError{Status: resp.StatusCode, Code: eb.Code, Msg: eb.Error}
+		return resp.Header, &APIError{Status: resp.StatusCode, Code: eb.Code, Msg: eb.Error, Fix: eb.Fix}
 	}
 	if out == nil {
 		return resp.Header, nil
