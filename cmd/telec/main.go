@@ -80,6 +80,13 @@ func (a *app) callHeader(method, path string, body, out any) (http.Header, error
 	defer cancel()
 	c := client.New(t.Socket, t.SystemMode)
 	c.Header.Set(prefs.Header, a.prefs.Encode())
+	if method != http.MethodGet {
+		// A start, a send or an end may take the daemon a while (it
+		// waits for the user's session host); first see that it answers.
+		if err := c.Patient(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return c.DoHeader(ctx, method, path, body, out)
 }
 

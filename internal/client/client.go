@@ -34,22 +34,42 @@ type Client struct {
 	Header http.Header
 	goos   string // whose commands the advice names
 	hc     *http.Client
+	tr     *http.Transport
 }
+
+// AnswerTimeout is how long a request waits for the daemon to begin its
+// answer. A daemon that accepts and never answers (crash-looping behind a
+// listening socket unit, or stuck) is given up on after it, not after the
+// command's whole budget.
+const AnswerTimeout = 5 * time.Second
 
 // New returns a client for the daemon at socket.
 func New(socket string, systemMode bool) *Client {
 	c := &Client{Socket: socket, SystemMode: systemMode, Header: http.Header{}, goos: runtime.GOOS}
-	c.hc = &http.Client{
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", socket)
-			},
-			DisableCompression: true,
-			MaxIdleConns:       1,
+	c.tr = &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
 		},
+		DisableCompression:    true,
+		MaxIdleConns:          1,
+		ResponseHeaderTimeout: AnswerTimeout,
 	}
+	c.hc = &http.Client{Transport: c.tr}
 	return c
+}
+
+// Patient lets the requests that follow wait for their answer as long as
+// their context allows (a session start waits for its program), once the
+// daemon has shown, within AnswerTimeout, that it answers at all.
+func (c *Client) Patient(ctx context.Context) error {
+	err := c.Get(ctx, "/health", nil)
+	var ae *APIError
+	if err != nil && !errors.As(err, &ae) { // unhealthy still answers
+		return err
+	}
+	c.tr.ResponseHeaderTimeout = 0
+	return nil
 }
 
 // APIError is an error response from the daemon.
@@ -151,21 +171,23 @@ func (c *Client) Get(ctx context.Context, path string, out any) error {
 type advice struct {
 	start string // how an admin starts the system daemon
 	join  string // how an admin adds user %[2]s to group %[1]s
-	logs  string // where the system daemon logs
+	// logsCmd shows an admin the system daemon's recent log (an ordinary
+	// user's journalctl shows them nothing of it).
+	logsCmd string
 }
 
 func adviceFor(goos string) advice {
 	if goos == "darwin" {
 		return advice{
-			start: "sudo launchctl kickstart system/ai.instrukt.teleclaude",
-			join:  "`sudo dseditgroup -o edit -a %[2]s -t user %[1]s`, then log out and in again",
-			logs:  "/Library/Logs/TeleClaude",
+			start:   "sudo launchctl kickstart system/ai.instrukt.teleclaude",
+			join:    "`sudo dseditgroup -o edit -a %[2]s -t user %[1]s`, then log out and in again",
+			logsCmd: "`sudo tail -n 50 /Library/Logs/TeleClaude/teleclaude.log`",
 		}
 	}
 	return advice{
-		start: "sudo systemctl start teleclaude",
-		join:  "`sudo usermod -aG %[1]s %[2]s`, then log in again (or run `newgrp %[1]s`)",
-		logs:  "journalctl -u teleclaude",
+		start:   "sudo systemctl start teleclaude",
+		join:    "`sudo usermod -aG %[1]s %[2]s`, then log in again (or run `newgrp %[1]s`)",
+		logsCmd: "`sudo journalctl -u teleclaude -e`",
 	}
 }
 
@@ -211,8 +233,12 @@ func (c *Client) unreachable(err error) error {
 		e.Cause = err.Error()
 		e.Fix = "check the socket path (--socket or TELECLAUDE_SOCKET)"
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		e.Cause = "the daemon did not answer in time"
-		e.Fix = "check its log: " + a.logs + " (system) or the terminal running `teleclaude serve`"
+		e.Cause = "the daemon accepted the connection but did not answer in time: it may be starting, restarting after a crash, or stuck"
+		if c.SystemMode {
+			e.Fix = "try again in a minute; if it keeps failing, tell an admin. Admins: " + a.logsCmd + " shows why, and `sudo teleclaude doctor` checks the installation"
+		} else {
+			e.Fix = "try again in a moment; if it keeps failing, look at the terminal running `teleclaude serve`, or stop it and start it again"
+		}
 	default:
 		e.Cause = err.Error()
 		e.Fix = start

@@ -1,0 +1,141 @@
+//go:build linux
+
+package e2e
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/instruktai/teleclaude/internal/apitype"
+)
+
+// lockedConfig is the standard config with a project nobody but root may
+// enter, and one that does not exist.
+var lockedConfig = strings.Replace(stdConfig, "projects:\n", "projects:\n  - {name: locked, path: PROJECTS/locked}\n  - {name: gone, path: PROJECTS/gone}\n", 1)
+
+// A start in a project its owner cannot enter fails with the cause, and
+// leaves no session, row, file or tmux session behind.
+func TestStartInClosedProjectFails(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{config: lockedConfig})
+	locked := filepath.Join(d.dir, "projects", "locked")
+	if err := os.Mkdir(locked, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	max, ada := lookup(t, uMember), lookup(t, uAdmin)
+	r := d.telec(t, max, "sessions", "start", "--project", "locked")
+	want := "tce-member cannot enter " + locked + ": permission denied"
+	if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout, "started") {
+		t.Errorf("start in a closed project: exit %d, stdout %q, stderr %q; want exit 1 with %q", r.code, r.stdout, r.stderr, want)
+	}
+	d.assertNothingLeft(t, ada)
+	// The owner's tmux server has no session left over either.
+	if out := d.tmuxSessions(t, max.uid); out != "" {
+		t.Errorf("tmux sessions left: %q", out)
+	}
+	// And a start where the owner may go still works with the same host.
+	d.startSession(t, max, "--project", "demo")
+}
+
+func (d *daemon) tmuxSessions(t *testing.T, uid int) string {
+	t.Helper()
+	sock := filepath.Join(d.dir, "run", "users", strconv.Itoa(uid), "tmux.sock")
+	r := run(t, nil, nil, "/usr/bin/tmux", "-S", sock, "list-sessions", "-F", "#{session_name}")
+	if r.code != 0 {
+		return "" // no server: no sessions
+	}
+	return strings.TrimSpace(r.stdout)
+}
+
+// telec gives up on a daemon that accepts connections but never answers
+// (a crash-looping daemon behind a listening socket unit) within seconds,
+// and says what a user can do.
+func TestTelecGivesUpOnSilentDaemon(t *testing.T) {
+	requireRoot(t)
+	dir, _ := os.MkdirTemp(shared, "u-")
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	sock := filepath.Join(dir, "teleclaude.sock")
+	ln, err := net.Listen("unix", sock) // the kernel accepts; nobody answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	os.Chmod(sock, 0o666)
+	max := lookup(t, uMember)
+	began := time.Now()
+	r := run(t, &max, []string{"TELECLAUDE_SOCKET=" + sock, "TELECLAUDE_SYSTEM_MODE=1"}, telecBin, "whoami")
+	took := time.Since(began)
+	if took > 10*time.Second {
+		t.Errorf("telec waited %s for a daemon that never answers; want a few seconds", took.Round(time.Second))
+	}
+	if r.code != 3 || !strings.Contains(r.stderr, "did not answer") || !strings.Contains(r.stderr, "try again") || !strings.Contains(r.stderr, "admin") {
+		t.Errorf("silent daemon: exit %d, stderr %q; want 3, what happened and what a user can do", r.code, r.stderr)
+	}
+	r = run(t, &max, []string{"TELECLAUDE_SOCKET=" + sock}, telecBin, "--json", "sessions", "list")
+	var doc map[string]string
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc["code"] != "unreachable" || doc["fix"] == "" {
+		t.Errorf("silent daemon with --json: %q (%v)", r.stdout, err)
+	}
+}
+
+// A person not in people: is told what to do, in words for them.
+func TestPublicCallerGetsAFix(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{})
+	pub := lookup(t, uPublic)
+	r := d.telec(t, pub, "sessions", "start", "--project", "demo")
+	if r.code != 1 || !strings.Contains(r.stderr, "fix: ask an admin to add you to people:") || strings.Contains(r.stderr, "/v1/") {
+		t.Errorf("public start: exit %d, stderr %q; want a fix for the person, no HTTP route", r.code, r.stderr)
+	}
+	r = d.telec(t, pub, "--json", "sessions", "list")
+	var doc apitype.Error
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Code != "forbidden" || !strings.Contains(doc.Fix, "people:") {
+		t.Errorf("public list --json: %q (%v)", r.stdout, err)
+	}
+}
+
+// Completion of session ids offers the caller's own sessions only.
+func TestCompleteOwnSessionIDs(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{})
+	max, mo, ada := lookup(t, uMember), lookup(t, uMember2), lookup(t, uAdmin)
+	mine := d.startSession(t, max, "--project", "demo").ID
+	theirs := d.startSession(t, mo, "--project", "demo").ID
+	adas := d.startSession(t, ada, "--project", "other").ID
+	for _, tc := range []struct {
+		acct           account
+		want, unwanted []string
+	}{
+		{max, []string{mine}, []string{theirs, adas}},
+		{mo, []string{theirs}, []string{mine, adas}},
+		// An admin sees every session, but completes their own.
+		{ada, []string{adas}, []string{mine, theirs}},
+	} {
+		r := d.telec(t, tc.acct, "__complete", "sessions", "show", "")
+		for _, id := range tc.want {
+			if !strings.Contains(r.stdout, id) {
+				t.Errorf("completion as %s lacks %s:\n%s", tc.acct.name, id, r.stdout)
+			}
+		}
+		for _, id := range tc.unwanted {
+			if strings.Contains(r.stdout, id) {
+				t.Errorf("completion as %s offers someone else's %s:\n%s", tc.acct.name, id, r.stdout)
+			}
+		}
+	}
+	r := d.telec(t, max, "__complete", "sessions", "start", "--project", "")
+	if !strings.Contains(r.stdout, "demo") || !strings.Contains(r.stdout, "other") {
+		t.Errorf("project completion:\n%s", r.stdout)
+	}
+	r = d.telec(t, max, "__complete", "sessions", "start", "--agent", "")
+	if !strings.Contains(r.stdout, "echo") || !strings.Contains(r.stdout, "shell") {
+		t.Errorf("agent completion:\n%s", r.stdout)
+	}
+}
