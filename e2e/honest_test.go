@@ -139,3 +139,24 @@ func TestCompleteOwnSessionIDs(t *testing.T) {
 		t.Errorf("agent completion:\n%s", r.stdout)
 	}
 }
+
+// A login from before the user was added to the socket's group is told to
+// pick the group up (newgrp), not to be added again.
+func TestStaleLoginAdvice(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{})
+	max := lookup(t, uMember)
+	stale := max
+	cred := *max.cred
+	cred.Groups = nil // as a login that began before usermod -aG
+	stale.cred = &cred
+	r := d.telec(t, stale, "whoami")
+	if r.code != 3 || !strings.Contains(r.stderr, "newgrp "+sockGroup) || strings.Contains(r.stderr, "usermod") {
+		t.Errorf("stale login: exit %d, stderr %q; want newgrp advice and no usermod", r.code, r.stderr)
+	}
+	// Someone really not in the group is told to ask for it.
+	r = d.telec(t, lookup(t, uOutside), "whoami")
+	if r.code != 3 || !strings.Contains(r.stderr, "usermod -aG "+sockGroup+" "+uOutside) {
+		t.Errorf("outsider: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/user"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -216,13 +217,22 @@ func (c *Client) unreachable(err error) error {
 		// else's single-user daemon.
 		if g, ok := socketGroup(c.Socket, c.goos); ok {
 			name, join := "$USER", a.join
-			if u, err := osuser.LookupID(os.Getuid()); err == nil {
+			u, err := osuser.LookupID(os.Getuid())
+			if err == nil {
 				name = u.Name
 				if u.Directory && c.goos == "linux" {
 					join = directoryJoin
 				}
 			}
-			e.Fix = fmt.Sprintf("you need to be in the %s group: ask an admin to run "+join, g, name)
+			if err == nil && staleLogin(u, g) {
+				// Already done: this login predates it.
+				e.Fix = fmt.Sprintf("you were added to the %[1]s group after this login began: run `newgrp %[1]s` (or log out and in again)", g)
+				if c.goos == "darwin" {
+					e.Fix = fmt.Sprintf("you were added to the %s group after this login began: log out and in again", g)
+				}
+			} else {
+				e.Fix = fmt.Sprintf("you need to be in the %s group: ask an admin to run "+join, g, name)
+			}
 		} else {
 			e.Fix = fmt.Sprintf("the socket belongs to another user; run telec as the user who started the daemon (you are uid %d)", os.Getuid())
 		}
@@ -271,4 +281,23 @@ func socketGroup(path, goos string) (string, bool) {
 		return strconv.Itoa(int(sys.Gid)), true
 	}
 	return g.Name, true
+}
+
+// staleLogin reports whether the account database puts u in group g while
+// this process does not have it: the group was added after login.
+func staleLogin(u osuser.User, g string) bool {
+	grp, err := user.LookupGroup(g)
+	if err != nil {
+		return false
+	}
+	gid, err := strconv.Atoi(grp.Gid)
+	if err != nil {
+		return false
+	}
+	have, err := os.Getgroups()
+	if err != nil || os.Getegid() == gid || slices.Contains(have, gid) {
+		return false
+	}
+	member, err := osuser.GroupIDs(u)
+	return err == nil && slices.Contains(member, gid)
 }
