@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -158,5 +159,30 @@ func TestStaleLoginAdvice(t *testing.T) {
 	r = d.telec(t, lookup(t, uOutside), "whoami")
 	if r.code != 3 || !strings.Contains(r.stderr, "usermod -aG "+sockGroup+" "+uOutside) {
 		t.Errorf("outsider: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// After a reboot (hosts, tmux servers and the run directory gone), the
+// first answer the daemon gives already shows its sessions lost, never
+// running: their status is settled before it serves.
+func TestRebootSettlesStatusBeforeServing(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{})
+	max, ada := lookup(t, uMember), lookup(t, uAdmin)
+	a := d.startSession(t, max, "--project", "demo").ID
+	b := d.startSession(t, ada, "--project", "other").ID
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.exited(t, 20*time.Second)
+	d.killTmuxServers()
+	// The machine comes back with an empty /run: a new run directory.
+	again := startDaemon(t, daemonOpts{dataDir: filepath.Join(d.dir, "data")})
+	ss := decode[[]apitype.Session](t, again.telec(t, ada, "sessions", "list", "--json"))
+	if len(ss) != 2 {
+		t.Fatalf("after the reboot: %+v, want sessions %s and %s", ss, a, b)
+	}
+	for _, s := range ss {
+		if s.Status != "lost" || s.EndedAt == nil {
+			t.Errorf("session %s is %s right after the reboot; want lost", s.ID, s.Status)
+		}
 	}
 }

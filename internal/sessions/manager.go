@@ -518,7 +518,7 @@ func (m *Manager) End(ctx context.Context, c identity.Identity, id string) (stor
 	if err := m.end(ctx, s, Ended, nil); err != nil {
 		return store.Session{}, err
 	}
-	logrus.WithFields(logrus.Fields{"session": id, "by": c.Person, "uid": c.UID}).Info("session ended")
+	logrus.WithFields(sessionFields(s)).WithFields(logrus.Fields{"by": c.Person, "uid": c.UID}).Info("session ended")
 	return m.o.Store.GetSession(ctx, id)
 }
 
