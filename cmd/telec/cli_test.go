@@ -135,3 +135,19 @@ func TestNoPowerShellCompletion(t *testing.T) {
 		t.Errorf("telec completion powershell: exit %d, want 2", code)
 	}
 }
+
+// With no daemon, completion offers nothing and says nothing on stdout
+// but cobra's directive (file names are not session ids).
+func TestCompletionSilentWithoutDaemon(t *testing.T) {
+	isolate(t)
+	for _, args := range [][]string{
+		{"__complete", "sessions", "show", ""},
+		{"__complete", "sessions", "start", "--project", ""},
+		{"__complete", "docs", "show", ""},
+	} {
+		stdout, _, code := telecIn(t, args...)
+		if code != 0 || strings.TrimSpace(stdout) != ":4" {
+			t.Errorf("telec %v without a daemon: exit %d, stdout %q; want only the no-files directive", args, code, stdout)
+		}
+	}
+}
