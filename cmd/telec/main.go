@@ -47,6 +47,7 @@ config, 3 the daemon could not be reached.`,
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON document on stdout")
 	root.PersistentPreRunE = a.loadPreferences
 	root.AddCommand(a.whoamiCmd(), a.statusCmd(), a.sessionsCmd(), a.auditCmd(), a.docsCmd(), a.versionCmd())
+	manSections(root)
 	return root
 }
 

@@ -31,10 +31,12 @@ func newRoot() *cobra.Command {
 
 The mode (system or single-user) is decided at start: TELECLAUDE_SYSTEM_MODE,
 then whether we run as the service user, then whether the system config
-exists. See the README for the directory layout of each mode.`,
+exists. FILES and CONFIGURATION below describe the system mode's layout and
+its configuration; doctor checks an installation and names each fix.`,
 		Version: version.String(),
 	}
 	root.AddCommand(serveCmd(), versionCmd(), configCmd(), doctorCmd(), setupDBCmd(), migrateCmd(), sessionExecCmd(), sessionHostCmd())
+	manSections(root)
 	return root
 }
 

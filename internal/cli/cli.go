@@ -110,16 +110,7 @@ func Prepare(root *cobra.Command) {
 	if c, _, err := root.Find([]string{"gen-man"}); err != nil || c == root {
 		root.AddCommand(manCommand(root))
 	}
-	root.InitDefaultCompletionCmd()
-	for _, c := range root.Commands() {
-		if c.Name() == "completion" {
-			for _, sub := range c.Commands() {
-				if sub.Name() == "powershell" {
-					c.RemoveCommand(sub)
-				}
-			}
-		}
-	}
+	initCompletion(root)
 	root.SilenceErrors = true
 	root.SilenceUsage = true
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -144,6 +135,21 @@ func hintUsage(c *cobra.Command) {
 			return &UsageError{Err: err, Hint: fmt.Sprintf("usage: %s\nsee '%s --help'", cmd.UseLine(), cmd.CommandPath())}
 		}
 		return nil
+	}
+}
+
+// initCompletion adds cobra's completion command without PowerShell: the
+// programs run on Linux and macOS, and the packages ship bash, zsh and fish.
+func initCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			for _, sub := range c.Commands() {
+				if sub.Name() == "powershell" {
+					c.RemoveCommand(sub)
+				}
+			}
+		}
 	}
 }
 
