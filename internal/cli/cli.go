@@ -80,8 +80,14 @@ func Run(root *cobra.Command) {
 func Execute(root *cobra.Command, args []string, stdout, stderr io.Writer) int {
 	Prepare(root)
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	// Only when they are not the process's own: cobra's notices (a
+	// deprecated flag) go to its "out" when one is set, stderr otherwise.
+	if stdout != io.Writer(os.Stdout) {
+		root.SetOut(stdout)
+	}
+	if stderr != io.Writer(os.Stderr) {
+		root.SetErr(stderr)
+	}
 	cmd, err := root.ExecuteC()
 	if err == nil {
 		return ExitOK
