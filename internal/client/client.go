@@ -12,14 +12,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/user"
 	"runtime"
 	"slices"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/osuser"
 )
@@ -272,25 +271,17 @@ func socketGroup(path, goos string) (string, bool) {
 	if err != nil {
 		return layout.ServiceUser(goos), os.IsPermission(err)
 	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
+	own, ok := fileown.Of(st)
 	if !ok || st.Mode().Perm()&0o060 == 0 {
 		return "", false
 	}
-	g, err := user.LookupGroupId(strconv.Itoa(int(sys.Gid)))
-	if err != nil {
-		return strconv.Itoa(int(sys.Gid)), true
-	}
-	return g.Name, true
+	return osuser.GroupName(own.GID), true
 }
 
 // staleLogin reports whether the account database puts u in group g while
 // this process does not have it: the group was added after login.
 func staleLogin(u osuser.User, g string) bool {
-	grp, err := user.LookupGroup(g)
-	if err != nil {
-		return false
-	}
-	gid, err := strconv.Atoi(grp.Gid)
+	gid, err := osuser.LookupGroup(g)
 	if err != nil {
 		return false
 	}
