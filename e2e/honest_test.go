@@ -31,7 +31,7 @@ func TestStartInClosedProjectFails(t *testing.T) {
 	}
 	max, ada := lookup(t, uMember), lookup(t, uAdmin)
 	r := d.telec(t, max, "sessions", "start", "--project", "locked")
-	want := "tce-member cannot enter " + locked + ": permission denied"
+	want := "tce-member cannot enter " + locked + ": permission denied\n  fix: ask an admin to open"
 	if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout, "started") {
 		t.Errorf("start in a closed project: exit %d, stdout %q, stderr %q; want exit 1 with %q", r.code, r.stdout, r.stderr, want)
 	}

@@ -135,7 +135,7 @@ func Run(ctx context.Context) error {
 		return err
 	}
 	lib := &docs.Library{Shipped: paths.ShippedDocs, Shared: paths.SharedDir}
-	srv := &api.Server{Resolver: d.resolver, Backend: d, Sessions: mgr, Docs: lib}
+	srv := &api.Server{Resolver: d.resolver, Backend: d, Sessions: mgr, Docs: lib, ConfigFile: d.paths.ConfigFile}
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
