@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -64,8 +65,10 @@ func TestOutsiderGetsTheGroupFix(t *testing.T) {
 			t.Errorf("stderr = %q, want it to contain %q", r.stderr, want)
 		}
 	}
-	if r.stdout != "" {
-		t.Errorf("stdout = %q, want nothing", r.stdout)
+	// With --json, stdout carries the same as one JSON document.
+	var doc struct{ Error, Fix, Code string }
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.Code != "unreachable" || !strings.Contains(doc.Fix, "usermod -aG tce-sock tce-outside") {
+		t.Errorf("stdout = %q (%v), want the error as JSON", r.stdout, err)
 	}
 }
 

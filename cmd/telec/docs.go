@@ -49,9 +49,10 @@ Without one, members and admins may read it. Members and admins add docs.`,
 			return tw.Flush()
 		},
 	}, &cobra.Command{
-		Use:   "show NAME",
-		Short: "Print a doc",
-		Args:  cobra.ExactArgs(1),
+		Use:               "show NAME",
+		ValidArgsFunction: a.completeDoc,
+		Short:             "Print a doc",
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var d apitype.Doc
 			if err := a.call(http.MethodGet, "/v1/docs/"+url.PathEscape(args[0]), nil, &d); err != nil {
@@ -64,9 +65,10 @@ Without one, members and admins may read it. Members and admins add docs.`,
 			return err
 		},
 	}, &cobra.Command{
-		Use:   "put NAME FILE",
-		Short: "Add or replace a doc from FILE (- for standard input)",
-		Args:  cobra.ExactArgs(2),
+		Use:               "put NAME FILE",
+		ValidArgsFunction: a.completeDoc,
+		Short:             "Add or replace a doc from FILE (- for standard input)",
+		Args:              cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var b []byte
 			var err error

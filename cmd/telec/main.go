@@ -52,7 +52,8 @@ config, 3 the daemon could not be reached.`,
 	root.PersistentFlags().StringVar(&a.socket, "socket", os.Getenv("TELECLAUDE_SOCKET"), "daemon socket (default: TELECLAUDE_SOCKET, else the mode's default)")
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON document on stdout")
 	root.PersistentPreRunE = a.loadPreferences
-	root.AddCommand(a.whoamiCmd(), a.statusCmd(), a.sessionsCmd(), a.auditCmd(), a.docsCmd())
+	root.AddCommand(a.whoamiCmd(), a.statusCmd(), a.sessionsCmd(), a.auditCmd(), a.docsCmd(), a.versionCmd())
+	manSections(root)
 	return root
 }
 
@@ -86,6 +87,13 @@ func (a *app) callHeader(method, path string, body, out any) (http.Header, error
 	defer cancel()
 	c := t.Client()
 	c.Header.Set(prefs.Header, a.prefs.Encode())
+	if method != http.MethodGet {
+		// A start, a send or an end may take the daemon a while (it
+		// waits for the user's session host); first see that it answers.
+		if err := c.Patient(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return c.DoHeader(ctx, method, path, body, out)
 }
 
@@ -99,6 +107,10 @@ func (a *app) loadPreferences(cmd *cobra.Command, _ []string) error {
 	}
 	a.prefs = p
 	if p.OutputFormat == "json" && !cmd.Flags().Changed("json") {
+		// Through the flag, so that an error is a JSON document too.
+		if f := cmd.Flags().Lookup("json"); f != nil {
+			f.Value.Set("true")
+		}
 		a.json = true
 	}
 	return nil
@@ -123,6 +135,22 @@ func (a *app) whoamiCmd() *cobra.Command {
 			}
 			fmt.Fprintf(a.out, "user:   %s (uid %d)\nperson: %s\nrole:   %s\nwhy:    %s\n", w.OSUsername, w.UID, person, w.Role, w.Reason)
 			return nil
+		},
+	}
+}
+
+// versionCmd is telec's own version; `telec status` tells the daemon's.
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print telec's version (telec status shows the daemon's)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.json {
+				return cli.PrintJSON(a.out, map[string]string{"version": version.String()})
+			}
+			_, err := fmt.Fprintln(a.out, version.String())
+			return err
 		},
 	}
 }

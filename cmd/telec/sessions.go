@@ -62,6 +62,9 @@ func (a *app) startCmd() *cobra.Command {
 	cmd.Flags().StringVar(&req.Project, "project", "", "project to work in (telec status lists them)")
 	cmd.Flags().StringVar(&req.Agent, "agent", "", "agent to run (default: the machine's default agent)")
 	cmd.Flags().StringVar(&req.Title, "title", "", "a title for the session")
+	cmd.RegisterFlagCompletionFunc("project", a.completeProject)
+	cmd.RegisterFlagCompletionFunc("agent", a.completeAgent)
+	cmd.ValidArgsFunction = cobra.NoFileCompletions
 	return cmd
 }
 
@@ -152,9 +155,10 @@ func when(t, now time.Time) string {
 
 func (a *app) showCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "show ID",
-		Short: "Show one session",
-		Args:  cobra.ExactArgs(1),
+		Use:               "show ID",
+		ValidArgsFunction: a.completeOwnSession,
+		Short:             "Show one session",
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var s apitype.Session
 			if err := a.call(http.MethodGet, sessionPath(args[0]), nil, &s); err != nil {
@@ -180,9 +184,10 @@ func (a *app) showCmd() *cobra.Command {
 func (a *app) sendCmd() *cobra.Command {
 	var noEnter bool
 	cmd := &cobra.Command{
-		Use:   "send ID TEXT",
-		Short: "Type TEXT into your session, then Enter (TEXT - reads standard input)",
-		Args:  cobra.ExactArgs(2),
+		Use:               "send ID TEXT",
+		ValidArgsFunction: a.completeOwnSession,
+		Short:             "Type TEXT into your session, then Enter (TEXT - reads standard input)",
+		Args:              cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			text := args[1]
 			if text == "-" {
@@ -210,8 +215,9 @@ func (a *app) transcriptCmd() *cobra.Command {
 	var asAdmin bool
 	var after int64
 	cmd := &cobra.Command{
-		Use:   "transcript ID [--as-admin]",
-		Short: "Print a session's transcript",
+		Use:               "transcript ID [--as-admin]",
+		ValidArgsFunction: a.completeOwnSession,
+		Short:             "Print a session's transcript",
 		Long: `Print what was typed into a session and what it printed.
 
 An admin reading a session that is not theirs must say so with --as-admin;
@@ -253,6 +259,7 @@ the read is recorded in the audit log, where the session's owner sees it
 			if a.json {
 				return cli.PrintJSON(a.out, all)
 			}
+			p.finish()
 			return nil
 		},
 	}
@@ -263,9 +270,10 @@ the read is recorded in the audit log, where the session's owner sees it
 
 func (a *app) attachCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "attach ID",
-		Short: "Attach your terminal to your own session (tmux; detach with C-b d)",
-		Args:  cobra.ExactArgs(1),
+		Use:               "attach ID",
+		ValidArgsFunction: a.completeOwnSession,
+		Short:             "Attach your terminal to your own session (tmux; detach with C-b d)",
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var at apitype.Attach
 			if err := a.call(http.MethodGet, sessionPath(args[0], "/attach"), nil, &at); err != nil {
@@ -297,9 +305,10 @@ func (a *app) attachCmd() *cobra.Command {
 
 func (a *app) endCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "end ID",
-		Short: "End a session (yours; admins may end any, audited)",
-		Args:  cobra.ExactArgs(1),
+		Use:               "end ID",
+		ValidArgsFunction: a.completeOwnSession,
+		Short:             "End a session (yours; admins may end any, audited)",
+		Args:              cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var s apitype.Session
 			if err := a.call(http.MethodPost, sessionPath(args[0], "/end"), nil, &s); err != nil {
@@ -319,6 +328,15 @@ func (a *app) endCmd() *cobra.Command {
 type transcriptPrinter struct {
 	w           io.Writer
 	atLineStart bool
+}
+
+// finish ends the last line, so that the shell's prompt does not follow a
+// program's last words on the same line.
+func (p *transcriptPrinter) finish() {
+	if !p.atLineStart {
+		fmt.Fprintln(p.w)
+		p.atLineStart = true
+	}
 }
 
 func (p *transcriptPrinter) print(e apitype.TranscriptEntry) {

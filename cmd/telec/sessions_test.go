@@ -46,3 +46,21 @@ func TestPrintSessions(t *testing.T) {
 		t.Errorf("printed:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// The transcript's last line is ended, so the shell's prompt does not
+// follow the program's last words.
+func TestTranscriptEndsItsLastLine(t *testing.T) {
+	var b bytes.Buffer
+	p := transcriptPrinter{w: &b, atLineStart: true}
+	p.print(apitype.TranscriptEntry{Direction: "out", Content: "bye\n$ "})
+	p.finish()
+	if got := b.String(); got != "bye\n$ \n" {
+		t.Errorf("printed %q", got)
+	}
+	b.Reset()
+	p.print(apitype.TranscriptEntry{Direction: "out", Content: "done\n"})
+	p.finish()
+	if got := b.String(); got != "done\n" {
+		t.Errorf("printed %q, want no extra newline", got)
+	}
+}

@@ -72,28 +72,32 @@ allowed), 2 otherwise.
 					r.Problems[i].Msg = strings.ReplaceAll(r.Problems[i].Msg, path, shown)
 				}
 			}
+			out := cmd.OutOrStdout()
 			if asJSON {
-				if err := cli.PrintJSON(os.Stdout, r); err != nil {
+				if err := cli.PrintJSON(out, r); err != nil {
 					return err
 				}
-			} else {
-				fmt.Printf("%s mode (%s)\n", r.Mode, d.Reason)
-				for _, f := range r.Files {
-					state := ""
-					if !f.Present {
-						state = " (none)"
-					}
-					fmt.Printf("  %-14s %s%s\n", f.Layer, f.Path, state)
+				if n := len(r.Problems); n > 0 {
+					return &cli.ReportedError{Err: cli.Usagef("%d problem(s) in the configuration", n)}
 				}
-				for _, pr := range r.Problems {
-					fmt.Println(pr)
+				return nil
+			}
+			fmt.Fprintf(out, "%s mode (%s)\n", r.Mode, d.Reason)
+			for _, f := range r.Files {
+				state := ""
+				if !f.Present {
+					state = " (none)"
 				}
-				for _, w := range r.Warnings {
-					fmt.Println("warning:", w)
-				}
-				if r.Summary != "" {
-					fmt.Println("OK:", r.Summary)
-				}
+				fmt.Fprintf(out, "  %-14s %s%s\n", f.Layer, f.Path, state)
+			}
+			for _, pr := range r.Problems {
+				fmt.Fprintln(out, pr)
+			}
+			for _, w := range r.Warnings {
+				fmt.Fprintln(out, "warning:", w)
+			}
+			if r.Summary != "" {
+				fmt.Fprintln(out, "OK:", r.Summary)
 			}
 			if n := len(r.Problems); n > 0 {
 				return cli.Usagef("%d problem(s) in the configuration", n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"time"
@@ -39,8 +40,9 @@ Exit code 0 when nothing failed (warnings allowed), 1 otherwise.`,
 			if err != nil {
 				return &cli.UsageError{Err: err}
 			}
+			out := cmd.OutOrStdout()
 			if step == "database" {
-				return cli.PrintJSON(os.Stdout, doctor.DatabaseCheck(ctx, p, os.Getenv))
+				return cli.PrintJSON(out, doctor.DatabaseCheck(ctx, p, os.Getenv))
 			}
 			s := doctor.Setup{Paths: p, Decision: d, ServiceUser: svc, Socket: sock, Getenv: os.Getenv, Caller: doctor.CurrentCaller()}
 			daemonUser := s.Caller.Name
@@ -50,14 +52,18 @@ Exit code 0 when nothing failed (warnings allowed), 1 otherwise.`,
 			s.Database = func(ctx context.Context) doctor.Check { return databaseAs(ctx, daemonUser, s) }
 			r := doctor.Run(ctx, s)
 			if asJSON {
-				if err := cli.PrintJSON(os.Stdout, r); err != nil {
+				if err := cli.PrintJSON(out, r); err != nil {
 					return err
 				}
 			} else {
-				printReport(r)
+				printReport(out, r)
 			}
 			if !r.OK {
-				return fmt.Errorf("some checks failed; each names its fix")
+				err := errors.New("some checks failed; each names its fix")
+				if asJSON {
+					return &cli.ReportedError{Err: err}
+				}
+				return err
 			}
 			return nil
 		},
@@ -85,14 +91,14 @@ func databaseAs(ctx context.Context, daemonUser string, s doctor.Setup) doctor.C
 	return c
 }
 
-func printReport(r doctor.Report) {
+func printReport(w io.Writer, r doctor.Report) {
 	count := map[doctor.Status]int{}
 	for _, c := range r.Checks {
 		count[c.Status]++
-		fmt.Printf("%-4s  %-22s %s\n", c.Status, c.Name, c.Detail)
+		fmt.Fprintf(w, "%-4s  %-22s %s\n", c.Status, c.Name, c.Detail)
 		if c.Fix != "" && c.Status != doctor.Pass {
-			fmt.Printf("      %-22s fix: %s\n", "", c.Fix)
+			fmt.Fprintf(w, "      %-22s fix: %s\n", "", c.Fix)
 		}
 	}
-	fmt.Printf("%d PASS, %d WARN, %d FAIL\n", count[doctor.Pass], count[doctor.Warn], count[doctor.Fail])
+	fmt.Fprintf(w, "%d PASS, %d WARN, %d FAIL\n", count[doctor.Pass], count[doctor.Warn], count[doctor.Fail])
 }

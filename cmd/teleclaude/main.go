@@ -31,10 +31,12 @@ func newRoot() *cobra.Command {
 
 The mode (system or single-user) is decided at start: TELECLAUDE_SYSTEM_MODE,
 then whether we run as the service user, then whether the system config
-exists. See the README for the directory layout of each mode.`,
+exists. FILES and CONFIGURATION below describe the system mode's layout and
+its configuration; doctor checks an installation and names each fix.`,
 		Version: version.String(),
 	}
 	root.AddCommand(serveCmd(), versionCmd(), configCmd(), doctorCmd(), setupDBCmd(), migrateCmd(), sessionExecCmd(), sessionHostCmd())
+	manSections(root)
 	return root
 }
 
@@ -75,9 +77,9 @@ func versionCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if asJSON {
-				return cli.PrintJSON(os.Stdout, map[string]string{"version": version.String()})
+				return cli.PrintJSON(cmd.OutOrStdout(), map[string]string{"version": version.String()})
 			}
-			fmt.Println(version.String())
+			fmt.Fprintln(cmd.OutOrStdout(), version.String())
 			return nil
 		},
 	}

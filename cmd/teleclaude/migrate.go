@@ -131,6 +131,9 @@ system config when it maps that user.`,
 			if asJSON {
 				if perr := cli.PrintJSON(os.Stdout, rep); perr != nil && err == nil {
 					err = perr
+				} else if err != nil {
+					// The report says what failed; stdout stays one document.
+					err = &cli.ReportedError{Err: err}
 				}
 			} else {
 				rep.Print(os.Stdout)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"strconv"
 	"time"
@@ -51,8 +50,9 @@ The flags' defaults are the config's PostgreSQL defaults; if
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
+			out := cmd.OutOrStdout()
 			if step != "" {
-				return cli.PrintJSON(os.Stdout, runSetupStep(ctx, step, t))
+				return cli.PrintJSON(out, runSetupStep(ctx, step, t))
 			}
 			r := setupDBReport{Target: t, Steps: []setupdb.Step{}}
 			err := runSetupDB(ctx, &r, osSuper)
@@ -64,13 +64,17 @@ The flags' defaults are the config's PostgreSQL defaults; if
 				r.Error = err.Error()
 			}
 			if asJSON {
-				if perr := cli.PrintJSON(os.Stdout, r); perr != nil {
+				if perr := cli.PrintJSON(out, r); perr != nil {
 					return perr
 				}
-				return err
+				if err != nil {
+					// The report's error field says it; stdout stays one document.
+					return &cli.ReportedError{Err: err}
+				}
+				return nil
 			}
 			for _, s := range r.Steps {
-				fmt.Println(s.Action)
+				fmt.Fprintln(out, s.Action)
 			}
 			return err
 		},

@@ -39,7 +39,7 @@ func httpError(r *http.Request, err error) (status int, body apitype.Error, ok b
 		return http.StatusRequestEntityTooLarge, apitype.Error{Error: fmt.Sprintf("request body is over %d bytes", mbe.Limit), Code: "too_large"}, true
 	case errors.As(err, &de) && kindStatus[de.Kind].status != 0:
 		k := kindStatus[de.Kind]
-		return k.status, apitype.Error{Error: de.Msg, Code: k.code}, true
+		return k.status, apitype.Error{Error: de.Msg, Code: k.code, Fix: de.Fix}, true
 	case errors.Is(err, context.Canceled):
 		return 0, apitype.Error{}, false // the client went away
 	default:

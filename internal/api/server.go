@@ -46,6 +46,9 @@ type Server struct {
 	Docs     Docs
 	// Trace, when set, is told about every identity decision (tests use it).
 	Trace func(identity.Identity)
+	// ConfigFile is where people: and their roles are set, for the advice
+	// to a caller whose role is too low.
+	ConfigFile string
 
 	mux   *http.ServeMux
 	lists listCache
@@ -196,7 +199,7 @@ func (s *Server) dispatch(methods map[string]route) http.Handler {
 		}
 		id := s.identityOf(r)
 		if !id.Role.AtLeast(rt.min) {
-			writeError(w, r, errdefs.Forbiddenf("%s %s needs role %s or higher; you are %s", r.Method, r.URL.Path, rt.min, describe(id)))
+			writeError(w, r, s.roleRefusal(rt, id))
 			return
 		}
 		if err := rt.h(w, r, id); err != nil {
@@ -205,8 +208,48 @@ func (s *Server) dispatch(methods map[string]route) http.Handler {
 	})
 }
 
+// roleRefusal says, in words for the caller, what they tried, that their
+// role does not allow it, and whom to ask: a public caller (in the
+// socket's group, in no people: entry) to be added, a person for a role.
+func (s *Server) roleRefusal(rt route, id identity.Identity) error {
+	what := actions[rt.method+" "+rt.path]
+	if what == "" {
+		what = rt.method + " " + rt.path
+	}
+	file := s.ConfigFile
+	if file == "" {
+		file = "the system config"
+	}
+	err := errdefs.Forbiddenf("%s needs role %s or higher; you are %s", what, rt.min, describe(id))
+	if id.Person == "" {
+		account := id.OSUsername
+		if account == "" {
+			account = fmt.Sprintf("uid %d", id.UID)
+		}
+		return errdefs.WithFix(err, fmt.Sprintf("ask an admin to add you to people: in %s (your account: %s)", file, account))
+	}
+	return errdefs.WithFix(err, fmt.Sprintf("ask an admin to give %s role %s or higher under people: in %s", id.Person, rt.min, file))
+}
+
+// actions names what each route does, for refusals people read.
+var actions = map[string]string{
+	"GET /v1/sessions":                 "listing sessions",
+	"POST /v1/sessions":                "starting a session",
+	"GET /v1/sessions/{id}":            "showing a session",
+	"POST /v1/sessions/{id}/input":     "typing into a session",
+	"GET /v1/sessions/{id}/transcript": "reading a transcript",
+	"POST /v1/sessions/{id}/end":       "ending a session",
+	"GET /v1/sessions/{id}/attach":     "attaching to a session",
+	"GET /v1/audit":                    "reading the audit log",
+	"GET /v1/audit/mine":               "reading the audit records of your sessions",
+	"PUT /v1/docs/{name}":              "adding a doc",
+}
+
 func describe(id identity.Identity) string {
 	if id.Person == "" {
+		if id.OSUsername != "" {
+			return fmt.Sprintf("%s (uid %d), in no people: entry, so %s", id.OSUsername, id.UID, id.Role)
+		}
 		return fmt.Sprintf("uid %d with role %s", id.UID, id.Role)
 	}
 	return fmt.Sprintf("%s with role %s", id.Person, id.Role)

@@ -63,6 +63,9 @@ type DatabaseStatus struct {
 type Error struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
+	// Fix, when the daemon knows one, is what the caller can do about it,
+	// written for them.
+	Fix string `json:"fix,omitempty"`
 }
 
 // Session is a session's metadata, as GET /v1/sessions lists it.

@@ -28,15 +28,24 @@ const (
 	ExitUnreachable = 3 // the daemon could not be reached
 )
 
-// UsageError marks an error as the caller's mistake in invoking us.
-type UsageError struct{ Err error }
+// UsageError marks an error as the caller's mistake in invoking us. Hint,
+// if any, says how to invoke us right (lines for a person).
+type UsageError struct {
+	Err  error
+	Hint string
+}
 
-func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Error() string {
+	if e.Hint == "" {
+		return e.Err.Error()
+	}
+	return e.Err.Error() + "\n" + e.Hint
+}
 func (e *UsageError) Unwrap() error { return e.Err }
 
 // Usagef returns a UsageError.
 func Usagef(format string, args ...any) error {
-	return &UsageError{fmt.Errorf(format, args...)}
+	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
 
 // Code maps an error to the contract's exit code.
@@ -64,27 +73,193 @@ func Code(err error) int {
 // the error (if any) to stderr. It adds the hidden gen-man command that every
 // program has for its packages.
 func Run(root *cobra.Command) {
-	root.AddCommand(manCommand(root))
+	os.Exit(Execute(root, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Execute runs root with args and returns the contract's exit code; stdout
+// and stderr are where cobra's own output (help, completions) and errors go.
+func Execute(root *cobra.Command, args []string, stdout, stderr io.Writer) int {
+	Prepare(root)
+	root.SetArgs(args)
+	// Only when they are not the process's own: cobra's notices (a
+	// deprecated flag) go to its "out" when one is set, stderr otherwise.
+	if stdout != io.Writer(os.Stdout) {
+		root.SetOut(stdout)
+	}
+	if stderr != io.Writer(os.Stderr) {
+		root.SetErr(stderr)
+	}
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return ExitOK
+	}
+	code := Code(err)
+	if isCobraUsage(err) {
+		code = ExitUsage
+	}
+	var rep *ReportedError
+	if errors.As(err, &rep) {
+		// The command's own JSON document already says what went wrong.
+		return code
+	}
+	if wantsJSON(cmd) {
+		PrintJSON(stdout, errorDoc(err, code))
+	}
+	// The daemon's words, or whatever answered on its socket, are shown,
+	// never obeyed by the terminal.
+	fmt.Fprintf(stderr, "%s: %s\n", root.Name(), ansi.Sanitize(message(err)))
+	return code
+}
+
+// Prepare gives root what every program has: the hidden gen-man command,
+// the completion command without PowerShell (the packages ship bash, zsh
+// and fish), usage errors with a hint, and unknown subcommands refused at
+// every depth.
+func Prepare(root *cobra.Command) {
+	if c, _, err := root.Find([]string{"gen-man"}); err != nil || c == root {
+		root.AddCommand(manCommand(root))
+	}
+	initCompletion(root)
 	root.SilenceErrors = true
 	root.SilenceUsage = true
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &UsageError{fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
+		return &UsageError{Err: err, Hint: fmt.Sprintf("see '%s --help'", c.CommandPath())}
 	})
-	err := root.Execute()
-	if err != nil {
-		var ae *client.APIError
-		// The daemon's words, or whatever answered on its socket, are
-		// shown, never obeyed by the terminal.
-		if errors.As(err, &ae) {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), ansi.Sanitize(ae.Msg))
-		} else {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), ansi.Sanitize(err.Error()))
+	refuseUnknownSubcommands(root)
+	hintUsage(root)
+}
+
+// hintUsage adds the command's usage line to its argument errors: `telec
+// sessions send` alone should say what it wants, not only how many.
+func hintUsage(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		hintUsage(sub)
+	}
+	check := c.Args
+	if check == nil || !c.Runnable() {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &UsageError{Err: err, Hint: fmt.Sprintf("usage: %s\nsee '%s --help'", cmd.UseLine(), cmd.CommandPath())}
 		}
-		if isCobraUsage(err) {
-			os.Exit(ExitUsage)
+		return nil
+	}
+}
+
+// initCompletion adds cobra's completion command without PowerShell: the
+// programs run on Linux and macOS, and the packages ship bash, zsh and fish.
+func initCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			for _, sub := range c.Commands() {
+				if sub.Name() == "powershell" {
+					c.RemoveCommand(sub)
+				}
+			}
 		}
 	}
-	os.Exit(Code(err))
+}
+
+// refuseUnknownSubcommands makes every command that only groups others
+// (`telec sessions`, `teleclaude config`) refuse an argument that names no
+// subcommand, as cobra does at the top level only: without this, `telec
+// sessions lst` would print help and exit 0, and a script would carry on.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if c == c.Root() || !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	// `telec sessions strat --project x` is a misspelt command, not a
+	// misplaced flag.
+	c.FParseErrWhitelist.UnknownFlags = true
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's own default at the top
+	}
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		hint := fmt.Sprintf("see '%s --help'", cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			hint = "did you mean this?\n\t" + strings.Join(s, "\n\t") + "\n" + hint
+		}
+		return &UsageError{Err: fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()), Hint: hint}
+	}
+}
+
+// ReportedError is a failure that the command has already described in
+// the JSON document it printed (doctor's report, setup-db's steps): nothing
+// more goes to stdout, which stays one document.
+type ReportedError struct{ Err error }
+
+func (e *ReportedError) Error() string { return e.Err.Error() }
+func (e *ReportedError) Unwrap() error { return e.Err }
+
+// ErrorDoc is what a failed command prints on stdout with --json.
+type ErrorDoc struct {
+	Error string `json:"error"`
+	Fix   string `json:"fix"`
+	Code  string `json:"code"`
+}
+
+// wantsJSON reports whether the command that ran was asked for JSON (its
+// --json flag, which telec also sets from the output_format preference).
+func wantsJSON(cmd *cobra.Command) bool {
+	if cmd == nil {
+		return false
+	}
+	f := cmd.Flags().Lookup("json")
+	return f != nil && f.Value.String() == "true"
+}
+
+// errorDoc describes err for a script: the message, what to do about it,
+// and a stable code (the daemon's for its refusals).
+func errorDoc(err error, exit int) ErrorDoc {
+	var ae *client.APIError
+	var ur *client.UnreachableError
+	var ue *UsageError
+	d := ErrorDoc{Error: err.Error(), Code: "failed"}
+	switch {
+	case errors.As(err, &ae):
+		d.Error, d.Fix, d.Code = ae.Msg, ae.Fix, ae.Code
+	case errors.As(err, &ur):
+		d.Error, d.Fix, d.Code = fmt.Sprintf("cannot reach the TeleClaude daemon at %s: %s", ur.Socket, ur.Cause), ur.Fix, "unreachable"
+	case errors.As(err, &ue):
+		d.Error, d.Fix, d.Code = ue.Err.Error(), oneLine(ue.Hint), "usage"
+	case exit == ExitUsage:
+		// cobra's own: the message, then its suggestions.
+		msg, hint, _ := strings.Cut(strings.TrimSpace(d.Error), "\n")
+		d.Error, d.Fix, d.Code = msg, oneLine(hint), "usage"
+	}
+	if d.Code == "" {
+		d.Code = "failed"
+	}
+	// JSON escapes control characters but not bidi overrides: the same
+	// sanitizer as the terminal's, so a script that prints a field shows it.
+	d.Error, d.Fix, d.Code = ansi.Sanitize(d.Error), ansi.Sanitize(d.Fix), ansi.Sanitize(d.Code)
+	return d
+}
+
+// oneLine joins a hint's lines for a JSON field.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ; ")), " ")
+}
+
+// message is the line (or lines) a person reads on stderr.
+func message(err error) string {
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		if ae.Fix != "" {
+			return ae.Msg + "\n  fix: " + ae.Fix
+		}
+		return ae.Msg
+	}
+	return err.Error()
 }
 
 // isCobraUsage recognises cobra's own argument errors (unknown command,
@@ -145,7 +320,7 @@ func (t Target) Client() *client.Client {
 func ResolveTarget(flagSocket string) (Target, error) {
 	p, d, err := layout.Detect()
 	if err != nil {
-		return Target{}, &UsageError{err}
+		return Target{}, &UsageError{Err: err}
 	}
 	t := Target{Socket: p.Socket, SystemMode: d.Mode == layout.System, Expect: client.ExpectSelf}
 	if t.SystemMode {
@@ -167,7 +342,7 @@ func ResolveTarget(flagSocket string) (Target, error) {
 func Preferences() (prefs.Preferences, error) {
 	p, _, err := layout.Detect()
 	if err != nil {
-		return prefs.Preferences{}, &UsageError{err}
+		return prefs.Preferences{}, &UsageError{Err: err}
 	}
 	path, whole := prefs.File(p, layout.Current().Home)
 	return prefs.Load(path, whole, os.Getenv)

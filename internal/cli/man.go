@@ -66,7 +66,7 @@ func sourceDate() (time.Time, error) {
 func WriteMan(w io.Writer, root *cobra.Command, date time.Time) error {
 	root.InitDefaultHelpFlag()
 	root.InitDefaultVersionFlag()
-	root.InitDefaultCompletionCmd()
+	initCompletion(root)
 	bw := bufio.NewWriter(w)
 	name := root.Name()
 	fmt.Fprintf(bw, ".TH %s 1 %q %q \"TeleClaude Manual\"\n", strings.ToUpper(name), date.Format("January 2006"), "TeleClaude "+version.String())
@@ -79,6 +79,9 @@ func WriteMan(w io.Writer, root *cobra.Command, date time.Time) error {
 	flags(bw, root.LocalNonPersistentFlags())
 	fmt.Fprint(bw, ".SH COMMANDS\n")
 	commands(bw, root, false)
+	for _, sec := range manSections[root] {
+		section(bw, sec)
+	}
 	var others []string
 	for _, p := range []string{"teleclaude", "telec"} {
 		if p != name {
@@ -87,6 +90,50 @@ func WriteMan(w io.Writer, root *cobra.Command, date time.Time) error {
 	}
 	fmt.Fprintf(bw, ".SH \"SEE ALSO\"\n%s\n", strings.Join(others, ", "))
 	return bw.Flush()
+}
+
+// ManSection is a section of a program's man page beyond its commands:
+// ENVIRONMENT, FILES, EXIT STATUS, CONFIGURATION, EXAMPLES. Text comes
+// first (paragraphs separated by blank lines), then one tagged paragraph
+// per item; in an example section, each item's tag is a command line shown
+// as typed, after its text.
+type ManSection struct {
+	Title   string
+	Text    string
+	Items   []ManItem
+	Example bool
+}
+
+// ManItem is one tagged paragraph of a ManSection: its tag, then its text.
+type ManItem [2]string
+
+var manSections = map[*cobra.Command][]ManSection{}
+
+// SetManSections gives root's man page these sections, in this order,
+// after its commands.
+func SetManSections(root *cobra.Command, secs ...ManSection) {
+	manSections[root] = secs
+}
+
+func section(w io.Writer, s ManSection) {
+	fmt.Fprintf(w, ".SH %q\n", s.Title)
+	if s.Text != "" {
+		paragraphs(w, s.Text)
+	}
+	for _, it := range s.Items {
+		if s.Example {
+			fmt.Fprint(w, ".PP\n")
+			paragraphs(w, it[1])
+			fmt.Fprint(w, ".PP\n.RS 4\n.nf\n")
+			for _, line := range strings.Split(it[0], "\n") {
+				fmt.Fprintln(w, roffText(line))
+			}
+			fmt.Fprint(w, ".fi\n.RE\n")
+			continue
+		}
+		fmt.Fprintf(w, ".TP\n\\fB%s\\fR\n", roffText(it[0]))
+		paragraphs(w, it[1])
+	}
 }
 
 // commands writes a subsection for each command under c, depth first.

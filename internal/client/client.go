@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -36,35 +37,55 @@ type Client struct {
 	Header http.Header
 	goos   string // whose commands the advice names
 	hc     *http.Client
+	tr     *http.Transport
 }
+
+// AnswerTimeout is how long a request waits for the daemon to begin its
+// answer. A daemon that accepts and never answers (crash-looping behind a
+// listening socket unit, or stuck) is given up on after it, not after the
+// command's whole budget.
+const AnswerTimeout = 5 * time.Second
 
 // New returns a client for the daemon at socket, expecting whoever owns
 // the socket's directory to serve it; set Expect for more.
 func New(socket string, systemMode bool) *Client {
 	c := &Client{Socket: socket, SystemMode: systemMode, Expect: ExpectDirOwner, Header: http.Header{}, goos: runtime.GOOS}
-	c.hc = &http.Client{
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				owner, err := c.CheckDir()
-				if err != nil {
-					return nil, err
-				}
-				var d net.Dialer
-				conn, err := d.DialContext(ctx, "unix", socket)
-				if err != nil {
-					return nil, err
-				}
-				if err := c.checkPeer(conn, owner); err != nil {
-					conn.Close()
-					return nil, err
-				}
-				return conn, nil
-			},
-			DisableCompression: true,
-			MaxIdleConns:       1,
+	c.tr = &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			owner, err := c.CheckDir()
+			if err != nil {
+				return nil, err
+			}
+			var d net.Dialer
+			conn, err := d.DialContext(ctx, "unix", socket)
+			if err != nil {
+				return nil, err
+			}
+			if err := c.checkPeer(conn, owner); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			return conn, nil
 		},
+		DisableCompression:    true,
+		MaxIdleConns:          1,
+		ResponseHeaderTimeout: AnswerTimeout,
 	}
+	c.hc = &http.Client{Transport: c.tr}
 	return c
+}
+
+// Patient lets the requests that follow wait for their answer as long as
+// their context allows (a session start waits for its program), once the
+// daemon has shown, within AnswerTimeout, that it answers at all.
+func (c *Client) Patient(ctx context.Context) error {
+	err := c.Get(ctx, "/health", nil)
+	var ae *APIError
+	if err != nil && !errors.As(err, &ae) { // unhealthy still answers
+		return err
+	}
+	c.tr.ResponseHeaderTimeout = 0
+	return nil
 }
 
 // APIError is an error response from the daemon.
@@ -72,6 +93,7 @@ type APIError struct {
 	Status int
 	Code   string
 	Msg    string
+	Fix    string // what the caller can do, when the daemon says
 }
 
 func (e *APIError) Error() string { return e.Msg }
@@ -140,7 +162,7 @@ func (c *Client) DoHeader(ctx context.Context, method, path string, body, out an
 		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
 			eb.Error = fmt.Sprintf("daemon answered %s", resp.Status)
 		}
-		return resp.Header, &APIError{Status: resp.StatusCode, Code: eb.Code, Msg: eb.Error}
+		return resp.Header, &APIError{Status: resp.StatusCode, Code: eb.Code, Msg: eb.Error, Fix: eb.Fix}
 	}
 	if out == nil {
 		return resp.Header, nil
@@ -165,21 +187,23 @@ func (c *Client) Get(ctx context.Context, path string, out any) error {
 type advice struct {
 	start string // how an admin starts the system daemon
 	join  string // how an admin adds user %[2]s to group %[1]s
-	logs  string // where the system daemon logs
+	// logsCmd shows an admin the system daemon's recent log (an ordinary
+	// user's journalctl shows them nothing of it).
+	logsCmd string
 }
 
 func adviceFor(goos string) advice {
 	if goos == "darwin" {
 		return advice{
-			start: "sudo launchctl kickstart system/ai.instrukt.teleclaude",
-			join:  "`sudo dseditgroup -o edit -a %[2]s -t user %[1]s`, then log out and in again",
-			logs:  "/Library/Logs/TeleClaude",
+			start:   "sudo launchctl kickstart system/ai.instrukt.teleclaude",
+			join:    "`sudo dseditgroup -o edit -a %[2]s -t user %[1]s`, then log out and in again",
+			logsCmd: "`sudo tail -n 50 /Library/Logs/TeleClaude/teleclaude.log`",
 		}
 	}
 	return advice{
-		start: "sudo systemctl start teleclaude",
-		join:  "`sudo usermod -aG %[1]s %[2]s`, then log in again (or run `newgrp %[1]s`)",
-		logs:  "journalctl -u teleclaude",
+		start:   "sudo systemctl start teleclaude",
+		join:    "`sudo usermod -aG %[1]s %[2]s`, then log in again (or run `newgrp %[1]s`)",
+		logsCmd: "`sudo journalctl -u teleclaude -e`",
 	}
 }
 
@@ -213,13 +237,22 @@ func (c *Client) unreachable(err error) error {
 		// else's single-user daemon.
 		if g, ok := socketGroup(c.Socket, c.goos); ok {
 			name, join := "$USER", a.join
-			if u, err := osuser.LookupID(os.Getuid()); err == nil {
+			u, err := osuser.LookupID(os.Getuid())
+			if err == nil {
 				name = u.Name
 				if u.Directory && c.goos == "linux" {
 					join = directoryJoin
 				}
 			}
-			e.Fix = fmt.Sprintf("you need to be in the %s group: ask an admin to run "+join, g, name)
+			if err == nil && staleLogin(u, g) {
+				// Already done: this login predates it.
+				e.Fix = fmt.Sprintf("you were added to the %[1]s group after this login began: run `newgrp %[1]s` (or log out and in again)", g)
+				if c.goos == "darwin" {
+					e.Fix = fmt.Sprintf("you were added to the %s group after this login began: log out and in again", g)
+				}
+			} else {
+				e.Fix = fmt.Sprintf("you need to be in the %s group: ask an admin to run "+join, g, name)
+			}
 		} else {
 			e.Fix = fmt.Sprintf("the socket belongs to another user; run telec as the user who started the daemon (you are uid %d)", os.Getuid())
 		}
@@ -230,8 +263,12 @@ func (c *Client) unreachable(err error) error {
 		e.Cause = err.Error()
 		e.Fix = "check the socket path (--socket or TELECLAUDE_SOCKET)"
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		e.Cause = "the daemon did not answer in time"
-		e.Fix = "check its log: " + a.logs + " (system) or the terminal running `teleclaude serve`"
+		e.Cause = "the daemon accepted the connection but did not answer in time: it may be starting, restarting after a crash, or stuck"
+		if c.SystemMode {
+			e.Fix = "try again in a minute; if it keeps failing, tell an admin. Admins: " + a.logsCmd + " shows why, and `sudo teleclaude doctor` checks the installation"
+		} else {
+			e.Fix = "try again in a moment; if it keeps failing, look at the terminal running `teleclaude serve`, or stop it and start it again"
+		}
 	default:
 		e.Cause = err.Error()
 		e.Fix = start
@@ -260,4 +297,19 @@ func socketGroup(path, goos string) (string, bool) {
 		return "", false
 	}
 	return osuser.GroupName(own.GID), true
+}
+
+// staleLogin reports whether the account database puts u in group g while
+// this process does not have it: the group was added after login.
+func staleLogin(u osuser.User, g string) bool {
+	gid, err := osuser.LookupGroup(g)
+	if err != nil {
+		return false
+	}
+	have, err := os.Getgroups()
+	if err != nil || os.Getegid() == gid || slices.Contains(have, gid) {
+		return false
+	}
+	member, err := osuser.GroupIDs(u)
+	return err == nil && slices.Contains(member, gid)
 }

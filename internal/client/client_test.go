@@ -17,9 +17,9 @@ func TestAdviceNamesThePlatformsCommands(t *testing.T) {
 		start, join, log string
 	}{
 		{"darwin", "_teleclaude", "sudo launchctl kickstart system/ai.instrukt.teleclaude",
-			"`sudo dseditgroup -o edit -a alice -t user _teleclaude`, then log out and in again", "/Library/Logs/TeleClaude"},
+			"`sudo dseditgroup -o edit -a alice -t user _teleclaude`, then log out and in again", "`sudo tail -n 50 /Library/Logs/TeleClaude/teleclaude.log`"},
 		{"linux", "teleclaude", "sudo systemctl start teleclaude",
-			"`sudo usermod -aG teleclaude alice`, then log in again (or run `newgrp teleclaude`)", "journalctl -u teleclaude"},
+			"`sudo usermod -aG teleclaude alice`, then log in again (or run `newgrp teleclaude`)", "`sudo journalctl -u teleclaude -e`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.goos, func(t *testing.T) {
@@ -31,8 +31,8 @@ func TestAdviceNamesThePlatformsCommands(t *testing.T) {
 			if join := fmt.Sprintf(a.join, tt.group, "alice"); join != tt.join {
 				t.Errorf("join = %q, want %q", join, tt.join)
 			}
-			if a.logs != tt.log {
-				t.Errorf("logs = %q, want %q", a.logs, tt.log)
+			if a.logsCmd != tt.log {
+				t.Errorf("logs = %q, want %q", a.logsCmd, tt.log)
 			}
 			c := New(filepath.Join(t.TempDir(), "no.sock"), true)
 			c.goos = tt.goos

@@ -45,6 +45,7 @@ func Check(p layout.Paths, getenv Getenv, prefsPath string, whole bool) *CheckRe
 		r.Problems = append(r.Problems, asProblems(err)...)
 	} else {
 		r.Warnings = append(r.Warnings, c.Warnings...)
+		r.Warnings = append(r.Warnings, ProjectWarnings(c)...)
 	}
 	if _, err := prefs.Load(prefsPath, whole, prefs.Getenv(getenv)); err != nil {
 		for _, pr := range asProblems(err) {

@@ -176,24 +176,27 @@ type Getenv func(string) string
 func Load(p layout.Paths, getenv Getenv) (*Config, error) {
 	c := &Config{}
 	var doc *strictyaml.Document
+	var probs Problems
 	data, err := strictyaml.ReadFile(p.ConfigFile, false)
 	switch {
 	case err == nil:
 		c.File = p.ConfigFile
-		var probs Problems
-		if doc, probs = decodeStrict(p.ConfigFile, data, c, p.Mode == layout.System); probs != nil {
-			return nil, probs
+		doc, probs = decodeStrict(p.ConfigFile, data, c, p.Mode == layout.System)
+		if doc == nil {
+			// Not YAML that can be read: nothing more of it to check,
+			// but the secrets are a file of their own.
+			return nil, append(probs, loadSecrets(p, c)...)
 		}
-		if probs = checkSections(doc, p.Mode); probs != nil {
-			return nil, probs
-		}
+		probs = append(probs, checkSections(doc, p.Mode)...)
 	case os.IsNotExist(err) && p.Mode == layout.SingleUser:
 	case os.IsNotExist(err):
 		return nil, Problems{{File: p.ConfigFile, Msg: "system config not found; create it (the package ships an example) or set " + layout.EnvConfigPath}}
 	default:
 		return nil, Problems{{File: p.ConfigFile, Msg: err.Error()}}
 	}
-	probs := loadSecrets(p, c)
+	// Every problem of every layer in one run: a structural problem
+	// above does not hide the values' problems below.
+	probs = append(probs, loadSecrets(p, c)...)
 
 	if err := c.applyEnv(getenv); err != nil {
 		probs = append(probs, Problem{Msg: err.Error()})

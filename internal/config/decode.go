@@ -12,7 +12,9 @@ type (
 
 // decodeStrict parses data into v (see strictyaml). requireContent makes an
 // empty document a problem (the system config must say something). It
-// returns the parsed document for locating lines, nil on problems.
+// returns the parsed document for locating lines, nil when it cannot be
+// parsed at all; with problems in its shape it is decoded as far as it
+// fits, so that the rest of its problems can be reported too.
 func decodeStrict(file string, data []byte, v any, requireContent bool) (*strictyaml.Document, Problems) {
 	doc, probs := strictyaml.Parse(file, data)
 	if probs != nil {
@@ -21,10 +23,7 @@ func decodeStrict(file string, data []byte, v any, requireContent bool) (*strict
 	if doc.Root == nil && requireContent {
 		return nil, Problems{{File: file, Line: 1, Msg: "file is empty; it needs at least people, projects and agents"}}
 	}
-	if probs := doc.Decode(v); probs != nil {
-		return nil, probs
-	}
-	return doc, nil
+	return doc, doc.Decode(v)
 }
 
 // locator points semantic checks at lines; with no document (no config

@@ -50,7 +50,7 @@ func loadSecrets(p layout.Paths, c *Config) Problems {
 	if err != nil {
 		return Problems{{File: file, Msg: err.Error()}}
 	}
-	if _, probs := decodeStrict(file, data, &c.Secrets, false); probs != nil {
+	if doc, probs := decodeStrict(file, data, &c.Secrets, false); doc == nil || probs != nil {
 		return probs
 	}
 	c.SecretsFile = file

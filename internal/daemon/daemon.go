@@ -184,7 +184,7 @@ func Run(ctx context.Context) error {
 		return err
 	}
 	lib := &docs.Library{Shipped: paths.ShippedDocs, Shared: paths.SharedDir}
-	srv := &api.Server{Resolver: d.res.Load, Backend: d, Sessions: mgr, Docs: lib, Limits: connLimits()}
+	srv := &api.Server{Resolver: d.res.Load, Backend: d, Sessions: mgr, Docs: lib, Limits: connLimits(), ConfigFile: d.paths.ConfigFile}
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(srv.Limit(ln)) }()

@@ -108,6 +108,9 @@ func Run(ctx context.Context, s Setup) Report {
 			group = cfg.Socket.Group
 		}
 		add(groupExists(group))
+		if cfg != nil {
+			add(people(cfg, group), projects(cfg))
+		}
 	}
 	if daemon != nil {
 		add(files(s, cfg, daemon)...)

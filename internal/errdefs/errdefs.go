@@ -30,6 +30,9 @@ type Error struct {
 	Kind Kind
 	Msg  string
 	Err  error // the underlying cause, for logs; may be nil
+	// Fix, when there is one, says what the caller can do, in words for
+	// the person who reads it.
+	Fix string
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -54,6 +57,18 @@ func Conflictf(format string, args ...any) error { return newf(Conflict, format,
 
 // Unavailablef returns an Unavailable error.
 func Unavailablef(format string, args ...any) error { return newf(Unavailable, format, args...) }
+
+// WithFix returns err with fix as what its caller can do; err must be an
+// *Error (made by this package), else it is returned as it is.
+func WithFix(err error, fix string) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	c := *e
+	c.Fix = fix
+	return &c
+}
 
 // KindOf returns the kind of the first *Error in err's chain.
 func KindOf(err error) (Kind, bool) {

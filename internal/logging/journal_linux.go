@@ -2,7 +2,10 @@ package logging
 
 import (
 	"os"
+	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/coreos/go-systemd/v22/journal"
 	"github.com/sirupsen/logrus"
@@ -27,11 +30,35 @@ func (journalHook) Fire(e *logrus.Entry) error {
 		vars["TELECLAUDE_"+fieldName(k)] = fmtValue(v)
 	}
 	vars["SYSLOG_IDENTIFIER"] = "teleclaude"
-	msg := e.Message
-	if err, ok := e.Data[logrus.ErrorKey]; ok {
-		msg += ": " + fmtValue(err)
+	return journal.Send(journalMessage(e), priority(e.Level), vars)
+}
+
+// journalMessage is the entry's text as plain `journalctl -u teleclaude`
+// shows it: the message, then every field as key=value (sorted, quoted
+// where needed), then the error. The fields are journal fields too, but an
+// admin reading the log should not need -o verbose to see which session,
+// person and project a line is about.
+func journalMessage(e *logrus.Entry) string {
+	keys := make([]string, 0, len(e.Data))
+	for k := range e.Data {
+		if k != logrus.ErrorKey {
+			keys = append(keys, k)
+		}
 	}
-	return journal.Send(msg, priority(e.Level), vars)
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(e.Message)
+	for _, k := range keys {
+		v := fmtValue(e.Data[k])
+		if v == "" || strings.ContainsAny(v, " \t\n\"=") || !utf8.ValidString(v) {
+			v = strconv.Quote(v)
+		}
+		b.WriteString(" " + k + "=" + v)
+	}
+	if err, ok := e.Data[logrus.ErrorKey]; ok {
+		b.WriteString(": " + fmtValue(err))
+	}
+	return b.String()
 }
 
 func priority(l logrus.Level) journal.Priority {

@@ -125,3 +125,11 @@ func TakeSpec(ctx context.Context, sock, id string, uid int) (*Spec, error) {
 	}
 	return resp.Spec, nil
 }
+
+// ReportStarted is the launcher's call, as the owner: its program runs in
+// the project directory (problem ""), or why it cannot.
+func ReportStarted(ctx context.Context, sock, id string, uid int, problem string) error {
+	c := &Client{uid: uid, sock: sock}
+	_, err := c.call(ctx, Request{Op: OpStarted, Session: id, Problem: problem})
+	return err
+}

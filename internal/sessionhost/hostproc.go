@@ -19,6 +19,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/socket"
 	"github.com/instruktai/teleclaude/internal/tmux"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 )
 
 // HostOptions configure the host process, `teleclaude session-host`.
@@ -40,8 +41,9 @@ type host struct {
 	srv       *tmux.Server
 	sock      string
 
-	mu    sync.Mutex
-	specs map[string]pendingSpec
+	mu      sync.Mutex
+	specs   map[string]pendingSpec
+	started map[string]chan string // sessions whose launcher has yet to report
 }
 
 type pendingSpec struct {
@@ -57,7 +59,7 @@ func RunHost(ctx context.Context, o HostOptions) error {
 	if err := refuseCapabilities(); err != nil {
 		return fmt.Errorf("session host: %w", err)
 	}
-	h := &host{o: o, uid: os.Getuid(), specs: map[string]pendingSpec{}, sock: filepath.Join(o.Dir, "host.sock")}
+	h := &host{o: o, uid: os.Getuid(), specs: map[string]pendingSpec{}, started: map[string]chan string{}, sock: filepath.Join(o.Dir, "host.sock")}
 	st, err := os.Stat(o.Dir)
 	if err != nil {
 		return fmt.Errorf("session host: %w (the daemon makes this directory before it starts the host)", err)
@@ -141,7 +143,7 @@ func (h *host) handle(ctx context.Context, peer int, req Request) Response {
 	switch req.Op {
 	case OpPing:
 		allowed = fromDaemon || fromOwner
-	case OpSpec:
+	case OpSpec, OpStarted:
 		allowed = fromOwner
 	}
 	if !allowed {
@@ -156,6 +158,8 @@ func (h *host) handle(ctx context.Context, peer int, req Request) Response {
 		return Response{PID: os.Getpid()}
 	case OpSpec:
 		return h.takeSpec(req.Session)
+	case OpStarted:
+		return h.reportStarted(req.Session, req.Problem)
 	case OpStart:
 		return h.start(ctx, req)
 	case OpPanes:
@@ -188,8 +192,12 @@ func (h *host) start(ctx context.Context, req Request) Response {
 	if len(req.Argv) == 0 || !filepath.IsAbs(req.Dir) {
 		return Response{Error: "a session needs a command and an absolute directory"}
 	}
+	// We run as the owner: access(2) asks exactly whether they may enter.
+	if err := unix.Access(req.Dir, unix.X_OK); err != nil {
+		return Response{Error: cannotEnter(h.uid, req.Dir, err).Error()}
+	}
 	if st, err := os.Stat(req.Dir); err != nil || !st.IsDir() {
-		return Response{Error: fmt.Sprintf("the project directory %s is not a directory you can enter: %v", req.Dir, err)}
+		return Response{Error: fmt.Sprintf("the project directory %s is not a directory: %v", req.Dir, err)}
 	}
 	logPath := filepath.Join(h.o.Dir, req.Session+".out")
 	exitPath := filepath.Join(h.o.Dir, req.Session+".exit")
@@ -201,9 +209,16 @@ func (h *host) start(ctx context.Context, req Request) Response {
 		}
 		f.Close()
 	}
+	report := make(chan string, 1)
 	h.mu.Lock()
 	h.specs[req.Session] = pendingSpec{Spec{Argv: req.Argv, Env: req.Env, Dir: req.Dir, Exit: exitPath}, time.Now()}
+	h.started[req.Session] = report
 	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.started, req.Session)
+		h.mu.Unlock()
+	}()
 	fail := func(err error) Response {
 		h.mu.Lock()
 		delete(h.specs, req.Session)
@@ -220,7 +235,34 @@ func (h *host) start(ctx context.Context, req Request) Response {
 	if err := h.srv.NewSession(ctx, req.Session, req.Dir, argv, "exec cat >> "+shellQuote(logPath)); err != nil {
 		return fail(err)
 	}
+	// Acknowledged only once the launcher runs as the owner in the
+	// project directory with its program found: a start that cannot work
+	// fails here, with its cause, and leaves nothing behind.
+	select {
+	case problem := <-report:
+		if problem != "" {
+			return fail(errors.New(problem))
+		}
+	case <-ctx.Done():
+		return fail(fmt.Errorf("the session's program did not start within %s", callTimeout-2*time.Second))
+	}
 	return Response{Log: logPath, Exit: exitPath}
+}
+
+// reportStarted passes the launcher's report to the start waiting for it.
+func (h *host) reportStarted(id, problem string) Response {
+	h.mu.Lock()
+	ch, ok := h.started[id]
+	delete(h.started, id)
+	h.mu.Unlock()
+	if !ok {
+		return Response{NoSession: true, Error: "no start waits for session " + id}
+	}
+	if len(problem) > maxErrorLen {
+		problem = problem[:maxErrorLen] + "…"
+	}
+	ch <- problem
+	return Response{}
 }
 
 // takeSpec hands a session's spec to its launcher, once.

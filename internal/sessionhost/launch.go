@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/instruktai/teleclaude/internal/osuser"
 )
 
 // waitScript runs the agent as its child and writes its exit status to the
@@ -38,16 +40,23 @@ func Exec(hostSock, session string) error {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	spec, err := TakeSpec(ctx, hostSock, session, os.Getuid())
-	cancel()
 	if err != nil {
 		return err
 	}
-	if len(spec.Argv) == 0 {
-		return errors.New("the session's spec has no command")
+	path, err := prepareExec(spec)
+	// The host holds the start until it hears how this went; the one who
+	// asked for the session learns the cause, not only the pane.
+	problem := ""
+	if err != nil {
+		problem = err.Error()
 	}
-	if err := os.Chdir(spec.Dir); err != nil {
-		return fmt.Errorf("enter the project directory: %w", err)
+	if rerr := ReportStarted(ctx, hostSock, session, os.Getuid(), problem); err == nil && rerr != nil {
+		return fmt.Errorf("tell the session host that the program starts: %w", rerr)
+	}
+	if err != nil {
+		return err
 	}
 	env := map[string]string{}
 	for _, kv := range os.Environ() {
@@ -59,10 +68,6 @@ func Exec(hostSock, session string) error {
 		env[k] = v
 	}
 	env["TELECLAUDE_SESSION_ID"] = session
-	path, err := LookPath(spec.Argv[0], env["PATH"])
-	if err != nil {
-		return err
-	}
 	list := make([]string, 0, len(env))
 	for k, v := range env {
 		list = append(list, k+"="+v)
@@ -70,6 +75,33 @@ func Exec(hostSock, session string) error {
 	sort.Strings(list)
 	argv := append([]string{"teleclaude-session", "-c", waitScript, "teleclaude-session", spec.Exit, path}, spec.Argv[1:]...)
 	return fmt.Errorf("run %s: %w", path, syscall.Exec("/bin/sh", argv, list))
+}
+
+// prepareExec enters the project directory and finds the program, as the
+// owner; its errors name the owner and say what stood in the way.
+func prepareExec(spec *Spec) (string, error) {
+	if len(spec.Argv) == 0 {
+		return "", errors.New("the session's spec has no command")
+	}
+	if err := os.Chdir(spec.Dir); err != nil {
+		return "", cannotEnter(os.Getuid(), spec.Dir, err)
+	}
+	p := spec.Env["PATH"]
+	if _, ok := spec.Env["PATH"]; !ok {
+		p = os.Getenv("PATH")
+	}
+	return LookPath(spec.Argv[0], p)
+}
+
+// cannotEnter says that uid's user cannot work in dir, and why, in the
+// words of the system call: "alice cannot enter /srv/projects/locked:
+// permission denied".
+func cannotEnter(uid int, dir string, err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s cannot enter %s: %w", osuser.UserName(uid), dir, err)
 }
 
 // LookPath finds a command as the launcher will, in path, without the

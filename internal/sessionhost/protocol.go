@@ -26,6 +26,10 @@ const (
 	OpPaste = "paste" // daemon: type into a session
 	OpKill  = "kill"  // daemon: end a session
 	OpSpec  = "spec"  // the session's launcher (the owner): what to run
+	// OpStarted is the launcher's report, as the owner, once it is in the
+	// project directory with its program found (Problem empty), or why it
+	// could not be: a start is acknowledged only after it.
+	OpStarted = "started"
 )
 
 // Request is one request to a host.
@@ -38,6 +42,8 @@ type Request struct {
 	Dir  string            `json:"dir,omitempty"`
 	Argv []string          `json:"argv,omitempty"`
 	Env  map[string]string `json:"env,omitempty"`
+	// started: why the program could not start ("" when it runs)
+	Problem string `json:"problem,omitempty"`
 	// paste
 	Text  string `json:"text,omitempty"`
 	Enter bool   `json:"enter,omitempty"`

@@ -230,7 +230,11 @@ func (m *Manager) launch(ctx context.Context, owner sessionhost.Owner, s store.S
 		return errdefs.Unavailablef("cannot start your session host: %w", err)
 	}
 	if _, _, err := host.StartSession(ctx, s.ID, s.ProjectPath, agent.Command, env); err != nil {
-		return errdefs.Unavailablef("the session could not start: %w", err)
+		refused := errdefs.Unavailablef("the session could not start: %w", err)
+		if strings.Contains(err.Error(), " cannot enter "+s.ProjectPath) {
+			refused = errdefs.WithFix(refused, "ask an admin to open "+s.ProjectPath+" to you (or to take the project off), or start in another project: telec status lists them")
+		}
+		return refused
 	}
 	return nil
 }
@@ -533,7 +537,7 @@ func (m *Manager) End(ctx context.Context, c identity.Identity, id string) (stor
 	if err := m.end(ctx, s, Ended, nil); err != nil {
 		return store.Session{}, err
 	}
-	logrus.WithFields(logrus.Fields{"session": id, "by": c.Person, "uid": c.UID}).Info("session ended")
+	logrus.WithFields(sessionFields(s)).WithFields(logrus.Fields{"by": c.Person, "uid": c.UID}).Info("session ended")
 	return m.o.Store.GetSession(ctx, id)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -407,7 +408,7 @@ func (m *Manager) pollOwner(ctx context.Context, uid int, ls []*live) {
 // finalize reads the last of a session's output, records how it ended,
 // and removes what is left of it in tmux and in the run directory.
 func (m *Manager) finalize(ctx context.Context, l *live) {
-	log := logrus.WithField("session", l.s.ID)
+	log := logrus.WithFields(sessionFields(l.s))
 	lock := m.lock(l.s.ID)
 	lock.Lock()
 	err := m.drain(ctx, l, true)
@@ -486,19 +487,22 @@ func (m *Manager) end(ctx context.Context, s store.Session, status string, exit 
 	return nil
 }
 
-// Reconcile runs once at start, before the API serves: sessions the
-// database calls running are picked up again if their host still has
-// them (output resumes at the recorded offset), recorded as lost if not;
-// a start that a crash interrupted leaves nothing behind.
+// Reconcile runs once at start, before the API serves and before the
+// daemon tells its service manager it is ready: sessions the database
+// calls running are picked up again if their host still has them (output
+// resumes at the recorded offset), recorded as lost if they are provably
+// gone; a start that a crash interrupted leaves nothing behind. A session
+// whose status is settled here is never listed as running when it is not
+// (after a reboot, say).
 func (m *Manager) Reconcile(ctx context.Context) {
 	ss, err := m.o.Store.ListSessions(ctx, store.SessionFilter{Status: []string{Starting, Running}})
 	if err != nil {
 		logrus.WithError(err).Error("listing running sessions at start")
 		return
 	}
-	panes := m.panesOfAll(ctx, ss)
+	panes, unknown := m.panesOfAll(ctx, ss)
 	for _, s := range ss {
-		log := logrus.WithField("session", s.ID)
+		log := logrus.WithFields(sessionFields(s))
 		if s.OwnerUID == nil || m.o.Host == nil {
 			now := time.Now()
 			if err := m.transition(ctx, s.ID, []string{Starting, Running}, Lost, nil, &now); err != nil {
@@ -516,28 +520,51 @@ func (m *Manager) Reconcile(ctx context.Context) {
 		case panes[uid][s.ID]:
 			m.track(s)
 			log.Info("recording a running session again")
+		case unknown[uid]:
+			// Its host cannot say now, but its tmux server may still run:
+			// not lost on a guess. The recorder asks again.
+			m.track(s)
+			log.Warn("the session host does not answer at start; the session stays running until it is known")
 		default:
+			// Gone: recorded now, so that nobody is shown it running;
+			// the recorder then reads what was left of its output.
+			now := time.Now()
+			if err := m.transition(ctx, s.ID, []string{Running}, Lost, nil, &now); err != nil && !errors.Is(err, store.ErrStatusChanged) {
+				log.WithError(err).Error("recording a session as lost")
+			}
 			l := m.track(s)
 			m.mu.Lock()
-			l.status, l.finalizeAt = Lost, time.Now()
+			l.status, l.finalizeAt = "", now
 			m.mu.Unlock()
-			log.Warn("session vanished while the daemon was away; recording it as lost")
+			log.Warn("session vanished while the daemon was away; recorded as lost")
 		}
 	}
 }
 
+// sessionFields are what every log line about a session names.
+func sessionFields(s store.Session) logrus.Fields {
+	f := logrus.Fields{"session": s.ID, "project": s.Project}
+	if s.OwnerPerson != nil {
+		f["person"] = *s.OwnerPerson
+	}
+	return f
+}
+
 // reconcileBudget bounds how long the start waits for hosts to say which
-// sessions they have: a host that does not answer in time is taken to have
-// none (its sessions are lost; a host that is merely slow keeps them
-// running, unrecorded, until its user ends them).
+// sessions they have: a host that does not answer in time leaves its
+// sessions running, unsettled, for the recorder to ask again.
 const reconcileBudget = 5 * time.Second
 
 // panesOfAll asks the hosts of every owner in ss, all at once, which
-// sessions they have.
-func (m *Manager) panesOfAll(ctx context.Context, ss []store.Session) map[int64]map[string]bool {
+// sessions they have. Owners whose sessions cannot be known now are in
+// unknown: a host that does not answer in time, or none answering while
+// its tmux server's socket is still there. No host and no tmux socket
+// (after a reboot, /run is empty) means the sessions are gone.
+func (m *Manager) panesOfAll(ctx context.Context, ss []store.Session) (panes map[int64]map[string]bool, unknown map[int64]bool) {
 	out := map[int64]map[string]bool{}
+	unknown = map[int64]bool{}
 	if m.o.Host == nil {
-		return out
+		return out, unknown
 	}
 	for _, s := range ss {
 		if s.OwnerUID != nil {
@@ -553,16 +580,25 @@ func (m *Manager) panesOfAll(ctx context.Context, ss []store.Session) map[int64]
 		go func() {
 			defer wg.Done()
 			ps, err := m.o.Host.Client(int(uid)).Panes(ctx)
+			gone := errors.Is(err, sessionhost.ErrNoHost)
+			if gone {
+				if _, serr := os.Lstat(filepath.Join(m.o.Host.Dir(int(uid)), "tmux.sock")); serr == nil {
+					gone = false
+				}
+			}
 			if err != nil && !errors.Is(err, sessionhost.ErrNoHost) {
 				logrus.WithError(err).WithField("uid", uid).Warn("asking a session host about its sessions at start")
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			if err != nil && !gone {
+				unknown[uid] = true
+			}
 			for _, p := range ps {
 				out[uid][p.Session] = true
 			}
 		}()
 	}
 	wg.Wait()
-	return out
+	return out, unknown
 }

@@ -164,8 +164,8 @@ func (w *limits) walk(n *yaml.Node, depth int) {
 }
 
 // Decode checks the document against the Go type of v, reporting every key
-// the type does not have (with the keys it does), then decodes into v,
-// reporting type mismatches with their line. An empty document leaves v as it
+// the type does not have (with the keys it does), and decodes into v what
+// fits, reporting type mismatches with their line. An empty document leaves v as it
 // is. A field of type yaml.Node takes its section as it is, unchecked: its
 // owner checks it.
 func (d *Document) Decode(v any) Problems {
@@ -174,13 +174,13 @@ func (d *Document) Decode(v any) Problems {
 	}
 	var probs Problems
 	checkShape(d.File, d.Root, reflect.TypeOf(v).Elem(), "", &probs)
-	if len(probs) > 0 {
-		return probs
-	}
+	// Decoded even with unknown keys: yaml.v3 fills in what fits and
+	// reports every mismatch, so the caller can go on and report the
+	// rest of the file's problems in the same run.
 	if err := d.Root.Decode(v); err != nil {
-		return yamlProblems(d.File, err)
+		probs = append(probs, yamlProblems(d.File, err)...)
 	}
-	return nil
+	return probs
 }
 
 func yamlProblems(file string, err error) Problems {
