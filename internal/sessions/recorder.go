@@ -344,8 +344,10 @@ func (m *Manager) pollStatus(ctx context.Context) {
 }
 
 func (m *Manager) pollOwner(ctx context.Context, uid int, ls []*live) {
-	panes, err := m.o.Host.Client(uid).Panes(ctx)
-	if err != nil && !errors.Is(err, sessionhost.ErrNoHost) {
+	panes, err := m.panes(ctx, uid)
+	if err != nil {
+		// Only a host that answers may say a session is gone: one that
+		// cannot be asked proves nothing, and its sessions stay running.
 		if ctx.Err() == nil {
 			m.warn(ls[0], "asking the session host about its sessions", err)
 		}
@@ -475,9 +477,11 @@ func (m *Manager) end(ctx context.Context, s store.Session, status string, exit 
 }
 
 // Reconcile runs once at start, before the API serves: sessions the
-// database calls running are picked up again if their host still has
-// them (output resumes at the recorded offset), recorded as lost if not;
-// a start that a crash interrupted leaves nothing behind.
+// database calls running are picked up again, output resuming at the
+// recorded offset. Only those whose host answers without them are recorded
+// as lost: a host that cannot be asked now proves nothing, and the
+// recorder asks again. A start that a crash interrupted leaves nothing
+// behind.
 func (m *Manager) Reconcile(ctx context.Context) {
 	ss, err := m.o.Store.ListSessions(ctx, store.SessionFilter{Status: []string{Starting, Running}})
 	if err != nil {
@@ -495,13 +499,17 @@ func (m *Manager) Reconcile(ctx context.Context) {
 			continue
 		}
 		uid := *s.OwnerUID
+		has, answered := panes[uid]
 		switch {
 		case s.Status == Starting:
 			// Its start was cut short; no one was told it started, so
 			// whatever there is of it goes.
 			m.discard(s)
 			log.Info("removed a session whose start was interrupted")
-		case panes[uid][s.ID]:
+		case !answered:
+			m.track(s)
+			log.Warn("recording a running session again, though its session host did not answer yet")
+		case has[s.ID]:
 			m.track(s)
 			log.Info("recording a running session again")
 		default:
@@ -509,43 +517,45 @@ func (m *Manager) Reconcile(ctx context.Context) {
 			m.mu.Lock()
 			l.status, l.finalizeAt = Lost, time.Now()
 			m.mu.Unlock()
-			log.Warn("session vanished while the daemon was away; recording it as lost")
+			log.Warn("session vanished while the daemon was away (its session host does not have it); recording it as lost")
 		}
 	}
 }
 
 // reconcileBudget bounds how long the start waits for hosts to say which
-// sessions they have: a host that does not answer in time is taken to have
-// none (its sessions are lost; a host that is merely slow keeps them
-// running, unrecorded, until its user ends them).
-const reconcileBudget = 5 * time.Second
+// sessions they have: a host that does not answer in time keeps its
+// sessions running, and the recorder asks it again.
+const reconcileBudget = 10 * time.Second
 
 // panesOfAll asks the hosts of every owner in ss, all at once, which
-// sessions they have.
+// sessions they have; owners whose host did not answer are missing.
 func (m *Manager) panesOfAll(ctx context.Context, ss []store.Session) map[int64]map[string]bool {
 	out := map[int64]map[string]bool{}
 	if m.o.Host == nil {
 		return out
 	}
+	uids := map[int64]bool{}
 	for _, s := range ss {
-		if s.OwnerUID != nil {
-			out[*s.OwnerUID] = map[string]bool{}
+		if s.OwnerUID != nil && s.Status == Running {
+			uids[*s.OwnerUID] = true
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, reconcileBudget)
 	defer cancel()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for uid := range out {
+	for uid := range uids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ps, err := m.o.Host.Client(int(uid)).Panes(ctx)
-			if err != nil && !errors.Is(err, sessionhost.ErrNoHost) {
+			ps, err := m.panes(ctx, int(uid))
+			if err != nil {
 				logrus.WithError(err).WithField("uid", uid).Warn("asking a session host about its sessions at start")
+				return
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			out[uid] = map[string]bool{}
 			for _, p := range ps {
 				out[uid][p.Session] = true
 			}
@@ -553,4 +563,28 @@ func (m *Manager) panesOfAll(ctx context.Context, ss []store.Session) map[int64]
 	}
 	wg.Wait()
 	return out
+}
+
+// panes asks uid's host which sessions its tmux server has. A host that is
+// gone (killed, crashed) is started again first: the new one finds the tmux
+// server the old one left, with the sessions in it, and reports them.
+func (m *Manager) panes(ctx context.Context, uid int) ([]tmux.Pane, error) {
+	ps, err := m.o.Host.Client(uid).Panes(ctx)
+	if !errors.Is(err, sessionhost.ErrNoHost) {
+		return ps, err
+	}
+	c, err := m.hostFor(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	return c.Panes(ctx)
+}
+
+// hostFor returns uid's host client, starting the host if none answers.
+func (m *Manager) hostFor(ctx context.Context, uid int) (*sessionhost.Client, error) {
+	owner, err := sessionhost.LookupOwner(uid)
+	if err != nil {
+		return nil, fmt.Errorf("the owner of uid %d: %w", uid, err)
+	}
+	return m.o.Host.Ensure(ctx, owner)
 }

@@ -46,6 +46,9 @@ func (s *Store) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, er
 	if len(r.Detail) > 0 && !json.Valid(r.Detail) {
 		return AuditRecord{}, fmt.Errorf("append audit %s: detail is not valid JSON", r.Action)
 	}
+	if err := s.writable(); err != nil {
+		return AuditRecord{}, err
+	}
 	if r.At.IsZero() {
 		r.At = now()
 	}

@@ -65,8 +65,9 @@ func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 var _ error = (*LockedError)(nil)
 
 type options struct {
-	holder string
-	noLock bool
+	holder    string
+	noLock    bool
+	lockEvery time.Duration
 }
 
 // Option adjusts Open.
@@ -76,6 +77,11 @@ type Option func(*options)
 // can say who holds the database. On PostgreSQL it is also the connections'
 // application_name, which is how the second daemon finds it.
 func WithHolder(desc string) Option { return func(o *options) { o.holder = desc } }
+
+// WithLockCheck sets how often the PostgreSQL instance lock is checked and,
+// when lost, taken again (default: every second); zero or less leaves it
+// to Ping, for tests that look at it step by step.
+func WithLockCheck(every time.Duration) Option { return func(o *options) { o.lockEvery = every } }
 
 // WithoutLock opens without the instance lock, for tools that only read and
 // for tests. Open still applies pending migrations.
@@ -90,9 +96,9 @@ type Store struct {
 	engine Engine
 	where  string // the database, for error messages; never a password
 
-	// lockConn holds the PostgreSQL advisory lock; Ping checks it, because
-	// a daemon whose lock connection died no longer owns the database.
-	lockConn  *sql.Conn
+	// keeper holds the PostgreSQL advisory lock, taking it again when its
+	// connection dies; while it is not held, writes are refused.
+	keeper    *lockKeeper
 	unlock    func() error
 	closeOnce sync.Once
 	closeErr  error
@@ -103,7 +109,7 @@ type Store struct {
 // WithoutLock) and applies the embedded migrations. A database held by
 // another daemon gives a *LockedError (errors.Is(err, ErrLocked)).
 func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
-	o := options{holder: defaultHolder()}
+	o := options{holder: defaultHolder(), lockEvery: lockCheckEvery}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -258,8 +264,8 @@ func openPostgres(ctx context.Context, dsn string, o options) (*Store, error) {
 			s.db.Close()
 			return nil, fail(err)
 		}
-		s.lockConn = conn
-		s.unlock = func() error { return unlockAdvisory(conn) }
+		s.keeper = newLockKeeper(s.db, conn, o.lockEvery)
+		s.unlock = s.keeper.close
 	}
 	return s, nil
 }
@@ -347,19 +353,30 @@ func (s *Store) Close() error {
 // Engine reports which engine is in use.
 func (s *Store) Engine() Engine { return s.engine }
 
-// Ping checks that the database answers and, on PostgreSQL, that the
-// connection holding the instance lock is still alive: if it died, the lock
-// is gone and another daemon may take the database.
+// Ping checks that the database answers and, on PostgreSQL, that this
+// daemon still holds the instance lock: if its connection died, the lock is
+// taken again here, and if another daemon has it, this one is unhealthy for
+// good.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping %s: %w", s.where, err)
 	}
-	if s.lockConn != nil {
-		if err := s.lockConn.PingContext(ctx); err != nil {
-			return fmt.Errorf("ping %s: the connection holding the instance lock is gone: %w", s.where, err)
+	if s.keeper != nil {
+		if err := s.keeper.check(ctx); err != nil {
+			return fmt.Errorf("ping %s: %w", s.where, err)
 		}
 	}
 	return nil
+}
+
+// writable is nil when this daemon may write: always on SQLite (the file
+// lock lives as long as the process), on PostgreSQL while it holds the
+// instance lock.
+func (s *Store) writable() error {
+	if s.keeper == nil {
+		return nil
+	}
+	return s.keeper.writable()
 }
 
 // SchemaVersion is the newest migration applied.

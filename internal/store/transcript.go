@@ -44,6 +44,9 @@ func (s *Store) appendTranscript(ctx context.Context, sessionID string, offset *
 			return nil, fail(fmt.Errorf("direction %q, want \"in\" or \"out\"", e.Direction))
 		}
 	}
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fail(err)
