@@ -46,14 +46,16 @@ func (s *Store) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, er
 	if len(r.Detail) > 0 && !json.Valid(r.Detail) {
 		return AuditRecord{}, fmt.Errorf("append audit %s: detail is not valid JSON", r.Action)
 	}
-	if err := s.writable(); err != nil {
+	release, err := s.beginWrite(ctx)
+	if err != nil {
 		return AuditRecord{}, err
 	}
+	defer release()
 	if r.At.IsZero() {
 		r.At = now()
 	}
 	r.At = r.At.UTC().Truncate(time.Microsecond)
-	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO audit_log (`+auditCols[len("id, "):]+`)
+	err = s.db.QueryRowContext(ctx, s.q(`INSERT INTO audit_log (`+auditCols[len("id, "):]+`)
 		VALUES (?,?,?,?,?,?,?,?,?) RETURNING id`),
 		r.ActorPerson, r.ActorUID, r.ActorPID, r.Action, r.TargetSessionID, r.TargetOwnerPerson, r.TargetOwnerUID,
 		jv(r.Detail), s.tv(r.At)).Scan(&r.ID)

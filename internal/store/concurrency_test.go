@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -17,6 +18,8 @@ func TestConcurrentStarts(t *testing.T) {
 		ctx := context.Background()
 		uid := int64(1000)
 		// A session being recorded all along.
+		// Chatty sessions: each append is a 256 KiB transaction.
+		chunk := strings.Repeat("output line\n", 256<<10/12)
 		const recorders = 20
 		stop := make(chan struct{})
 		recDone := make(chan error, recorders)
@@ -33,7 +36,7 @@ func TestConcurrentStarts(t *testing.T) {
 						return
 					default:
 					}
-					if _, err := s.AppendOutput(ctx, rec.ID, off, TranscriptEntry{Direction: "out", Content: "x"}); err != nil {
+					if _, err := s.AppendOutput(ctx, rec.ID, off, TranscriptEntry{Direction: "out", Content: chunk}); err != nil {
 						recDone <- err
 						return
 					}

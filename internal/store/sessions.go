@@ -45,18 +45,22 @@ const sessionCols = `id, owner_person, owner_uid, project, project_path, agent, 
 // UpdatedAt are set to now, and all times are stored as UTC microseconds
 // (sess is updated to match what the database holds).
 func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
-	if err := s.writable(); err != nil {
+	release, err := s.beginWrite(ctx)
+	if err != nil {
 		return err
 	}
+	defer release()
 	return s.createSession(ctx, s.db, sess)
 }
 
 // CreateSessions inserts many sessions in one transaction (imports, bulk
 // loads): all of them or none.
 func (s *Store) CreateSessions(ctx context.Context, ss []*Session) error {
-	if err := s.writable(); err != nil {
+	release, err := s.beginWrite(ctx)
+	if err != nil {
 		return err
 	}
+	defer release()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("create sessions: %w", err)
@@ -190,9 +194,11 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]Session, e
 // UpdateSessionStatus records a status change, replacing exit code and end
 // time (nil clears them), or returns ErrNotFound.
 func (s *Store) UpdateSessionStatus(ctx context.Context, id, status string, exitCode *int, endedAt *time.Time) error {
-	if err := s.writable(); err != nil {
+	release, err := s.beginWrite(ctx)
+	if err != nil {
 		return err
 	}
+	defer release()
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET status = ?, exit_code = ?, ended_at = ?, updated_at = ? WHERE id = ?`),
 		status, exitCode, s.tvp(endedAt), s.tv(now()), id)
 	if err != nil {
@@ -215,9 +221,11 @@ func (s *Store) TransitionSession(ctx context.Context, id string, from []string,
 	if len(from) == 0 {
 		return errors.New("transition session: no statuses to change from")
 	}
-	if err := s.writable(); err != nil {
+	release, err := s.beginWrite(ctx)
+	if err != nil {
 		return err
 	}
+	defer release()
 	args := []any{status, exitCode, s.tvp(endedAt), s.tv(now()), id}
 	for _, f := range from {
 		args = append(args, f)
@@ -238,9 +246,11 @@ func (s *Store) TransitionSession(ctx context.Context, id string, from []string,
 // DeleteSession removes a session that never started (its start failed),
 // with any transcript entries. Sessions that ran are ended, never deleted.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	if err := s.writable(); err != nil {
+	release, err := s.beginWrite(ctx)
+	if err != nil {
 		return err
 	}
+	defer release()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("delete session %s: %w", id, err)

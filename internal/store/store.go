@@ -98,7 +98,12 @@ type Store struct {
 
 	// keeper holds the PostgreSQL advisory lock, taking it again when its
 	// connection dies; while it is not held, writes are refused.
-	keeper    *lockKeeper
+	keeper *lockKeeper
+	// wgate makes this process's SQLite writers take turns in the order
+	// they came: left to SQLite's busy handler, which polls, a writer
+	// could lose every race for the write lock until busy_timeout ran
+	// out, and fail with "database is locked" under load.
+	wgate     chan struct{}
 	unlock    func() error
 	closeOnce sync.Once
 	closeErr  error
@@ -167,7 +172,7 @@ func openSQLite(ctx context.Context, path string, o options) (*Store, error) {
 	if err := checkSQLiteHeader(path); err != nil {
 		return nil, fail(err)
 	}
-	s := &Store{engine: SQLite, where: "sqlite " + path, unlock: func() error { return nil }}
+	s := &Store{engine: SQLite, where: "sqlite " + path, unlock: func() error { return nil }, wgate: make(chan struct{}, 1)}
 	if !o.noLock {
 		unlock, err := lockFile(path+".lock", o.holder)
 		if err != nil {
@@ -367,6 +372,23 @@ func (s *Store) Ping(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// beginWrite waits for this process's turn to write (SQLite) and checks
+// that it may write at all; call the release function when done.
+func (s *Store) beginWrite(ctx context.Context) (release func(), err error) {
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
+	if s.wgate == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.wgate <- struct{}{}:
+		return func() { <-s.wgate }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the turn to write to %s: %w", s.where, ctx.Err())
+	}
 }
 
 // writable is nil when this daemon may write: always on SQLite (the file

@@ -44,9 +44,11 @@ func (s *Store) appendTranscript(ctx context.Context, sessionID string, offset *
 			return nil, fail(fmt.Errorf("direction %q, want \"in\" or \"out\"", e.Direction))
 		}
 	}
-	if err := s.writable(); err != nil {
+	release, err := s.beginWrite(ctx)
+	if err != nil {
 		return nil, err
 	}
+	defer release()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fail(err)
