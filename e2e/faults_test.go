@@ -215,6 +215,9 @@ func TestSendOnFullDisk(t *testing.T) {
 	d.waitOutput(t, max, s.ID, "started-")
 
 	filler := fill(t, disk)
+	if code, body := d.health(t); code != http.StatusServiceUnavailable || !strings.Contains(body, "full") {
+		t.Errorf("/health with the database's disk full: %d %s, want 503 saying the disk is full", code, body)
+	}
 	r := d.telec(t, max, "sessions", "send", s.ID, "typed-while-full")
 	if r.code == 0 {
 		t.Logf("the send on a full disk was accepted; it must then be recorded")

@@ -350,11 +350,13 @@ func (d *Daemon) Status(context.Context) (apitype.Status, error) {
 	return st, nil
 }
 
-// Healthy implements api.Backend.
+// Healthy implements api.Backend: healthy means able to write (room on
+// the disk, the database's write lock and, on PostgreSQL, the instance
+// lock), not only able to read.
 func (d *Daemon) Healthy(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return d.store.Ping(ctx)
+	return d.store.Healthy(ctx)
 }
 
 // sessionManager sets up where sessions run. When they cannot run here

@@ -262,9 +262,20 @@ func (m *Manager) discard(s store.Session) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		m.o.Host.Client(int(*s.OwnerUID)).Kill(ctx, s.ID)
+		m.removeFiles(s)
+	}()
+}
+
+// removeFiles removes a finished session's output log and exit status,
+// and again a little later: a launcher the kill reached writes its status
+// as it goes, possibly just after the first removal.
+func (m *Manager) removeFiles(s store.Session) {
+	rm := func() {
 		os.Remove(m.logPath(s))
 		os.Remove(m.exitPath(s))
-	}()
+	}
+	rm()
+	time.AfterFunc(5*time.Second, rm)
 }
 
 // logPath is the session's output log; exitPath where its exit status goes.

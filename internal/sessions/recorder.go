@@ -436,8 +436,7 @@ func (m *Manager) finalize(ctx context.Context, l *live) {
 		l.f = nil
 	}
 	lock.Unlock()
-	os.Remove(l.log)
-	os.Remove(m.exitPath(l.s))
+	m.removeFiles(l.s)
 	m.mu.Lock()
 	if m.live[l.s.ID] == l {
 		delete(m.live, l.s.ID)

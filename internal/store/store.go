@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/instruktai/teleclaude/internal/errdefs"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/ncruces/go-sqlite3"
@@ -95,6 +96,7 @@ type Store struct {
 	db     *sql.DB
 	engine Engine
 	where  string // the database, for error messages; never a password
+	path   string // SQLite: the file
 
 	// keeper holds the PostgreSQL advisory lock, taking it again when its
 	// connection dies; while it is not held, writes are refused.
@@ -172,7 +174,7 @@ func openSQLite(ctx context.Context, path string, o options) (*Store, error) {
 	if err := checkSQLiteHeader(path); err != nil {
 		return nil, fail(err)
 	}
-	s := &Store{engine: SQLite, where: "sqlite " + path, unlock: func() error { return nil }, wgate: make(chan struct{}, 1)}
+	s := &Store{engine: SQLite, where: "sqlite " + path, path: path, unlock: func() error { return nil }, wgate: make(chan struct{}, 1)}
 	if !o.noLock {
 		unlock, err := lockFile(path+".lock", o.holder)
 		if err != nil {
@@ -202,7 +204,45 @@ func openSQLite(ctx context.Context, path string, o options) (*Store, error) {
 		}
 		return nil, fail(err)
 	}
+	if err := quickCheck(ctx, db, path); err != nil {
+		s.Close()
+		return nil, fail(err)
+	}
 	return s, nil
+}
+
+// quickCheck refuses a damaged database before anything writes to it: a
+// daemon on one would fail every session request, and its writes could
+// spread the damage. quick_check reads every page, skipping only the
+// index-content cross-checks, so it takes a moment on a large file.
+func quickCheck(ctx context.Context, db *sql.DB, path string) error {
+	rows, err := db.QueryContext(ctx, "PRAGMA quick_check(5)")
+	if err == nil {
+		defer rows.Close()
+		var found []string
+		for rows.Next() {
+			var line string
+			if err = rows.Scan(&line); err != nil {
+				break
+			}
+			if line != "ok" {
+				found = append(found, line)
+			}
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		if err == nil && len(found) > 0 {
+			err = errors.New(strings.Join(found, "; "))
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sqlite3.NOTADB) {
+		return fmt.Errorf("the file is damaged, encrypted or not a SQLite database (it was left untouched): %w", err)
+	}
+	return fmt.Errorf("the database is damaged (PRAGMA quick_check: %v). The daemon will not use it. Keep a copy of it (with any -wal file), then recover what it holds: sqlite3 %s .recover | sqlite3 %s.recovered, check the result, and move it into place; or restore a backup", err, path, path)
 }
 
 // checkSQLiteHeader refuses a file that is not a SQLite database before
@@ -389,6 +429,39 @@ func (s *Store) beginWrite(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for the turn to write to %s: %w", s.where, ctx.Err())
 	}
+}
+
+// minFree is the least free space the SQLite database's file system may
+// have for the daemon to call itself healthy: below it, the next writes
+// (a transcript, an audit record) fail.
+const minFree = 8 << 20
+
+// Healthy is Ping plus what a write needs: on PostgreSQL the instance lock
+// (Ping), on SQLite room on its disk and the write lock, taken and
+// released with nothing written.
+func (s *Store) Healthy(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if s.engine != SQLite {
+		return nil
+	}
+	if free, err := freeSpace(filepath.Dir(s.path)); err == nil && free < minFree {
+		return errdefs.Unavailablef("the disk holding the database %s is full (%d KiB free): writes fail until an admin frees space there", s.path, free>>10)
+	}
+	release, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock
+	if err != nil {
+		return fmt.Errorf("%s: cannot take the write lock: %w", s.where, err)
+	}
+	return tx.Rollback()
 }
 
 // writable is nil when this daemon may write: always on SQLite (the file

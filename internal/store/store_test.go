@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -541,5 +542,73 @@ func TestPostgresSocket(t *testing.T) {
 	_, err := Open(context.Background(), Config{Engine: PostgreSQL, DSN: dsn})
 	if want := "database " + tcp.Database + " as postgres on socket " + sock; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "the local socket") {
 		t.Errorf("second Open: err = %v, want it to contain %q and the holder's local socket", err, want)
+	}
+}
+
+// TestDamagedSQLiteRefused: a database whose pages were overwritten (a bad
+// disk, a copy taken mid-write) is refused at start, with how to recover
+// it, rather than opened and failing every request.
+func TestDamagedSQLiteRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := Open(ctx, Config{Engine: SQLite, Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := int64(1000)
+	for i := range 300 {
+		sess := &Session{ID: "s" + strconv.Itoa(i), OwnerUID: &uid, Status: "running", Title: strings.Repeat("t", 100)}
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	// Every page but the first (the schema) gets garbage.
+	garbage := bytes.Repeat([]byte{0x5A}, int(st.Size())-4096)
+	if _, err := f.WriteAt(garbage, 4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Open(ctx, Config{Engine: SQLite, Path: path})
+	if err == nil || !strings.Contains(err.Error(), "damaged") || !strings.Contains(err.Error(), ".recover") {
+		t.Errorf("Open of a damaged database: %v, want a refusal with the .recover advice", err)
+	}
+}
+
+// TestHealthyOnFullDisk: a SQLite database whose disk is full answers
+// reads, but is not healthy: its writes fail.
+func TestHealthyOnFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small file system needs root")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	s := open(t, Config{Engine: SQLite, Path: filepath.Join(dir, "t.db")})
+	if err := s.Healthy(ctx); err != nil {
+		t.Fatalf("Healthy with room: %v", err)
+	}
+	filler := filepath.Join(dir, "fill")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err = f.Write(make([]byte, 1<<16)); err == nil; _, err = f.Write(make([]byte, 1<<16)) {
+	}
+	f.Close()
+	if err := s.Healthy(ctx); err == nil || !strings.Contains(err.Error(), "full") {
+		t.Errorf("Healthy on a full disk: %v, want it to say the disk is full", err)
+	}
+	os.Remove(filler)
+	if err := s.Healthy(ctx); err != nil {
+		t.Errorf("Healthy once there is room again: %v", err)
 	}
 }
