@@ -366,6 +366,7 @@ func (d *Daemon) sessionManager() *sessions.Manager {
 	cfg := d.cfg.Load()
 	o := sessions.Options{
 		Store: d.store, Config: d.cfg.Load, SystemMode: d.paths.Mode == layout.System, DaemonUID: os.Getuid(),
+		MaxOutput: cfg.Sessions.TranscriptMaxBytes,
 	}
 	o.Host, o.HostErr = d.sessionHost(cfg)
 	if o.HostErr != nil {

@@ -34,10 +34,11 @@ const (
 	readPerPoll = 4 << 20
 )
 
-// maxBacklog is how far a log may run ahead of what has been read: output
-// coming faster than it can be kept is skipped (the transcript says so),
-// so that the log, on tmpfs, in memory, stays small.
-const maxBacklog = 16 << 20
+// rawPerKept bounds how much terminal data is read for each byte the
+// transcript may keep: output that is nearly all escape sequences (or a
+// log its owner made a huge sparse file) is skipped past that, not read
+// to its end.
+const rawPerKept = 4
 
 // maxEntry bounds one transcript entry, so that a page of entries stays a
 // reasonable answer; longer output is split at character boundaries.
@@ -66,6 +67,14 @@ type live struct {
 	finalizing bool
 	// lastWarn is the last problem logged about it: one is logged once.
 	lastWarn string
+	// stored is how many bytes of output its transcript holds (known once
+	// storedKnown): the limit counts what is kept, not terminal data.
+	// skipped counts the log bytes passed over since, for the final note.
+	// Both guarded by the session's lock.
+	stored      int64
+	storedKnown bool
+	skipped     int64
+	limitNoted  bool
 }
 
 // newLive is the record of s, reading its log from the offset stored.
@@ -161,9 +170,10 @@ func (m *Manager) pollOutput(ctx context.Context) {
 // drain moves output from l's log into the transcript, the caller holding
 // the session's lock. It reads no further than the log's size when it
 // starts (its owner may keep writing to it, or make it a huge sparse
-// file), at most readPerPoll unless final, and nothing past MaxOutput or
-// a backlog over maxBacklog, which it skips. final reads to that end and
-// drops an unfinished escape sequence there.
+// file), at most readPerPoll unless final. A backlog is read a share per
+// poll and kept until the transcript holds MaxOutput bytes; what comes
+// after is passed over and counted, and the final read notes how much.
+// final reads to that end and drops an unfinished escape sequence there.
 func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 	if l.f == nil {
 		f, err := openSessionFile(l.log, int(*l.s.OwnerUID), true)
@@ -175,18 +185,25 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 		}
 		l.f = f
 	}
+	if !l.storedKnown {
+		n, err := m.o.Store.OutputBytes(ctx, l.s.ID)
+		if err != nil {
+			return err
+		}
+		l.stored, l.storedKnown = n, true
+	}
 	st, err := l.f.Stat()
 	if err != nil {
 		return err
 	}
 	end := st.Size()
-	if end <= l.offset {
-		return nil
-	}
-	if l.offset >= m.o.MaxOutput || end-l.offset > maxBacklog {
-		return m.skip(ctx, l, end)
-	}
 	for read := int64(0); l.offset < end && (final || read < readPerPoll); {
+		if l.stored >= m.o.MaxOutput || l.offset >= rawPerKept*m.o.MaxOutput {
+			if err := m.skip(ctx, l, end); err != nil {
+				return err
+			}
+			break
+		}
 		buf := make([]byte, min(end-l.offset, maxRead))
 		if _, err := l.f.ReadAt(buf, l.offset); err != nil && !errors.Is(err, io.EOF) {
 			return err
@@ -195,55 +212,74 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 		if n == 0 {
 			return nil // only the start of a sequence so far
 		}
-		entries := m.keep(l, text, n)
+		entries, kept := m.keep(l, text)
 		if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, l.offset+int64(n), entries...); err != nil {
 			return err
 		}
 		l.offset += int64(n)
+		l.stored += kept
 		read += int64(n)
 		// What is in the transcript need not stay in memory (the log is
 		// on tmpfs): give back the pages read.
 		punchHole(l.f, l.offset)
 	}
+	if final && l.skipped > 0 {
+		note := store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: %d bytes of output after the transcript's limit were not kept]\n", l.skipped)}
+		if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, l.offset, note); err != nil {
+			return err
+		}
+		l.skipped = 0
+	}
 	return nil
 }
 
-// skip moves past the log up to end without reading it: the session is
-// past MaxOutput (silently: the transcript said so when it crossed), or
-// its output came too fast to keep (the transcript says how much went).
+// skip moves past the log up to end without reading it, counting what it
+// passes over; the transcript said why when the limit was reached, or
+// says it now if the reason is terminal data with hardly any text.
 func (m *Manager) skip(ctx context.Context, l *live, end int64) error {
 	var entries []store.TranscriptEntry
-	if l.offset < m.o.MaxOutput {
-		note := fmt.Sprintf("\n[teleclaude: %d MiB of output came faster than it could be kept, and was skipped]\n", (end-l.offset)>>20)
-		entries = append(entries, store.TranscriptEntry{Direction: "out", Content: note})
-		if end >= m.o.MaxOutput {
-			entries = append(entries, m.limitNote())
-		}
+	switch {
+	case l.stored < m.o.MaxOutput:
+		entries = append(entries, store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: this session wrote %d MiB of terminal data with only %d bytes of text in it; the rest is not kept]\n", l.offset>>20, l.stored)})
+		l.stored, l.limitNoted = m.o.MaxOutput, true
+	case !l.limitNoted:
+		entries = append(entries, m.limitNote(0))
+		l.limitNoted = true
 	}
 	if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, end, entries...); err != nil {
 		return err
 	}
+	l.skipped += end - l.offset
 	l.offset = end
 	punchHole(l.f, l.offset)
 	return nil
 }
 
-func (m *Manager) limitNote() store.TranscriptEntry {
-	return store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: this session's output passed %d MiB; the rest is not kept in its transcript]\n", m.o.MaxOutput>>20)}
+// keep returns the entries for text and how many bytes of it they keep:
+// all of it while the transcript holds less than MaxOutput, then up to
+// it, with a line saying the limit was reached and how much of this
+// output went; nothing after.
+func (m *Manager) keep(l *live, text []byte) ([]store.TranscriptEntry, int64) {
+	room := m.o.MaxOutput - l.stored
+	switch {
+	case room <= 0:
+		l.skipped += int64(len(text))
+		return nil, 0
+	case int64(len(text)) <= room:
+		return outputEntries(text), int64(len(text))
+	}
+	cut := int(room)
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	l.skipped += int64(len(text) - cut)
+	l.limitNoted = true
+	// The note counts against nothing: the limit is what the session wrote.
+	return append(outputEntries(text[:cut]), m.limitNote(len(text)-cut)), room
 }
 
-// keep returns the entries for text, the output of log bytes [offset,
-// offset+n): all of it up to MaxOutput bytes of log, nothing after, and
-// once, where the limit is crossed, a line saying so.
-func (m *Manager) keep(l *live, text []byte, n int) []store.TranscriptEntry {
-	limit := m.o.MaxOutput
-	switch {
-	case l.offset >= limit:
-		return nil
-	case l.offset+int64(n) <= limit:
-		return outputEntries(text)
-	}
-	return append(outputEntries(text), m.limitNote())
+func (m *Manager) limitNote(cut int) store.TranscriptEntry {
+	return store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: this session's transcript reached its limit of %d bytes (sessions.transcript_max_bytes); %d bytes of this output and all after it are not kept]\n", m.o.MaxOutput, cut)}
 }
 
 func outputEntries(text []byte) []store.TranscriptEntry {

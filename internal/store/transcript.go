@@ -139,3 +139,18 @@ func storableText(s string) string {
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
+
+// OutputBytes is how many bytes of output a session's transcript holds
+// (the recorder's limit counts them).
+func (s *Store) OutputBytes(ctx context.Context, sessionID string) (int64, error) {
+	size := `length(CAST(content AS BLOB))`
+	if s.engine == PostgreSQL {
+		size = `octet_length(content)`
+	}
+	var n int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(`+size+`), 0) FROM transcript_entries WHERE session_id = ? AND direction = 'out'`), sessionID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("transcript %s: %w", sessionID, err)
+	}
+	return n, nil
+}
