@@ -242,3 +242,50 @@ func TestSendOnFullDisk(t *testing.T) {
 		t.Errorf("send on a full disk: exit %d, recorded %v, delivered %v; want all or nothing\ninputs: %q\noutput: %s", r.code, recorded, delivered, inputs, out)
 	}
 }
+
+// emptyDir removes everything in dir, as rm -rf dir/* (or a tmp cleaner)
+// would; the directory itself stays, as /run/teleclaude would for a
+// service user that may not make it again.
+func emptyDir(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRunDirRemoved: the run directory is emptied under a running daemon.
+// It notices within seconds, makes its socket again and says so; under
+// systemd it exits non-zero instead, so that the unit restarts.
+func TestRunDirRemoved(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{})
+	member := lookup(t, uMember)
+	emptyDir(t, filepath.Join(d.dir, "run"))
+	deadline := time.Now().Add(10 * time.Second)
+	for d.telec(t, member, "status").code != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the socket is not back 10s after the run directory was removed:\n%s", d.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(d.stderr.String(), "made it again") {
+		t.Errorf("the daemon did not log that it made its socket again:\n%s", d.stderr)
+	}
+	// Sessions start again, their directories made anew.
+	d.startSession(t, member, "--project", "demo")
+
+	sd := startDaemon(t, daemonOpts{extraEnv: []string{"INVOCATION_ID=0123456789abcdef0123456789abcdef"}})
+	emptyDir(t, filepath.Join(sd.dir, "run"))
+	if code := sd.exited(t, 10*time.Second); code == 0 {
+		t.Errorf("under systemd the daemon exited 0 after its socket was removed, want non-zero so that the unit restarts")
+	}
+	if !strings.Contains(sd.stderr.String(), "socket was removed") {
+		t.Errorf("the daemon did not say why it exited:\n%s", sd.stderr)
+	}
+}
