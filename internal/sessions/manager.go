@@ -478,11 +478,12 @@ func (m *Manager) Send(ctx context.Context, c identity.Identity, id, text string
 	// not typed, so a client that retries a failed send never types it
 	// twice, and nothing reaches a program without a record.
 	if _, err := m.o.Store.AppendTranscript(ctx, id, store.TranscriptEntry{Direction: "in", Content: in}); err != nil {
-		if _, ok := errdefs.KindOf(err); ok {
-			return err
+		kind, why := errdefs.Unavailable, "the database refused the write (the daemon's log says why)"
+		var de *errdefs.Error
+		if errors.As(err, &de) {
+			kind, why = de.Kind, de.Msg
 		}
-		return &errdefs.Error{Kind: errdefs.Unavailable, Err: err,
-			Msg: fmt.Sprintf("your input was not sent to session %s: it could not be recorded (the database refused the write; the daemon's log says why). Try again once an admin has fixed it", id)}
+		return &errdefs.Error{Kind: kind, Err: err, Msg: fmt.Sprintf("your input was not sent to session %s, because it could not be recorded: %s", id, why)}
 	}
 	err = m.paste(ctx, int(*s.OwnerUID), s.ID, text, enter)
 	if err == nil {

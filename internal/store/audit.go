@@ -39,7 +39,8 @@ const auditCols = `id, actor_person, actor_uid, actor_pid, action, target_sessio
 // AppendAudit writes a record and returns it with ID (and At, if zero) set.
 // When it returns, the record is durable: SQLite runs with synchronous=FULL,
 // PostgreSQL commits synchronously unless its admin turned that off.
-func (s *Store) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error) {
+func (s *Store) AppendAudit(ctx context.Context, r AuditRecord) (_ AuditRecord, err error) {
+	defer s.classify(&err)
 	if r.Action == "" {
 		return AuditRecord{}, errors.New("append audit: no action")
 	}
@@ -67,7 +68,8 @@ func (s *Store) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, er
 
 // ListAudit returns the records matching every field set in f, in the order
 // they were written. Since is inclusive.
-func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, error) {
+func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (_ []AuditRecord, err error) {
+	defer s.classify(&err)
 	var where []string
 	var args []any
 	if f.ActorPerson != "" {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -74,7 +75,7 @@ func TestConcurrentStarts(t *testing.T) {
 		close(errs)
 		for err := range errs {
 			if err != nil {
-				t.Error(err)
+				t.Errorf("%v (cause: %v)", err, errors.Unwrap(err))
 			}
 		}
 		for range recorders {

@@ -296,6 +296,11 @@ func openPostgres(ctx context.Context, dsn string, o options) (*Store, error) {
 	s := &Store{engine: PostgreSQL, where: "postgresql " + describePG(pc), unlock: func() error { return nil }}
 	fail := func(err error) error { return fmt.Errorf("open %s: %w", s.where, err) }
 	s.db = stdlib.OpenDB(*pc)
+	// Requests beyond this wait for a connection instead of each opening
+	// one: fifty starts at once would otherwise open fifty backends, each
+	// slow to connect on a busy machine, against a server whose
+	// connections are shared with everyone else's programs.
+	s.db.SetMaxOpenConns(maxPGConns)
 	// The timeout covers every host of a multi-host DSN together.
 	pctx, cancel := context.WithTimeout(ctx, pc.ConnectTimeout+time.Second)
 	defer cancel()
@@ -314,6 +319,10 @@ func openPostgres(ctx context.Context, dsn string, o options) (*Store, error) {
 	}
 	return s, nil
 }
+
+// maxPGConns bounds the daemon's connections to PostgreSQL, the instance
+// lock's included.
+const maxPGConns = 16
 
 // describePG names a PostgreSQL target without its password.
 func describePG(pc *pgx.ConnConfig) string {
