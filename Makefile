@@ -21,7 +21,7 @@ help:
 	@echo "make check  gofmt, go mod tidy, go vet, the darwin build, staticcheck"
 	@echo "make bench  benchmarks; figures go to docs/BENCHMARKS.md"
 	@echo "make build  bin/teleclaude and bin/telec"
-	@echo "make pkg    macOS Installer packages, dist/teleclaude_VERSION_darwin_{arm64,amd64}.pkg"
+	@echo "make pkg    the macOS Installer package, dist/teleclaude_VERSION_darwin_universal.pkg"
 	@echo "make packages          .deb and .rpm for amd64 and arm64 into dist/ (PKG_VERSION=v1.2.3 to set the version)"
 	@echo "make release-snapshot  goreleaser check, then a local snapshot release into build/goreleaser"
 	@echo "make clean  remove bin/, build/ and dist/"
@@ -73,15 +73,19 @@ release-snapshot:
 clean:
 	rm -rf $(BIN) build dist
 
-# macOS Installer packages, one per architecture, built here from darwin
-# cross-builds by our own Go code (packaging/pkg/README.md). Timestamps come
-# from the last commit, so a rebuild of one commit gives identical packages.
-PKG_ARCHES        ?= arm64 amd64
+# The macOS Installer package: one universal package of universal programs
+# (arm64 and x86_64), built here from darwin cross-builds by our own Go code
+# (packaging/pkg/README.md). Timestamps come from the last commit, so a
+# rebuild of one commit gives an identical package. With the
+# TELECLAUDE_PKG_* identities it is signed, and with
+# TELECLAUDE_NOTARY_API_KEY notarized (both skipped, saying so, without).
 PKG_DIR           ?= dist
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
 
 pkg:
-	@set -e; for arch in $(PKG_ARCHES); do \
+	@set -e; for arch in arm64 amd64; do \
 		GOOS=darwin GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(PKG_DIR)/darwin_$$arch/ ./cmd/teleclaude ./cmd/telec; \
-		SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./packaging/pkg/mkpkg -version $(VERSION) -arch $$arch -bin $(PKG_DIR)/darwin_$$arch -dir $(PKG_DIR); \
 	done
+	@set -e; out=$$(SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./packaging/pkg/mkpkg -version $(VERSION) \
+		-arm64 $(PKG_DIR)/darwin_arm64 -amd64 $(PKG_DIR)/darwin_amd64 -dir $(PKG_DIR)); \
+	echo "$$out"; packaging/pkg/notarize.sh "$${out%% (*}"

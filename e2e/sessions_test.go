@@ -516,6 +516,17 @@ func TestDocs(t *testing.T) {
 		t.Errorf("public show welcome: %d %q %s", r.code, r.stdout, r.stderr)
 	}
 	d.refused(t, max, 1, `no doc "ops"`, "docs", "show", "ops")
+	// Nested names, as upstream's snippets are kept (migrate --from-install
+	// copies them with their folders).
+	if r := d.telec(t, max, "docs", "put", "runbooks/deploy/steps", write("n.md", "nested\n")); r.code != 0 {
+		t.Fatalf("member put nested: %d %s", r.code, r.stderr)
+	}
+	if r := d.telec(t, max, "docs", "show", "runbooks/deploy/steps"); r.code != 0 || r.stdout != "nested\n" {
+		t.Errorf("show nested: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	if got := names(max); !slices.Contains(got, "runbooks/deploy/steps") {
+		t.Errorf("member lists %v, want the nested doc in it", got)
+	}
 	// On disk a doc is the daemon's alone: a member cannot cat an admin's.
 	st, err := os.Stat(filepath.Join(d.dir, "shared", "ops.md"))
 	if err != nil || st.Mode().Perm() != 0o600 {

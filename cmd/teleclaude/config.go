@@ -7,7 +7,9 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/confimport"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/instruktai/teleclaude/internal/prefs"
 	"github.com/spf13/cobra"
 )
@@ -80,8 +82,9 @@ allowed), 2 otherwise.
 }
 
 func configSplitCmd() *cobra.Command {
-	var o config.SplitOptions
+	var o confimport.SplitOptions
 	var asJSON bool
+	var home string
 	cmd := &cobra.Command{
 		Use:   "split --from OLD.yml [--env .env] --out DIR",
 		Short: "Turn a one-file config (and its .env) into system config, secrets and preferences",
@@ -100,7 +103,13 @@ Agent env entries named or shaped like secrets move to secrets.yml and are
 named in the agent's secrets_env. The inputs are only read; existing files in
 DIR are never overwritten. Before it finishes, split loads what it wrote and
 checks that it means the same as the input. Without root, every file stays
-yours (secrets 0600) and split prints what to run as root.`,
+yours (secrets 0600) and split prints what to run as root.
+
+The upstream Python TeleClaude's config.yml (with its .env, and the people
+of --home's .teleclaude/teleclaude.yml) is read in its own format: computer,
+projects, agents and people become config.yml, the .env's keys and tokens
+secrets.yml (0600), and everything else goes verbatim to not-carried.yml,
+listed by file:line.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := layout.Resolve(layout.Current(), layout.System)
@@ -108,7 +117,10 @@ yours (secrets 0600) and split prints what to run as root.`,
 				return &cli.UsageError{Err: err}
 			}
 			o.Paths = p
-			res, err := config.Split(o)
+			if confimport.IsUpstream(o.From) {
+				return splitUpstream(o.From, o.EnvFile, home, o.OutDir, asJSON)
+			}
+			res, err := confimport.Split(o)
 			if err != nil {
 				return err
 			}
@@ -135,8 +147,51 @@ yours (secrets 0600) and split prints what to run as root.`,
 	cmd.Flags().StringVar(&o.ServiceUser, "group", layout.ServiceUser(runtime.GOOS), "")
 	cmd.Flags().MarkDeprecated("group", "secrets.yml is now the service user's alone (0600), not a group's; use --service-user")
 	cmd.Flags().StringVar(&o.User, "user", "", "owner of user-config.yml (default: the owner of --from)")
+	cmd.Flags().StringVar(&home, "home", "", "for upstream's (Python TeleClaude) config.yml: the home holding .teleclaude/teleclaude.yml with its people (default: yours)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was written as JSON")
 	cmd.MarkFlagRequired("from")
 	cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+// splitUpstream is config split for the upstream Python TeleClaude's
+// config.yml.
+func splitUpstream(from, env, home, out string, asJSON bool) error {
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return cli.Usagef("--home: %v", err)
+		}
+		home = h
+	}
+	plan, err := confimport.Find(confimport.Options{ConfigOnly: true, Config: from, Env: env, Home: home,
+		LookupUser: func(name string) (int, bool) {
+			u, err := osuser.Lookup(name)
+			return u.UID, err == nil
+		}})
+	if err != nil {
+		return err
+	}
+	files, err := plan.Write(out)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return cli.PrintJSON(os.Stdout, map[string]any{"plan": plan, "files": files})
+	}
+	for _, f := range files {
+		fmt.Printf("wrote %-40s %s (%s)\n", f.Path, f.Mode, f.What)
+	}
+	for _, pe := range plan.People {
+		if !pe.Mapped {
+			fmt.Printf("  person %s <%s>: %s\n", pe.Name, pe.Email, pe.Why)
+		}
+	}
+	if len(plan.NotCarried) > 0 {
+		fmt.Println("not carried (no counterpart here yet; verbatim in not-carried.yml):")
+		for _, i := range plan.NotCarried {
+			fmt.Println("  " + i.String())
+		}
+	}
+	return nil
 }

@@ -39,15 +39,23 @@ exists. See the README for the directory layout of each mode.`,
 }
 
 func serveCmd() *cobra.Command {
-	return &cobra.Command{
+	configErrorExit := cli.ExitUsage
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the daemon in the foreground",
-		Args:  cobra.NoArgs,
+		Long: `Run the daemon in the foreground.
+
+A configuration error ends it with exit status 2, or the one that
+--config-error-exit names: a supervisor that restarts every failed start
+(launchd's KeepAlive restarts any non-zero exit) is given one it leaves alone,
+since a broken config does not mend itself by waiting.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			err := daemon.Run(context.Background())
 			var ce *daemon.ConfigError
 			if errors.As(err, &ce) {
-				return &cli.UsageError{Err: err}
+				fmt.Fprintf(os.Stderr, "teleclaude: %v\nteleclaude: not starting until the configuration is fixed\n", err)
+				os.Exit(configErrorExit)
 			}
 			if errors.Is(err, store.ErrLocked) {
 				return fmt.Errorf("%w\nonly one daemon may use a database; stop the other one first", err)
@@ -55,6 +63,8 @@ func serveCmd() *cobra.Command {
 			return err
 		},
 	}
+	cmd.Flags().IntVar(&configErrorExit, "config-error-exit", cli.ExitUsage, "exit status for a configuration error")
+	return cmd
 }
 
 func versionCmd() *cobra.Command {

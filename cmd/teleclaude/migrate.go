@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/confimport"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/migrate"
 	"github.com/instruktai/teleclaude/internal/osuser"
@@ -25,8 +27,11 @@ func migrateCmd() *cobra.Command {
 		o        migrate.Options
 		owner    string
 		copyDocs string
-		split    config.SplitOptions
+		split    confimport.SplitOptions
 		asJSON   bool
+		install  string
+		home     string
+		dryRun   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate --from SQLITE_FILE --to POSTGRES_DSN",
@@ -50,6 +55,12 @@ system config when it maps that user.`,
       --to 'host=/var/run/postgresql dbname=teleclaude user=teleclaude'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if install != "" {
+				return runInstall(install, home, owner, split.OutDir, dryRun, asJSON, o)
+			}
+			if dryRun || home != "" {
+				return cli.Usagef("--dry-run and --home go with --from-install")
+			}
 			var shared string
 			if copyDocs != "" {
 				if st, err := os.Stat(copyDocs); err != nil || !st.IsDir() {
@@ -103,7 +114,11 @@ system config when it maps that user.`,
 			}
 			if err == nil && split.From != "" {
 				var serr error
-				rep.Split, serr = config.Split(split)
+				if confimport.IsUpstream(split.From) {
+					rep.Split, serr = splitUpstreamFor(split)
+				} else {
+					rep.Split, serr = confimport.Split(split)
+				}
 				if serr != nil {
 					rep.Failed = serr.Error()
 					err = fmt.Errorf("the database was migrated, but splitting %s failed: %w", split.From, serr)
@@ -119,7 +134,10 @@ system config when it maps that user.`,
 				}
 			} else {
 				rep.Print(os.Stdout)
-				if rep.OK {
+				if rep.OK && strings.HasPrefix(rep.SourceKind, "upstream") {
+					fmt.Println()
+					fmt.Println(migrate.RollbackUpstream(filepath.Dir(rep.Source), rep.Target))
+				} else if rep.OK {
 					fmt.Println()
 					fmt.Println(migrate.Rollback(rep.Source, rep.Target))
 				}
@@ -142,6 +160,10 @@ system config when it maps that user.`,
 	f.StringVar(&split.ServiceUser, "split-group", layout.ServiceUser(runtime.GOOS), "")
 	f.MarkDeprecated("split-group", "the split secrets.yml is now the service user's alone (0600), not a group's; use --split-service-user")
 	f.StringVar(&split.OutDir, "split-out", "", "where --split-config writes its three files (default: teleclaude-split beside the old config; nothing is overwritten)")
+	f.StringVar(&install, "from-install", "", "move a whole upstream (Python) TeleClaude install: its checkout's config.yml, .env and teleclaude.db, the people of --home, and its docs")
+	f.StringVar(&home, "home", "", "with --from-install: the home holding .teleclaude/ (default: the --owner's home)")
+	f.BoolVar(&dryRun, "dry-run", false, "with --from-install: print what would be moved, and stop")
+	f.BoolVar(&o.Coerce, "coerce", false, "carry a value that cannot be carried exactly in its nearest form, keeping the original beside it and listing it (default: refuse it)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }
@@ -204,4 +226,86 @@ func (p *progress) done() {
 	if p != nil && p.shown {
 		fmt.Fprint(os.Stderr, "\r\033[K")
 	}
+}
+
+// runInstall is migrate --from-install: the whole upstream install, one
+// command, one report.
+func runInstall(dir, home, owner, out string, dryRun, asJSON bool, o migrate.Options) error {
+	own, _, err := resolveOwner(owner)
+	if err != nil {
+		return err
+	}
+	o.Owner = own
+	if home == "" {
+		if own == nil {
+			return cli.Usagef("--from-install: give --home (where .teleclaude/ lives) or --owner")
+		}
+		u, err := osuser.LookupID(int(own.UID))
+		if err != nil {
+			return cli.Usagef("--from-install: the home of uid %d: %v; give --home", own.UID, err)
+		}
+		home = u.Home
+	}
+	if out == "" {
+		out = "teleclaude-import"
+	}
+	if out, err = filepath.Abs(out); err != nil {
+		return err
+	}
+	p, err := layout.Resolve(layout.Current(), layout.System)
+	if err != nil {
+		return &cli.UsageError{Err: err}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var prog *progress
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		prog = &progress{}
+		o.Progress = prog.show
+	}
+	ir, err := migrate.RunInstall(ctx, migrate.InstallOptions{
+		Dir: dir, Home: home, Out: out, SharedDir: p.SharedDir, DryRun: dryRun, Migration: o,
+		LookupUser: func(name string) (int, bool) {
+			u, err := osuser.Lookup(name)
+			return u.UID, err == nil
+		},
+	})
+	prog.done()
+	if errors.Is(err, migrate.ErrUsage) && ir.Plan == nil {
+		return &cli.UsageError{Err: err}
+	}
+	if asJSON {
+		if perr := cli.PrintJSON(os.Stdout, ir); perr != nil && err == nil {
+			err = perr
+		}
+	} else {
+		ir.Print(os.Stdout)
+	}
+	return err
+}
+
+// splitUpstreamFor is --split-config for upstream's config.yml: the
+// people come from the home of the config's owner.
+func splitUpstreamFor(o confimport.SplitOptions) (*confimport.SplitResult, error) {
+	home, _ := os.UserHomeDir()
+	plan, err := confimport.Find(confimport.Options{ConfigOnly: true, Config: o.From, Env: o.EnvFile, Home: home,
+		LookupUser: func(name string) (int, bool) {
+			u, err := osuser.Lookup(name)
+			return u.UID, err == nil
+		}})
+	if err != nil {
+		return nil, err
+	}
+	files, err := plan.Write(o.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	res := &confimport.SplitResult{}
+	for _, f := range files {
+		res.Files = append(res.Files, confimport.SplitFile{Layer: f.What, Path: f.Path, Mode: f.Mode, Owner: "", InstallAs: ""})
+	}
+	for _, i := range plan.NotCarried {
+		res.Notes = append(res.Notes, "not carried (verbatim in not-carried.yml): "+i.String())
+	}
+	return res, nil
 }

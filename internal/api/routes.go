@@ -29,8 +29,8 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/v1/audit/mine", identity.Newcomer, s.auditMine},
 
 		{http.MethodGet, "/v1/docs", identity.Public, s.listDocs},
-		{http.MethodGet, "/v1/docs/{name}", identity.Public, s.getDoc},
-		{http.MethodPut, "/v1/docs/{name}", identity.Member, s.putDoc},
+		{http.MethodGet, "/v1/docs/{name...}", identity.Public, s.getDoc},
+		{http.MethodPut, "/v1/docs/{name...}", identity.Member, s.putDoc},
 	}...)
 }
 

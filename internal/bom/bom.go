@@ -13,13 +13,25 @@
 //   - The "Paths" var is a tree: its nodes list (key, value) block pairs;
 //     the key holds the path's id and the index of its metadata block, the
 //     value its parent's id and its name. The root "." has id 1, parent 0.
-//   - "BomInfo" counts the paths and sums their sizes per CPU type;
+//     The leaf nodes hold the pairs sorted by that key, (parent id, name),
+//     name compared byte by byte, as in Apple's own Boms: readers find a
+//     path by binary search, component by component, so an unsorted leaf
+//     hides paths from them. Branch nodes point at each leaf and at the key
+//     of its last pair.
+//   - "BomInfo" counts the paths (plus one, as Apple's pkgbuild and
+//     bomutils count) and sums the sizes of plain files and symlinks under
+//     CPU type 0 and those of each architecture of universal programs under
+//     that architecture's CPU type;
 //     "HLIndex" (hard links), "VIndex" and "Size64" (sizes over 4 GiB) are
-//     empty trees here.
+//     empty trees here, with the block sizes and VIndex fields of the Boms
+//     pkgbuild writes, which bomutils' mkbom matches (VIndex's last byte 0,
+//     Size64's blocks 4096 bytes; stuckliste's reference gives 1 and 128).
 //
-// Every path is written as a plain entry (no per-architecture records for
-// Mach-O files), as bomutils' mkbom does; Installer installs from the
-// Payload and keeps the Bom as the receipt.
+// A universal (fat) Mach-O program gets a record per architecture (CPU
+// type and subtype, the slice's size and CRC), as pkgbuild writes it, when
+// Entry.Arches lists them. Tree nodes fill their whole block, as Apple's do.
+// The ids of paths are their order in the input; Apple's are in no
+// documented order, and only the key order matters to readers.
 package bom
 
 import (
@@ -28,6 +40,8 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
+	"sort"
 	"strings"
 )
 
@@ -48,6 +62,16 @@ type Entry struct {
 	Size     uint32 // a file's size, a symlink's target length, 0 for a directory
 	Checksum uint32 // Checksum of a file's data or a symlink's target; 0 for a directory
 	Link     string // a symlink's target
+	// Arches are the slices of a universal (fat) Mach-O file, in the order
+	// of its fat header; nil for any other file.
+	Arches []Arch
+}
+
+// Arch is one architecture's slice of a universal Mach-O file.
+type Arch struct {
+	CPUType, CPUSubtype uint32 // as in <mach/machine.h>
+	Size                uint32 // the slice's length in bytes
+	Checksum            uint32 // Checksum of the slice's bytes
 }
 
 // Record types in a metadata block.
@@ -60,13 +84,16 @@ const (
 const (
 	headerLen = 512
 	// flagsFull marks a metadata block with every field (not a "paths only"
-	// Bom) for a file that is not a Mach-O binary.
-	flagsFull = 0x000F
+	// Bom) for a file that is not a Mach-O binary; flagsUniversal adds the
+	// binary type "universal", whose record lists the architectures.
+	flagsFull      = 0x000F
+	flagsUniversal = 0x200F
 	// A tree node is 12 bytes of header and 8 bytes an entry, in a block
 	// of the tree's block size.
 	pathsBlockSize = 4096
+	vtreeBlockSize = 128
 	nodeHeaderLen  = 12
-	perNode        = (pathsBlockSize - nodeHeaderLen) / 8
+	perNode        = (pathsBlockSize - nodeHeaderLen) / 8 // pairs in a Paths node
 )
 
 // Names of the vars (named blocks).
@@ -111,8 +138,13 @@ func Write(w io.Writer, entries []Entry) error {
 	s := &store{blocks: []block{{}}}
 	s.buf.Write(make([]byte, headerLen))
 
-	var total uint32
-	pairs := make([][2]uint32, len(entries))
+	type path struct {
+		parent uint32
+		name   string
+		pair   [2]uint32
+	}
+	paths := make([]path, len(entries))
+	sizes := map[uint32]uint32{0: 0} // CPU type → bytes
 	for i, e := range entries {
 		meta := s.add(metadata(e))
 		key := s.add(be{}.u32(uint32(i + 1)).u32(meta))
@@ -122,25 +154,47 @@ func Write(w io.Writer, entries []Entry) error {
 			parent, name = ids[dir], base
 		}
 		val := s.add(be{}.u32(parent).str(name))
-		pairs[i] = [2]uint32{key, val}
-		total += e.Size
+		paths[i] = path{parent, name, [2]uint32{key, val}}
+		if len(e.Arches) > 0 {
+			for _, a := range e.Arches {
+				sizes[a.CPUType] += a.Size
+			}
+		} else {
+			sizes[0] += e.Size
+		}
 	}
-	paths, err := s.tree(pairs, pathsBlockSize)
+	sort.Slice(paths, func(i, j int) bool {
+		a, b := paths[i], paths[j]
+		return a.parent < b.parent || a.parent == b.parent && a.name < b.name
+	})
+	pairs := make([][2]uint32, len(paths))
+	for i, p := range paths {
+		pairs[i] = p.pair
+	}
+	pathsTree, err := s.tree(pairs, pathsBlockSize)
 	if err != nil {
 		return err
 	}
-	info := s.add(be{}.u32(1).u32(uint32(len(entries))).u32(1).
-		u32(0).u32(0).u32(total).u32(0)) // CPU type 0 (not Mach-O): all sizes
+	cpus := make([]uint32, 0, len(sizes))
+	for c := range sizes {
+		cpus = append(cpus, c)
+	}
+	slices.Sort(cpus)
+	info := be{}.u32(1).u32(uint32(len(entries) + 1)).u32(uint32(len(cpus)))
+	for _, c := range cpus {
+		info = info.u32(c).u32(0).u32(sizes[c]).u32(0)
+	}
+	infoBlock := s.add(info)
 	hl, _ := s.tree(nil, pathsBlockSize)
-	vtree, _ := s.tree(nil, 128)
-	vindex := s.add(be{}.u32(1).u32(vtree).u32(0).u8(1))
-	size64, _ := s.tree(nil, 128)
+	vtree, _ := s.tree(nil, vtreeBlockSize)
+	vindex := s.add(be{}.u32(1).u32(vtree).u32(0).u8(0))
+	size64, _ := s.tree(nil, pathsBlockSize)
 
 	vars := be{}.u32(5)
 	for _, v := range []struct {
 		name string
 		idx  uint32
-	}{{varBomInfo, info}, {varPaths, paths}, {varHLIndex, hl}, {varVIndex, vindex}, {varSize64, size64}} {
+	}{{varBomInfo, infoBlock}, {varPaths, pathsTree}, {varHLIndex, hl}, {varVIndex, vindex}, {varSize64, size64}} {
 		vars = vars.u32(v.idx).u8(uint8(len(v.name)))
 		vars = append(vars, v.name...)
 	}
@@ -167,7 +221,7 @@ func Write(w io.Writer, entries []Entry) error {
 }
 
 // tree writes the nodes for (key, value) block pairs and the tree record
-// that points at them, and returns the record's block. Up to perNode pairs
+// that points at them, and returns the record's block. Up to fit pairs
 // fit one leaf; more are spread over leaves under one branch node, whose
 // entries point at each leaf and at that leaf's last value.
 func (s *store) tree(pairs [][2]uint32, blockSize uint32) (uint32, error) {
@@ -180,21 +234,22 @@ func (s *store) tree(pairs [][2]uint32, blockSize uint32) (uint32, error) {
 		for _, p := range ps {
 			b = b.u32(p[0]).u32(p[1])
 		}
-		return b
+		return append(b, make([]byte, int(blockSize)-len(b))...)
 	}
+	fit := (int(blockSize) - nodeHeaderLen) / 8
 	var root uint32
-	if len(pairs) <= perNode {
+	if len(pairs) <= fit {
 		root = s.add(node(true, 0, 0, pairs))
 	} else {
-		nLeaves := (len(pairs) + perNode - 1) / perNode
-		if nLeaves > perNode {
-			return 0, fmt.Errorf("bom: %d paths is more than this writer supports (%d)", len(pairs), perNode*perNode)
+		nLeaves := (len(pairs) + fit - 1) / fit
+		if nLeaves > fit {
+			return 0, fmt.Errorf("bom: %d paths is more than this writer supports (%d)", len(pairs), fit*fit)
 		}
 		// Leaves take consecutive block indices, so each knows its neighbours.
 		first := uint32(len(s.blocks))
 		branch := make([][2]uint32, 0, nLeaves)
 		for i := range nLeaves {
-			chunk := pairs[i*perNode : min((i+1)*perNode, len(pairs))]
+			chunk := pairs[i*fit : min((i+1)*fit, len(pairs))]
 			var next, prev uint32
 			if i > 0 {
 				prev = first + uint32(i) - 1
@@ -223,11 +278,21 @@ func metadata(e Entry) []byte {
 	case TypeSymlink:
 		rec = recLink
 	}
-	b := be{}.u8(rec).u8(1).u16(flagsFull).
+	flags := uint16(flagsFull)
+	if len(e.Arches) > 0 {
+		flags = flagsUniversal
+	}
+	b := be{}.u8(rec).u8(1).u16(flags).
 		u16(uint16(e.Mode)).u32(e.UID).u32(e.GID).u32(e.ModTime).u32(e.Size).u8(1)
 	switch rec {
 	case recFile:
 		b = b.u32(e.Checksum)
+		if len(e.Arches) > 0 {
+			b = b.u8(1).u32(uint32(len(e.Arches)))
+			for _, a := range e.Arches {
+				b = b.u32(a.CPUType).u32(a.CPUSubtype).u32(a.Size).u32(a.Checksum)
+			}
+		}
 	case recLink:
 		b = b.u32(e.Checksum).u32(uint32(len(e.Link) + 1)).str(e.Link)
 	}
@@ -252,6 +317,9 @@ func check(entries []Entry) (map[string]uint32, error) {
 		switch e.Mode & typeMask {
 		case TypeDir:
 			dirs[e.Path] = true
+			if len(e.Arches) != 0 {
+				return nil, fmt.Errorf("bom: %s: only a file has architectures", e.Path)
+			}
 			if e.Size != 0 || e.Checksum != 0 || e.Link != "" {
 				return nil, fmt.Errorf("bom: %s: a directory has no size, checksum or link", e.Path)
 			}
@@ -259,7 +327,20 @@ func check(entries []Entry) (map[string]uint32, error) {
 			if e.Link != "" {
 				return nil, fmt.Errorf("bom: %s: a file has no link target", e.Path)
 			}
+			if len(e.Arches) == 1 {
+				return nil, fmt.Errorf("bom: %s: a universal file has two or more architectures", e.Path)
+			}
+			var sum uint64
+			for _, a := range e.Arches {
+				sum += uint64(a.Size)
+			}
+			if sum > uint64(e.Size) {
+				return nil, fmt.Errorf("bom: %s: its architectures (%d bytes) are larger than the file (%d)", e.Path, sum, e.Size)
+			}
 		case TypeSymlink:
+			if len(e.Arches) != 0 {
+				return nil, fmt.Errorf("bom: %s: only a file has architectures", e.Path)
+			}
 			if e.Link == "" || int(e.Size) != len(e.Link) {
 				return nil, fmt.Errorf("bom: %s: a symlink needs its target, and its size is the target's length", e.Path)
 			}

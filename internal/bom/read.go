@@ -5,14 +5,35 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"sort"
+	"strings"
 )
 
 // Read parses a Bom and returns its paths in id order. It walks the file
 // from its header as any reader must (block table, vars, the Paths tree and
 // its nodes), shares no state with Write, and checks what it can: block
-// bounds, tree records, record types against modes, the trailing zeros of
-// metadata blocks, and BomInfo's path count and size total.
+// bounds, tree records, that every leaf is in key order (parent id, name)
+// and every branch entry names its leaf's last key, record types against
+// modes, the trailing zeros of metadata blocks, and BomInfo's path count
+// and size totals.
 func Read(data []byte) ([]Entry, error) {
+	b, err := Open(data)
+	if err != nil {
+		return nil, err
+	}
+	return b.Entries, nil
+}
+
+// Bom is a parsed Bom.
+type Bom struct {
+	Entries []Entry // in id order
+	r       *reader
+	paths   uint32 // the Paths tree record's block
+}
+
+// Open parses and checks a Bom (see Read).
+func Open(data []byte) (*Bom, error) {
 	r := &reader{data: data}
 	if len(data) < headerLen || string(data[:8]) != "BOMStore" {
 		return nil, errors.New("bom: not a BOMStore")
@@ -74,43 +95,77 @@ func Read(data []byte) ([]Entry, error) {
 		}
 	}
 
-	entries := make([]Entry, len(pairs))
-	paths := map[uint32]string{0: ""}
+	type rec struct {
+		parent uint32
+		name   string
+		meta   uint32
+	}
+	byID := make(map[uint32]rec, len(pairs))
+	var prev key
 	for i, p := range pairs {
-		key, err := r.block(p[0])
-		if err != nil {
-			return nil, err
-		}
-		kr := rd{b: key}
+		kr := rd{b: r.blockOr(p[0])}
 		id, meta := kr.u32(), kr.u32()
-		val, err := r.block(p[1])
-		if err != nil {
-			return nil, err
-		}
-		vr := rd{b: val}
-		parent := vr.u32()
-		name, ok := bytes.CutSuffix(vr.rest(), []byte{0})
-		if kr.err != nil || vr.err != nil || !ok || bytes.IndexByte(name, 0) >= 0 {
+		k, err := r.key(p[1])
+		if err != nil || kr.err != nil {
 			return nil, fmt.Errorf("bom: path record %d is malformed", i)
 		}
-		if id != uint32(i+1) {
-			return nil, fmt.Errorf("bom: path %d has id %d", i+1, id)
+		if i > 0 && !prev.less(k) {
+			return nil, fmt.Errorf("bom: the Paths leaf is not in key order: (%d, %q) comes after (%d, %q)", k.parent, k.name, prev.parent, prev.name)
 		}
-		dir, known := paths[parent]
-		if !known {
-			return nil, fmt.Errorf("bom: %q names parent %d, which does not come before it", name, parent)
+		prev = k
+		if _, dup := byID[id]; dup || id == 0 || id > uint32(len(pairs)) {
+			return nil, fmt.Errorf("bom: path id %d is out of range or repeated", id)
 		}
-		if parent == 0 {
-			paths[id] = string(name)
-		} else {
-			paths[id] = dir + "/" + string(name)
+		byID[id] = rec{k.parent, k.name, meta}
+	}
+
+	entries := make([]Entry, len(pairs))
+	paths := map[uint32]string{}
+	var resolve func(id uint32, depth int) (string, error)
+	resolve = func(id uint32, depth int) (string, error) {
+		if p, ok := paths[id]; ok {
+			return p, nil
 		}
-		e, err := r.metadata(meta)
+		rc := byID[id]
+		if rc.parent == 0 {
+			paths[id] = rc.name
+			return rc.name, nil
+		}
+		if _, ok := byID[rc.parent]; !ok || depth > len(pairs) {
+			return "", fmt.Errorf("bom: %q names parent %d, which is not a path of the Bom", rc.name, rc.parent)
+		}
+		dir, err := resolve(rc.parent, depth+1)
 		if err != nil {
-			return nil, fmt.Errorf("bom: %s: %w", paths[id], err)
+			return "", err
 		}
-		e.Path = paths[id]
-		entries[i] = e
+		paths[id] = dir + "/" + rc.name
+		return paths[id], nil
+	}
+	for id := uint32(1); id <= uint32(len(pairs)); id++ {
+		p, err := resolve(id, 0)
+		if err != nil {
+			return nil, err
+		}
+		e, err := r.metadata(byID[id].meta)
+		if err != nil {
+			return nil, fmt.Errorf("bom: %s: %w", p, err)
+		}
+		e.Path = p
+		entries[id-1] = e
+	}
+	modes := make(map[string]uint32, len(entries))
+	for _, e := range entries {
+		modes[e.Path] = e.Mode
+	}
+	for _, e := range entries {
+		if byID[1].parent != 0 || entries[0].Path != "." {
+			return nil, errors.New("bom: path 1 is not the root \".\"")
+		}
+		if e.Path != "." {
+			if dir, _ := split(e.Path); modes[dir]&typeMask != TypeDir {
+				return nil, fmt.Errorf("bom: the parent of %s is not a directory", e.Path)
+			}
+		}
 	}
 
 	info, err := r.block(named[varBomInfo])
@@ -119,20 +174,113 @@ func Read(data []byte) ([]Entry, error) {
 	}
 	ir := rd{b: info}
 	version, count, nInfo := ir.u32(), ir.u32(), ir.u32()
-	var sum, want uint32
+	got := map[uint32]uint32{}
 	for range nInfo {
+		cpu := ir.u32()
 		ir.u32()
-		ir.u32()
-		sum += ir.u32()
+		got[cpu] += ir.u32()
 		ir.u32()
 	}
+	want := map[uint32]uint32{0: 0}
 	for _, e := range entries {
-		want += e.Size
+		if len(e.Arches) == 0 {
+			want[0] += e.Size
+		}
+		for _, a := range e.Arches {
+			want[a.CPUType] += a.Size
+		}
 	}
-	if ir.err != nil || version != 1 || count != uint32(len(entries)) || sum != want {
-		return nil, fmt.Errorf("bom: BomInfo says %d paths of %d bytes (version %d), the tree holds %d of %d", count, sum, version, len(entries), want)
+	if ir.err != nil || version != 1 || count != uint32(len(entries))+1 || !maps.Equal(got, want) {
+		return nil, fmt.Errorf("bom: BomInfo says %d paths and sizes %v (version %d), the tree holds %d+1 paths of %v", count, got, version, len(entries), want)
 	}
-	return entries, nil
+	return &Bom{Entries: entries, r: r, paths: named[varPaths]}, nil
+}
+
+// key is a Paths key: a parent's id and a name.
+type key struct {
+	parent uint32
+	name   string
+}
+
+func (a key) less(b key) bool {
+	return a.parent < b.parent || a.parent == b.parent && a.name < b.name
+}
+
+func (r *reader) key(i uint32) (key, error) {
+	b, err := r.block(i)
+	if err != nil {
+		return key{}, err
+	}
+	vr := rd{b: b}
+	parent := vr.u32()
+	name, ok := bytes.CutSuffix(vr.rest(), []byte{0})
+	if vr.err != nil || !ok || bytes.IndexByte(name, 0) >= 0 {
+		return key{}, errors.New("malformed path key")
+	}
+	return key{parent, string(name)}, nil
+}
+
+// Lookup finds path ("." or "./a/b") the way Installer's readers do: one
+// component at a time, each by binary search down the Paths tree on
+// (parent id, name). It relies on the key order that Open checked.
+func (b *Bom) Lookup(path string) (Entry, bool) {
+	parent := uint32(0)
+	var meta uint32
+	for _, name := range strings.Split(path, "/") {
+		id, m, ok := b.find(key{parent, name})
+		if !ok {
+			return Entry{}, false
+		}
+		parent, meta = id, m
+	}
+	e, err := b.r.metadata(meta)
+	if err != nil {
+		return Entry{}, false
+	}
+	e.Path = path
+	return e, true
+}
+
+// find searches the Paths tree for k and returns the path's id and its
+// metadata block.
+func (b *Bom) find(k key) (id, meta uint32, ok bool) {
+	rec := rd{b: b.r.blockOr(b.paths)}
+	rec.take(8)
+	node := rec.u32()
+	for depth := 0; depth < 8; depth++ {
+		nr := rd{b: b.r.blockOr(node)}
+		leaf, n := nr.u16(), int(nr.u16())
+		nr.take(8)
+		ents := nr.take(8 * n)
+		if nr.err != nil {
+			return 0, 0, false
+		}
+		at := func(i int) (uint32, uint32) {
+			return binary.BigEndian.Uint32(ents[8*i:]), binary.BigEndian.Uint32(ents[8*i+4:])
+		}
+		keyAt := func(i int) key {
+			_, v := at(i)
+			kk, _ := b.r.key(v)
+			return kk
+		}
+		// The first entry whose key is not less than k.
+		i := sort.Search(n, func(i int) bool { return !keyAt(i).less(k) })
+		if leaf != 1 {
+			if i == n {
+				return 0, 0, false
+			}
+			node, _ = at(i)
+			continue
+		}
+		if i == n || keyAt(i) != k {
+			return 0, 0, false
+		}
+		pk, _ := at(i)
+		kr := rd{b: b.r.blockOr(pk)}
+		id, meta = kr.u32(), kr.u32()
+		return id, meta, kr.err == nil
+	}
+	return 0, 0, false
 }
 
 type reader struct {
@@ -145,6 +293,12 @@ func (r *reader) span(off, n uint32) ([]byte, error) {
 		return nil, fmt.Errorf("bytes %d+%d lie past the end (%d)", off, n, len(r.data))
 	}
 	return r.data[off : off+n], nil
+}
+
+// blockOr returns block i, or nothing when it is out of range.
+func (r *reader) blockOr(i uint32) []byte {
+	b, _ := r.block(i)
+	return b
 }
 
 func (r *reader) block(i uint32) ([]byte, error) {
@@ -171,6 +325,7 @@ func (r *reader) tree(i uint32) ([][2]uint32, error) {
 	var pairs [][2]uint32
 	var walk func(node uint32, depth int) error
 	walk = func(node uint32, depth int) error {
+
 		if depth > 8 {
 			return errors.New("tree too deep")
 		}
@@ -189,8 +344,20 @@ func (r *reader) tree(i uint32) ([][2]uint32, error) {
 			}
 			if leaf == 1 {
 				pairs = append(pairs, [2]uint32{k, v})
-			} else if err := walk(k, depth+1); err != nil {
+				continue
+			}
+			if err := walk(k, depth+1); err != nil {
 				return err
+			}
+			// A branch entry carries its subtree's last key, which
+			// lookups compare against: a copy of it, or the same block.
+			if len(pairs) == 0 {
+				return fmt.Errorf("branch node %d: its child %d is empty", node, k)
+			}
+			last, lastErr := r.key(pairs[len(pairs)-1][1])
+			this, thisErr := r.key(v)
+			if lastErr != nil || thisErr != nil || last != this {
+				return fmt.Errorf("branch node %d does not name the last key of its child %d", node, k)
 			}
 		}
 		return nr.err
@@ -215,8 +382,8 @@ func (r *reader) metadata(i uint32) (Entry, error) {
 	e.Mode = uint32(m.u16())
 	e.UID, e.GID, e.ModTime, e.Size = m.u32(), m.u32(), m.u32(), m.u32()
 	one2 := m.u8()
-	if one != 1 || one2 != 1 || flags != flagsFull {
-		return e, fmt.Errorf("metadata markers %d/%d and flags %#x, want 1/1 and %#x", one, one2, flags, flagsFull)
+	if one != 1 || one2 != 1 || flags != flagsFull && !(flags == flagsUniversal && rec == recFile) {
+		return e, fmt.Errorf("metadata markers %d/%d and flags %#x, want 1/1 and %#x (or %#x for a universal file)", one, one2, flags, flagsFull, flagsUniversal)
 	}
 	wantRec := map[uint32]uint8{TypeReg: recFile, TypeDir: recDir, TypeSymlink: recLink}[e.Mode&typeMask]
 	if rec != wantRec || wantRec == 0 {
@@ -225,6 +392,18 @@ func (r *reader) metadata(i uint32) (Entry, error) {
 	switch rec {
 	case recFile:
 		e.Checksum = m.u32()
+		if flags == flagsUniversal {
+			if m.u8() != 1 {
+				return e, errors.New("universal file record lacks its marker")
+			}
+			n := m.u32()
+			if n < 2 || n > 64 {
+				return e, fmt.Errorf("universal file record lists %d architectures", n)
+			}
+			for range n {
+				e.Arches = append(e.Arches, Arch{m.u32(), m.u32(), m.u32(), m.u32()})
+			}
+		}
 	case recLink:
 		e.Checksum = m.u32()
 		n := m.u32()

@@ -31,6 +31,27 @@ const MaxSize = 1 << 20
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
+// A snippet's name is its path below the docs directory without ".md",
+// folders separated by "/" (upstream keeps its snippets in nested
+// folders): each part a name as nameRe says, at most maxDepth deep.
+const maxDepth = 8
+
+func validName(name string) bool {
+	parts := strings.Split(name, "/")
+	if len(parts) > maxDepth {
+		return false
+	}
+	for _, p := range parts {
+		if !nameRe.MatchString(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// docPath is where a snippet of a checked name lives under dir.
+func docPath(dir, name string) string { return filepath.Join(dir, filepath.FromSlash(name)+".md") }
+
 // Doc is a snippet. Content is set only by Get.
 type Doc struct {
 	Name      string        `json:"name"`
@@ -57,24 +78,32 @@ func (l *Library) List(role identity.Role) ([]Doc, error) {
 		if d.dir == "" {
 			continue
 		}
-		entries, err := os.ReadDir(d.dir)
-		if errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(d.dir); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("list docs: %w", err)
-		}
-		for _, e := range entries {
-			name, ok := strings.CutSuffix(e.Name(), ".md")
-			if !ok || !nameRe.MatchString(name) || !e.Type().IsRegular() {
-				continue
+		// Nested folders too; symlinked folders are not followed.
+		err := filepath.WalkDir(d.dir, func(path string, e fs.DirEntry, err error) error {
+			if err != nil {
+				return err
 			}
-			doc, err := load(filepath.Join(d.dir, e.Name()), name, d.shipped, false)
+			rel, err := filepath.Rel(d.dir, path)
+			if err != nil || e.IsDir() {
+				return err
+			}
+			name, ok := strings.CutSuffix(filepath.ToSlash(rel), ".md")
+			if !ok || !validName(name) || !e.Type().IsRegular() {
+				return nil
+			}
+			doc, err := load(path, name, d.shipped, false)
 			if err != nil {
 				logrus.WithError(err).Warn("skipping a doc")
-				continue
+				return nil
 			}
 			all[name] = doc // the runtime directory comes second and wins
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list docs: %w", err)
 		}
 	}
 	out := []Doc{}
@@ -101,7 +130,7 @@ func (l *Library) Get(role identity.Role, name string) (Doc, error) {
 		if d.dir == "" {
 			continue
 		}
-		doc, err := load(filepath.Join(d.dir, name+".md"), name, d.shipped, true)
+		doc, err := load(docPath(d.dir, name), name, d.shipped, true)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -145,9 +174,15 @@ func (l *Library) Put(role identity.Role, name string, content []byte) (doc Doc,
 		}
 		os.Chmod(l.Shared, 0o755) // world-readable, whatever the umask
 	}
-	path := filepath.Join(l.Shared, name+".md")
+	path := docPath(l.Shared, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return Doc{}, false, fmt.Errorf("docs folder: %w", err)
+	}
+	for dir := filepath.Dir(path); dir != l.Shared && strings.HasPrefix(dir, l.Shared); dir = filepath.Dir(dir) {
+		os.Chmod(dir, 0o755) // world-readable names, as the directory's
+	}
 	_, statErr := os.Lstat(path)
-	tmp, err := os.CreateTemp(l.Shared, ".put-")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".put-")
 	if err != nil {
 		return Doc{}, false, fmt.Errorf("write doc: %w", err)
 	}
@@ -183,7 +218,7 @@ func (l *Library) exists(name string) bool {
 		if dir == "" {
 			continue
 		}
-		if _, err := os.Lstat(filepath.Join(dir, name+".md")); err == nil {
+		if _, err := os.Lstat(docPath(dir, name)); err == nil {
 			return true
 		}
 	}
@@ -192,8 +227,8 @@ func (l *Library) exists(name string) bool {
 
 func checkName(name string) (string, error) {
 	name = strings.TrimSuffix(name, ".md")
-	if !nameRe.MatchString(name) {
-		return "", errdefs.Invalidf("doc name %q: use lower-case letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit", name)
+	if !validName(name) {
+		return "", errdefs.Invalidf("doc name %q: use lower-case letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit, in up to %d folders separated by '/'", name, maxDepth)
 	}
 	return name, nil
 }

@@ -128,3 +128,53 @@ func TestPutCannotReplaceUnseen(t *testing.T) {
 		t.Errorf("admin replacing their doc: %v", err)
 	}
 }
+
+// TestNested: snippets in nested folders (as upstream keeps them) are
+// listed, read and written by their relative path; a path that climbs
+// out is refused.
+func TestNested(t *testing.T) {
+	shipped, shared := t.TempDir(), t.TempDir()
+	write := func(dir, rel, content string) {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(shipped, "global/baseline.md", "base\n")
+	write(shared, "global/general/policy/a.md", "---\nrole: admin\n---\nadmins\n")
+	write(shared, "project/design/arch.md", "arch\n")
+	lib := &Library{Shipped: shipped, Shared: shared}
+	ds, err := lib.List(identity.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range ds {
+		names = append(names, d.Name)
+	}
+	if got := strings.Join(names, ","); got != "global/baseline,global/general/policy/a,project/design/arch" {
+		t.Errorf("List = %s", got)
+	}
+	if ds, _ := lib.List(identity.Member); len(ds) != 2 {
+		t.Errorf("a member sees %d docs; want 2 (the admin one hidden)", len(ds))
+	}
+	if d, err := lib.Get(identity.Member, "project/design/arch"); err != nil || d.Content != "arch\n" {
+		t.Errorf("Get nested = %+v, %v", d, err)
+	}
+	if _, created, err := lib.Put(identity.Member, "runbooks/deploy/steps", []byte("steps\n")); err != nil || !created {
+		t.Fatalf("Put nested: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(shared, "runbooks", "deploy", "steps.md")); err != nil || string(b) != "steps\n" {
+		t.Errorf("nested put wrote %q, %v", b, err)
+	}
+	for _, bad := range []string{"global/../../etc/passwd", "/abs", "a//b", "a/", strings.Repeat("a/", 9) + "a"} {
+		if _, err := lib.Get(identity.Admin, bad); err == nil {
+			t.Errorf("Get(%q) succeeded", bad)
+		} else if k, _ := errdefs.KindOf(err); k != errdefs.Invalid {
+			t.Errorf("Get(%q): %v; want Invalid", bad, err)
+		}
+	}
+}

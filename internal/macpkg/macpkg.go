@@ -18,7 +18,10 @@ package macpkg
 import (
 	"bytes"
 	"compress/gzip"
+	"debug/macho"
+	"encoding/binary"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -58,6 +61,9 @@ type Package struct {
 	// "postinstall" (mode 0755) and any files they use.
 	Scripts []File
 	ModTime time.Time // every entry's mtime, so equal inputs give equal packages
+	// Signer, when set, signs the package (a Developer ID Installer
+	// identity for Gatekeeper).
+	Signer *xar.Signer
 }
 
 // Write builds the package and writes it to w.
@@ -100,7 +106,7 @@ func (p *Package) Write(w io.Writer) error {
 		// Payload and Scripts are gzip'd already and stored as they are.
 		{Name: comp + "Payload", Data: payload, Mode: 0o644},
 		{Name: comp + "Scripts", Data: scripts, Mode: 0o644},
-	}, p.ModTime)
+	}, p.ModTime, p.Signer)
 }
 
 // archive writes files as a gzip'd odc cpio archive and returns it with the
@@ -135,6 +141,11 @@ func archive(files []File, mtime int64) ([]byte, []bom.Entry, error) {
 		if f.Mode&fs.ModeSymlink != 0 {
 			e.Link = string(f.Data)
 		}
+		if f.Mode.IsRegular() {
+			if e.Arches, err = fatArches(f.Data); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", f.Path, err)
+			}
+		}
 		entries = append(entries, e)
 	}
 	if err := cw.Close(); err != nil {
@@ -144,6 +155,31 @@ func archive(files []File, mtime int64) ([]byte, []bom.Entry, error) {
 		return nil, nil, err
 	}
 	return buf.Bytes(), entries, nil
+}
+
+// fatArches lists the slices of a universal Mach-O file for its Bom
+// record, or nothing for any other file.
+func fatArches(data []byte) ([]bom.Arch, error) {
+	if len(data) < 4 || binary.BigEndian.Uint32(data) != macho.MagicFat {
+		return nil, nil
+	}
+	ff, err := macho.NewFatFile(bytes.NewReader(data))
+	if errors.Is(err, macho.ErrNotFat) {
+		return nil, nil // a Java class file shares the magic number
+	}
+	if err != nil {
+		return nil, fmt.Errorf("a damaged universal Mach-O file: %w", err)
+	}
+	defer ff.Close()
+	var arches []bom.Arch
+	for _, a := range ff.Arches {
+		if uint64(a.Offset)+uint64(a.Size) > uint64(len(data)) {
+			return nil, fmt.Errorf("a damaged universal Mach-O file: the %v slice lies past the end", a.Cpu)
+		}
+		slice := data[a.Offset : a.Offset+a.Size]
+		arches = append(arches, bom.Arch{CPUType: uint32(a.Cpu), CPUSubtype: a.SubCpu, Size: a.Size, Checksum: bom.Checksum(slice)})
+	}
+	return arches, nil
 }
 
 func unixMode(m fs.FileMode) (uint32, error) {

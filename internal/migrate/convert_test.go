@@ -176,6 +176,9 @@ func TestCopyDocs(t *testing.T) {
 	write(from, "same.md", "same\n")
 	write(from, "differs.md", "mine\n")
 	write(from, "notes.txt", "not markdown\n")
+	write(filepath.Join(from, "global", "deep"), "nested.md", "nested\n")
+	write(filepath.Join(from, "project"), "p.md", "p\n")
+	write(filepath.Join(to, "project"), "p.md", "other\n")
 	write(to, "same.md", "same\n")
 	write(to, "differs.md", "theirs\n")
 	got, err := CopyDocs(from, to)
@@ -186,7 +189,8 @@ func TestCopyDocs(t *testing.T) {
 	for _, d := range got {
 		res[d.Name] = d.Result
 	}
-	if len(res) != 3 || !strings.HasPrefix(res["new.md"], "copied") || !strings.Contains(res["same.md"], "identical") ||
+	if len(res) != 5 || !strings.HasPrefix(res["global/deep/nested.md"], "copied") || !strings.Contains(res["project/p.md"], "differs") ||
+		!strings.HasPrefix(res["new.md"], "copied") || !strings.Contains(res["same.md"], "identical") ||
 		!strings.Contains(res["differs.md"], "differs") {
 		t.Errorf("CopyDocs reports %v", got)
 	}
@@ -195,6 +199,12 @@ func TestCopyDocs(t *testing.T) {
 	}
 	if st, err := os.Stat(filepath.Join(to, "new.md")); err != nil || st.Mode().Perm() != 0o644 {
 		t.Errorf("new.md: %v, %v; want 0644", st, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(to, "global", "deep", "nested.md")); string(b) != "nested\n" {
+		t.Errorf("nested doc: %q", b)
+	}
+	if c, err := DocConflicts(from, to); err != nil || strings.Join(c, ",") != "differs.md,project/p.md" {
+		t.Errorf("DocConflicts = %v, %v", c, err)
 	}
 	if _, err := os.Stat(filepath.Join(to, "notes.txt")); err == nil {
 		t.Error("a file that is not Markdown was copied")

@@ -48,6 +48,13 @@ type Options struct {
 	Batch   int    // rows per COPY statement; 0 means DefaultBatch
 	WorkDir string // where an old source is copied to be upgraded; "" means the system's temp dir
 	Holder  string // describes this process in locks; "" means a default
+	// Coerce carries a value that cannot be carried exactly in its nearest
+	// form, the original kept beside it and listed in the report; without
+	// it such a value fails the migration.
+	Coerce bool
+	// People maps upstream people's email addresses (lower case) to who
+	// owns their sessions here; sessions of anyone else go to Owner.
+	People map[string]Owner
 
 	// Progress, if set, is called as rows are copied and verified.
 	Progress func(Progress)

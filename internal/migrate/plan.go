@@ -6,14 +6,21 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/ncruces/go-sqlite3"
 )
 
 // tablePlan says how one target table is filled.
 type tablePlan struct {
-	name  string
-	cols  []*colPlan // the target's columns, in COPY order
-	total int64      // rows the source has for it
+	schema string // "" for ours; UpstreamSchema for upstream's tables
+	name   string
+	create string    // DDL that makes the table first, for upstream's
+	raw    []*rawCol // upstream's: the source's columns, copied as they are
+	// verifyRow, when set, renders a row read back from the target for
+	// the checksum (instead of appendCanonRaw per column).
+	verifyRow func(buf []byte, raw [][]byte) ([]byte, error)
+	cols      []*colPlan // the target's columns, in COPY order
+	total     int64      // rows the source has for it
 	// open starts reading the source's rows, converted.
 	open func() (rowReader, error)
 	// seqFloor is the lowest value the table's sequence may be reset to
@@ -28,6 +35,20 @@ type colPlan struct {
 	kind   kind
 	fs     forms
 	report *ColumnReport
+}
+
+// ident is the table's name for PostgreSQL, schema-qualified if need be.
+func (tp *tablePlan) ident() pgx.Identifier {
+	if tp.schema != "" {
+		return pgx.Identifier{tp.schema, tp.name}
+	}
+	return pgx.Identifier{tp.name}
+}
+
+// canonReader is a rowReader that renders the checksum of its row itself,
+// from the source's values as read.
+type canonReader interface {
+	canonRow(buf []byte) ([]byte, error)
 }
 
 // rowReader yields the source's rows for one target table, converted into
@@ -58,6 +79,11 @@ func plan(ctx context.Context, src *source, tgt *target, o Options, rep *Report)
 	}
 	if src.kind == KindUpstream {
 		err = planUpstream(src, plans, o, rep)
+		if err == nil {
+			var up []*tablePlan
+			up, err = planUpstreamTables(src, o, rep)
+			plans = append(plans, up...)
+		}
 	} else {
 		err = planOurs(src, plans, o, rep)
 	}

@@ -2,7 +2,7 @@ package migrate
 
 import (
 	"fmt"
-	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/confimport"
 	"io"
 	"sort"
 	"strings"
@@ -11,24 +11,33 @@ import (
 
 // Report says what a migration did, table by table and column by column.
 type Report struct {
-	OK           bool             `json:"ok"`
-	Failed       string           `json:"error,omitempty"`
-	Source       string           `json:"source"`
-	SourceKind   string           `json:"source_kind"`
-	SourceSHA256 string           `json:"source_sha256,omitempty"` // before and after: the same
-	Target       string           `json:"target"`
-	Started      time.Time        `json:"started"`
-	Seconds      float64          `json:"seconds"`
-	Tables       []*TableReport   `json:"tables"`
-	LeftBehind   []LeftBehind     `json:"left_behind,omitempty"`
-	Sequences    []SequenceReport `json:"sequences,omitempty"`
+	OK           bool           `json:"ok"`
+	Failed       string         `json:"error,omitempty"`
+	Source       string         `json:"source"`
+	SourceKind   string         `json:"source_kind"`
+	SourceSHA256 string         `json:"source_sha256,omitempty"` // before and after: the same
+	Target       string         `json:"target"`
+	Started      time.Time      `json:"started"`
+	Seconds      float64        `json:"seconds"`
+	Tables       []*TableReport `json:"tables"`
+	LeftBehind   []LeftBehind   `json:"left_behind,omitempty"`
+	// Coerced counts the values carried in their nearest form (--coerce);
+	// Coercions lists them, the first maxListed.
+	Coerced   int64      `json:"coerced"`
+	Coercions []Coercion `json:"coercions,omitempty"`
+	// OwnerMapped counts upstream sessions whose owner came from the
+	// people mapping.
+	OwnerMapped int64 `json:"owner_mapped,omitempty"`
+	// Skipped are derived tables (full-text indexes) that are not copied.
+	Skipped   []Skipped        `json:"skipped,omitempty"`
+	Sequences []SequenceReport `json:"sequences,omitempty"`
 	// OwnerAssigned counts sessions that had no owner and were given to
 	// the --owner user.
 	OwnerAssigned int64       `json:"owner_assigned"`
 	Notes         []string    `json:"notes,omitempty"`
 	Docs          []DocReport `json:"docs,omitempty"`
 	// Split is what --split-config wrote.
-	Split *config.SplitResult `json:"split_config,omitempty"`
+	Split *confimport.SplitResult `json:"split_config,omitempty"`
 }
 
 // TableReport is one target table.
@@ -59,6 +68,38 @@ type LeftBehind struct {
 	Column string `json:"column,omitempty"`
 	Rows   int64  `json:"rows"`
 	Why    string `json:"why"`
+}
+
+// Coercion is one value that --coerce carried in its nearest form.
+type Coercion struct {
+	Table  string `json:"table"`
+	Row    string `json:"row"` // the session id, else the rowid
+	Column string `json:"column"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Kept   string `json:"kept,omitempty"` // where the original is
+}
+
+const maxListed = 1000
+
+func (r *Report) addCoercion(c Coercion) {
+	r.Coerced++
+	if len(r.Coercions) < maxListed {
+		r.Coercions = append(r.Coercions, c)
+	}
+}
+
+func (r *Report) addCoercions(cs []Coercion) {
+	for _, c := range cs {
+		r.addCoercion(c)
+	}
+}
+
+// Skipped is a source table that is not data: a virtual table or its
+// shadow table, rebuilt from the tables it indexes.
+type Skipped struct {
+	Table string `json:"table"`
+	Why   string `json:"why"`
 }
 
 // SequenceReport is a sequence reset after the copy.
@@ -122,6 +163,25 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "  %-30s %8d rows  %s\n", name, l.Rows, l.Why)
 		}
 	}
+	if r.Coerced > 0 {
+		fmt.Fprintf(w, "\ncoerced (--coerce): %d values carried in their nearest form, each original kept beside it:\n", r.Coerced)
+		for _, c := range r.Coercions {
+			kept := ""
+			if c.Kept != "" {
+				kept = "; original in " + c.Kept
+			}
+			fmt.Fprintf(w, "  %s row %s column %s: %s → %s%s\n", c.Table, c.Row, c.Column, c.From, c.To, kept)
+		}
+		if int64(len(r.Coercions)) < r.Coerced {
+			fmt.Fprintf(w, "  … and %d more (the first %d are listed)\n", r.Coerced-int64(len(r.Coercions)), maxListed)
+		}
+	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintln(w, "\nskipped (derived indexes, not data; read neither from nor into):")
+		for _, s := range r.Skipped {
+			fmt.Fprintf(w, "  %-30s %s\n", s.Table, s.Why)
+		}
+	}
 	for _, s := range r.Sequences {
 		fmt.Fprintf(w, "sequence %s (%s.%s): next value %d\n", s.Sequence, s.Table, s.Column, s.Next)
 	}
@@ -140,7 +200,7 @@ func (r *Report) Print(w io.Writer) {
 		}
 	}
 	if r.SourceSHA256 != "" {
-		fmt.Fprintf(w, "source unchanged: SHA-256 %s before and after\n", r.SourceSHA256)
+		fmt.Fprintf(w, "source unchanged: SHA-256 %s before and after (sha256sum %s)\n", r.SourceSHA256, r.Source)
 	}
 	fmt.Fprintf(w, "took %.1f s\n", r.Seconds)
 }

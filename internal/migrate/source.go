@@ -39,8 +39,9 @@ type source struct {
 	path    string // the original file
 	conn    *sqlite3.Conn
 	kind    Kind
-	version int64 // ours: schema version as found; upstream: 0
-	tables  []string
+	version int64     // ours: schema version as found; upstream: 0
+	tables  []string  // ordinary tables
+	derived []Skipped // virtual tables and their shadow tables, never read
 
 	unlock  func() error
 	workDir string // the private copy's directory, if one was made
@@ -72,9 +73,7 @@ func openSource(ctx context.Context, o Options, rep *Report) (_ *source, err err
 		return nil, err
 	}
 	s.unlock = unlock
-	if created {
-		rep.Notes = append(rep.Notes, "created the daemon's lock file "+s.path+".lock (owned like the database; it stays, as the daemon's does)")
-	}
+	_ = created
 	if who, err := sqliteLockHolder(s.path); err != nil {
 		return nil, fmt.Errorf("source %s: check for other users: %w", s.path, err)
 	} else if who != "" {
@@ -142,6 +141,7 @@ func openSource(ctx context.Context, o Options, rep *Report) (_ *source, err err
 		return nil, fmt.Errorf("source %s: schema version %d is newer than this teleclaude knows (%d): migrate with the newer teleclaude", s.path, s.version, latestVersion())
 	}
 	rep.SourceKind = s.describe()
+	rep.Skipped = s.derived
 	return s, nil
 }
 
@@ -204,24 +204,39 @@ func lockSource(path, holder string) (unlock func() error, created bool, err err
 		return nil, false, fmt.Errorf("source %s: %w", path, err)
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
-		// We made the lock file; it stays (see store.lockFile), so it must
-		// belong to whoever owns the database, or the daemon could not
-		// open it after a rollback to SQLite.
-		if err := chownLike(lockPath, path); err != nil {
-			unlock()
-			return nil, false, fmt.Errorf("source %s: give %s to the database's owner: %w", path, lockPath, err)
+		// We made the lock file: it goes with us, so that the source's
+		// directory is left as it was found. It is removed while still
+		// held, so no daemon can take a lock on a file about to vanish.
+		inner := unlock
+		unlock = func() error {
+			rerr := os.Remove(lockPath)
+			if errors.Is(rerr, fs.ErrNotExist) {
+				rerr = nil
+			}
+			return errors.Join(rerr, inner())
 		}
 		created = true
 	}
 	return unlock, created, nil
 }
 
-// hashFiles hashes the database and its sidecars, names and presence
+// hashFiles returns the database file's own SHA-256 (what sha256sum
+// prints), followed by a digest of its sidecars, names and presence
 // included, so that creating or removing one counts as a change.
 func hashFiles(path string) (string, error) {
-	h := sha256.New()
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	main := sha256.New()
 	buf := make([]byte, 1<<20)
-	for _, suffix := range append([]string{""}, sidecars...) {
+	_, err = io.CopyBuffer(main, f, buf)
+	f.Close()
+	if err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	h := sha256.New()
+	for _, suffix := range sidecars {
 		f, err := os.Open(path + suffix)
 		if errors.Is(err, fs.ErrNotExist) {
 			fmt.Fprintf(h, "%s absent\n", suffix)
@@ -237,7 +252,7 @@ func hashFiles(path string) (string, error) {
 			return "", fmt.Errorf("hash %s: %w", path+suffix, err)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(main.Sum(nil)) + " " + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // open opens path with SQLite: the original immutable and read-only (no
@@ -274,11 +289,10 @@ func explainSQLite(err error) error {
 
 // inspect finds out what wrote the database and at which schema version.
 func (s *source) inspect() error {
-	tables, err := s.strings(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`)
-	if err != nil {
-		return fmt.Errorf("source %s: read its schema: %w", s.path, explainSQLite(err))
+	if err := s.readTables(); err != nil {
+		return err
 	}
-	s.tables = tables
+	tables := s.tables
 	switch {
 	case slices.Contains(tables, "goose_db_version"):
 		s.kind = KindOurs
@@ -304,6 +318,64 @@ func (s *source) inspect() error {
 		return fmt.Errorf("source %s: not a TeleClaude database (tables: %s)", s.path, strings.Join(tables, ", "))
 	}
 	return nil
+}
+
+// shadowSuffixes name the tables in which SQLite's FTS3/4/5 and R*Tree
+// modules keep a virtual table's index: "<virtual table>_<suffix>".
+var shadowSuffixes = []string{"data", "idx", "content", "docsize", "config", "segments", "segdir", "stat", "node", "parent", "rowid"}
+
+// readTables sorts the schema's tables into ordinary ones, which are data,
+// and virtual tables with their shadow tables, which are indexes derived
+// from data (upstream's FTS5 search indexes). The derived ones are never
+// read: a virtual table needs its module (FTS5) loaded even to be counted,
+// and everything in it is rebuilt from the tables it indexes.
+func (s *source) readTables() error {
+	st, _, err := s.conn.Prepare(`SELECT name, coalesce(sql, '') FROM sqlite_schema WHERE type = 'table' ORDER BY name`)
+	if err != nil {
+		return fmt.Errorf("source %s: read its schema: %w", s.path, explainSQLite(err))
+	}
+	defer st.Close()
+	type tbl struct{ name, sql string }
+	var all []tbl
+	for st.Step() {
+		all = append(all, tbl{st.ColumnText(0), st.ColumnText(1)})
+	}
+	if err := st.Err(); err != nil {
+		return fmt.Errorf("source %s: read its schema: %w", s.path, explainSQLite(err))
+	}
+	s.tables, s.derived = nil, nil
+	virtual := map[string]string{}
+	for _, t := range all {
+		if strings.HasPrefix(strings.ToUpper(strings.TrimSpace(t.sql)), "CREATE VIRTUAL TABLE") {
+			module := "a module"
+			if _, rest, ok := strings.Cut(strings.ToUpper(t.sql), " USING "); ok {
+				module, _, _ = strings.Cut(strings.TrimSpace(rest), "(")
+				module = strings.TrimSpace(module)
+			}
+			virtual[t.name] = module
+		}
+	}
+	for _, t := range all {
+		if m, ok := virtual[t.name]; ok {
+			s.derived = append(s.derived, Skipped{Table: t.name, Why: m + " virtual table: a search index derived from other tables; rebuild it from them"})
+			continue
+		}
+		if v, ok := shadowOf(t.name, virtual); ok {
+			s.derived = append(s.derived, Skipped{Table: t.name, Why: "shadow table of " + virtual[v] + " virtual table " + v + " (its index storage)"})
+			continue
+		}
+		s.tables = append(s.tables, t.name)
+	}
+	return nil
+}
+
+func shadowOf(name string, virtual map[string]string) (string, bool) {
+	for v := range virtual {
+		if rest, ok := strings.CutPrefix(name, v+"_"); ok && slices.Contains(shadowSuffixes, rest) {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // strings runs a query and returns its first column as text.
@@ -423,9 +495,9 @@ func (s *source) verifyUnchanged() error {
 		return fmt.Errorf("source %s: %w", s.path, err)
 	}
 	if after != b.sum {
-		return fmt.Errorf("%w: %s (SHA-256 %s before, %s after): some other process wrote it; nothing was committed", ErrSourceChanged, s.path, b.sum, after)
+		return fmt.Errorf("%w: %s (SHA-256 of the file and its -wal/-journal: %s before, %s after): some other process wrote it; nothing was committed", ErrSourceChanged, s.path, b.sum, after)
 	}
-	s.hash = after
+	s.hash, _, _ = strings.Cut(after, " ")
 	return nil
 }
 

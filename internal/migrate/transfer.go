@@ -32,6 +32,9 @@ func transfer(ctx context.Context, o Options, src *source, tgt *target, plans []
 			err = fmt.Errorf("%w\nnothing was committed: the target has no rows, and the source was only read", err)
 		}
 	}()
+	if err := createUpstream(ctx, tx, tgt, plans); err != nil {
+		return err
+	}
 	deferred, err := dropIndexes(ctx, tx, plans)
 	if err != nil {
 		return err
@@ -66,6 +69,34 @@ func transfer(ctx context.Context, o Options, src *source, tgt *target, plans []
 	return nil
 }
 
+// createUpstream makes the upstream schema and its tables inside the
+// transaction, so that a failure leaves neither behind.
+func createUpstream(ctx context.Context, tx pgx.Tx, tgt *target, plans []*tablePlan) error {
+	made := false
+	for _, tp := range plans {
+		if tp.schema == "" {
+			continue
+		}
+		if !made {
+			if _, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{tp.schema}.Sanitize()); err != nil {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "42501" {
+					return fmt.Errorf("target %s: cannot create the schema %q for upstream's other tables: %w; grant it (GRANT CREATE ON DATABASE ... TO ...) or run migrate as the database's owner", tgt.desc, tp.schema, explainPG(err))
+				}
+				if errors.As(err, &pe) && pe.Code == "42P06" {
+					return fmt.Errorf("%w: %s already has a schema %q (from an earlier migration?): drop it (DROP SCHEMA %s CASCADE) if its data is not wanted", ErrTargetNotEmpty, tgt.desc, tp.schema, tp.schema)
+				}
+				return fmt.Errorf("target %s: create schema %s: %w", tgt.desc, tp.schema, explainPG(err))
+			}
+			made = true
+		}
+		if _, err := tx.Exec(ctx, tp.create); err != nil {
+			return fmt.Errorf("target %s: create %s: %w", tgt.desc, tp.report.Name, explainPG(err))
+		}
+	}
+	return nil
+}
+
 // copySource feeds one batch of converted rows to pgx's COPY, checksumming
 // each row as it goes.
 type copySource struct {
@@ -94,10 +125,17 @@ func (c *copySource) Next() bool {
 		return false
 	}
 	c.buf = c.buf[:0]
-	for i, v := range c.rd.values() {
-		if c.buf, err = appendCanon(c.buf, c.cols[i].kind, v); err != nil {
+	if cr, ok := c.rd.(canonReader); ok {
+		if c.buf, err = cr.canonRow(c.buf); err != nil {
 			c.err = err
 			return false
+		}
+	} else {
+		for i, v := range c.rd.values() {
+			if c.buf, err = appendCanon(c.buf, c.cols[i].kind, v); err != nil {
+				c.err = err
+				return false
+			}
 		}
 	}
 	c.sum.addRow(c.buf)
@@ -134,7 +172,7 @@ func copyTable(ctx context.Context, o Options, tx pgx.Tx, tp *tablePlan) error {
 	}}
 	for !cs.done {
 		cs.left = o.Batch
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{tp.name}, names, cs)
+		_, err := tx.CopyFrom(ctx, tp.ident(), names, cs)
 		if cs.err != nil {
 			return fmt.Errorf("copy %s: %w", tp.name, cs.err)
 		}
@@ -193,7 +231,7 @@ func verifyTable(ctx context.Context, o Options, tx pgx.Tx, tp *tablePlan) error
 	for _, c := range tp.cols {
 		names = append(names, pgx.Identifier{c.name}.Sanitize())
 	}
-	rows, err := tx.Query(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+pgx.Identifier{tp.name}.Sanitize(),
+	rows, err := tx.Query(ctx, `SELECT `+strings.Join(names, ", ")+` FROM `+tp.ident().Sanitize(),
 		pgx.QueryResultFormats{pgx.BinaryFormatCode})
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", tp.name, explainPG(err))
@@ -207,7 +245,15 @@ func verifyTable(ctx context.Context, o Options, tx pgx.Tx, tp *tablePlan) error
 	)
 	for rows.Next() {
 		buf = buf[:0]
+		if tp.verifyRow != nil {
+			if buf, err = tp.verifyRow(buf, rows.RawValues()); err != nil {
+				return fmt.Errorf("verify %s: %w", tp.report.Name, err)
+			}
+		}
 		for i, raw := range rows.RawValues() {
+			if tp.verifyRow != nil {
+				break
+			}
 			c := tp.cols[i]
 			if buf, err = appendCanonRaw(buf, c.kind, c.pgType, raw); err != nil {
 				return fmt.Errorf("verify %s.%s: %w", tp.name, c.name, err)
@@ -242,6 +288,9 @@ func verifyTable(ctx context.Context, o Options, tx pgx.Tx, tp *tablePlan) error
 // otherwise empty target, which costs nothing but skipped ids.
 func resetSequences(ctx context.Context, tx pgx.Tx, tgt *target, plans []*tablePlan, rep *Report) error {
 	for _, tp := range plans {
+		if tp.schema != "" {
+			continue // upstream's tables: no sequences
+		}
 		for _, c := range tgt.tables[tp.name].cols {
 			if !c.serial {
 				continue
@@ -293,6 +342,9 @@ type ddl struct{ table, name, def string }
 func dropIndexes(ctx context.Context, tx pgx.Tx, plans []*tablePlan) (*deferredIndexes, error) {
 	d := &deferredIndexes{}
 	for _, tp := range plans {
+		if tp.schema != "" {
+			continue // made bare in this transaction
+		}
 		tbl := pgx.Identifier{tp.name}.Sanitize()
 		rows, err := tx.Query(ctx, `SELECT conname, contype::text, pg_get_constraintdef(oid) FROM pg_constraint
 			WHERE conrelid = $1::regclass AND contype IN ('p', 'u', 'f') ORDER BY conname`, tbl)

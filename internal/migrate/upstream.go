@@ -1,13 +1,16 @@
 package migrate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"path"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ncruces/go-sqlite3"
 )
@@ -19,7 +22,8 @@ import (
 // CURRENT_TIMESTAMP, "2006-01-02 15:04:05" in UTC, or Python's isoformat).
 // It had no transcript table (transcripts were files) and no audit log.
 // Its other tables (voice assignments, settings, outboxes, memory,
-// webhooks, ...) have no counterpart here and are left behind.
+// webhooks, ...) have no counterpart here: upstreamtables.go copies them
+// whole into the schema "upstream".
 //
 // upstreamSessions is the one place that says where each column of our
 // sessions table comes from in an upstream database. A column of ours that
@@ -27,8 +31,8 @@ import (
 // TestUpstreamMapsEveryColumn): nothing is filled in by accident.
 var upstreamSessions = map[string]string{
 	"id":            "session_id",
-	"owner_person":  "--owner (upstream was single-user)",
-	"owner_uid":     "--owner (upstream was single-user)",
+	"owner_person":  "human_email or principal through the people mapping, else --owner",
+	"owner_uid":     "human_email or principal through the people mapping, else --owner",
 	"project":       "last element of project_path, else of working_directory",
 	"project_path":  "project_path (+ subdir), else working_directory",
 	"agent":         "active_agent",
@@ -50,6 +54,21 @@ var upstreamConsumed = []string{
 	"closed_at", "project_path", "subdir", "working_directory", "active_agent",
 }
 
+// knownSessionColumns are the columns upstream's sessions table has had
+// up to 451f0fb; others are carried too, and listed as new.
+var knownSessionColumns = []string{
+	"session_id", "computer_name", "title", "tmux_session_name", "last_input_origin", "origin_adapter", "adapter_metadata",
+	"closed", "created_at", "last_activity", "closed_at", "terminal_size", "working_directory", "project_path", "subdir",
+	"description", "ux_state", "initiated_by_ai", "initiator_session_id", "output_message_id", "notification_sent",
+	"native_session_id", "native_log_file", "active_agent", "thinking_mode", "tui_log_file", "tui_capture_started",
+	"last_message_sent", "last_message_sent_at", "last_output_raw", "last_output_at", "working_slug", "lifecycle_status",
+	"last_output_summary", "last_output_digest", "last_tool_done_at", "last_tool_use_at", "last_checkpoint_at",
+	"human_email", "human_role", "user_role", "last_memory_extraction_at", "help_desk_processed_at", "relay_status",
+	"relay_discord_channel_id", "relay_started_at", "char_offset", "transcript_files", "visibility", "session_metadata",
+	"turn_triggered_by_linked_output", "principal", "last_input_adapter", "native_tty_path", "tmux_tty_path", "native_pid",
+	"last_feedback_received", "last_feedback_received_at",
+}
+
 // Upstream flags stored as 0/1, and JSON kept in TEXT.
 var (
 	upstreamBools = []string{"closed", "initiated_by_ai", "notification_sent", "tui_capture_started", "available", "active"}
@@ -60,16 +79,6 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 	cols, err := src.columns("sessions")
 	if err != nil {
 		return err
-	}
-	for _, t := range src.tables {
-		if t == "sessions" || internalTable(t) {
-			continue
-		}
-		n, err := src.count(t)
-		if err != nil {
-			return err
-		}
-		rep.LeftBehind = append(rep.LeftBehind, LeftBehind{Table: t, Rows: n, Why: "no counterpart in TeleClaude's schema"})
 	}
 	for _, tp := range plans {
 		if tp.name != "sessions" {
@@ -99,6 +108,9 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 			if !slices.Contains(upstreamConsumed, c) {
 				meta = append(meta, c)
 			}
+			if !slices.Contains(knownSessionColumns, c) {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("upstream sessions.%s is new to this program: carried in meta.upstream.%s", c, c))
+			}
 		}
 		sort.Strings(meta)
 		for _, c := range tp.cols {
@@ -110,8 +122,14 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 		if tp.total, err = src.count("sessions"); err != nil {
 			return err
 		}
-		if tp.total > 0 && o.Owner == nil {
-			return fmt.Errorf("%w: the %d upstream sessions have no owner; give --owner USER to say who receives them", ErrUsage, tp.total)
+		if o.Owner == nil {
+			unmapped, err := unmappedOwners(src, cols, o.People)
+			if err != nil {
+				return err
+			}
+			if len(unmapped) > 0 {
+				return fmt.Errorf("%w: %d upstream sessions have no owner the people mapping knows (%s); give --owner USER to say who receives them", ErrUsage, len(unmapped), strings.Join(first(unmapped, 5), ", "))
+			}
 		}
 		tp.open = func() (rowReader, error) {
 			st, _, err := src.conn.Prepare(`SELECT * FROM sessions`)
@@ -119,7 +137,8 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 				return nil, fmt.Errorf("source %s: read sessions: %w", src.path, explainSQLite(err))
 			}
 			r := &upstreamReader{src: src, st: st, cols: tp.cols, vals: make([]any, len(tp.cols)),
-				idx: map[string]int{}, pos: map[string]int{}, owner: o.Owner, rep: rep, metaCols: meta}
+				idx: map[string]int{}, pos: map[string]int{}, owner: o.Owner, people: o.People, rep: rep, metaCols: meta,
+				coerce: o.Coerce, now: time.Now().UTC().Truncate(time.Microsecond)}
 			for i := 0; i < st.ColumnCount(); i++ {
 				r.idx[st.ColumnName(i)] = i
 			}
@@ -140,6 +159,12 @@ type upstreamReader struct {
 	idx      map[string]int // upstream column → position in SELECT *
 	pos      map[string]int // our column → position in vals
 	owner    *Owner
+	people   map[string]Owner
+	coerce   bool
+	now      time.Time
+	id       string         // the session being read
+	coerced  map[string]any // this row's originals of coerced values
+	pending  []Coercion     // reported once the row is whole
 	rep      *Report
 	metaCols []string
 	scratch  forms
@@ -164,16 +189,23 @@ func (r *upstreamReader) next() (bool, error) {
 		}
 		return false, nil
 	}
-	id, err := convert(kText, r.get("session_id"), r.fs("id"))
+	r.coerced = nil
+	idv := r.get("session_id")
+	if idv.typ != sqlite3.TEXT || !utf8.Valid(idv.b) || bytes.IndexByte(idv.b, 0) >= 0 {
+		// The id names the session everywhere: it is never coerced.
+		return false, fmt.Errorf("source %s: an upstream session without a usable session_id (%s)", r.src.path, describeValue(idv))
+	}
+	id, err := convert(kText, idv, r.fs("id"))
 	if err != nil || id == nil {
 		return false, fmt.Errorf("source %s: an upstream session without a usable session_id: %v", r.src.path, err)
 	}
+	r.id = id.(string)
 	fail := func(col string, err error) (bool, error) {
 		return false, fmt.Errorf("source %s: upstream session %s, column %s: %w", r.src.path, id, col, err)
 	}
 	r.set("id", id)
 	text := func(from, to, dflt string) error {
-		v, err := convert(kText, r.get(from), r.fs(to))
+		v, err := r.exact(kText, from, r.get(from), r.fs(to))
 		if err != nil {
 			return err
 		}
@@ -190,7 +222,7 @@ func (r *upstreamReader) next() (bool, error) {
 	}
 	times := map[string]any{}
 	for _, c := range [][2]string{{"created_at", "created_at"}, {"last_activity", "updated_at"}, {"closed_at", "ended_at"}} {
-		v, err := convert(kTime, r.get(c[0]), r.fs(c[1]))
+		v, err := r.exact(kTime, c[0], r.get(c[0]), r.fs(c[1]))
 		if err != nil {
 			return fail(c[0], err)
 		}
@@ -198,6 +230,12 @@ func (r *upstreamReader) next() (bool, error) {
 	}
 	if times["created_at"] == nil {
 		times["created_at"] = times["updated_at"]
+	}
+	if times["created_at"] == nil && r.coerced != nil {
+		// Both times were coerced away: the migration's own time is the
+		// nearest there is; the originals are in meta.
+		times["created_at"] = r.now
+		times["updated_at"] = r.now
 	}
 	if times["created_at"] == nil {
 		return fail("created_at", fmt.Errorf("neither created_at nor last_activity is set"))
@@ -214,12 +252,12 @@ func (r *upstreamReader) next() (bool, error) {
 		r.set(k, v)
 	}
 
-	dir, err := convert(kText, r.get("project_path"), r.fs("project_path"))
+	dir, err := r.exact(kText, "project_path", r.get("project_path"), r.fs("project_path"))
 	if err != nil {
 		return fail("project_path", err)
 	}
 	if dir == nil {
-		if dir, err = convert(kText, r.get("working_directory"), r.fs("project_path")); err != nil {
+		if dir, err = r.exact(kText, "working_directory", r.get("working_directory"), r.fs("project_path")); err != nil {
 			return fail("working_directory", err)
 		}
 	}
@@ -233,24 +271,93 @@ func (r *upstreamReader) next() (bool, error) {
 		project = "unknown"
 	}
 	r.set("project", project)
-	if sub, _ := convert(kText, r.get("subdir"), &r.scratch); sub != nil && sub != "" && dir != "" {
+	sub, err := r.exact(kText, "subdir", r.get("subdir"), &r.scratch)
+	if err != nil {
+		return fail("subdir", err)
+	}
+	if sub != nil && sub != "" && dir != "" {
 		dir = path.Join(dir.(string), sub.(string))
 	}
 	r.set("project_path", dir)
 	r.set("status", "ended")
 	r.set("exit_code", nil)
 	r.set("output_offset", int64(0))
-	r.set("owner_uid", r.owner.UID)
-	r.set("owner_person", r.owner.Person)
-	r.rep.OwnerAssigned++
+	if p, ok := r.person(); ok {
+		r.set("owner_uid", p.UID)
+		r.set("owner_person", p.Person)
+		r.rep.OwnerMapped++
+	} else {
+		r.set("owner_uid", r.owner.UID)
+		r.set("owner_person", r.owner.Person)
+		r.rep.OwnerAssigned++
+	}
 
 	meta, err := r.meta()
 	if err != nil {
 		return fail("meta", err)
 	}
 	r.set("meta", meta)
+	r.rep.addCoercions(r.pending)
+	r.pending = r.pending[:0]
 	r.fs("meta")[fJSONText]++
 	return true, nil
+}
+
+// person is the session's owner by upstream's own record of who it ran
+// for: human_email, else a "human:<email>" principal.
+func (r *upstreamReader) person() (Owner, bool) {
+	email := r.get("human_email")
+	principal := r.get("principal")
+	return ownerOf(email, principal, r.people)
+}
+
+func ownerOf(email, principal value, people map[string]Owner) (Owner, bool) {
+	var e string
+	if email.typ == sqlite3.TEXT {
+		e = string(email.b)
+	}
+	if e == "" && principal.typ == sqlite3.TEXT {
+		e, _ = strings.CutPrefix(string(principal.b), "human:")
+		if e == string(principal.b) {
+			e = ""
+		}
+	}
+	p, ok := people[strings.ToLower(strings.TrimSpace(e))]
+	return p, ok && e != ""
+}
+
+// unmappedOwners lists the sessions whose owner the people mapping does
+// not give (their emails, or their ids when they have none).
+func unmappedOwners(src *source, cols []string, people map[string]Owner) ([]string, error) {
+	sel := `SELECT session_id`
+	for _, c := range []string{"human_email", "principal"} {
+		if slices.Contains(cols, c) {
+			sel += ", " + c
+		} else {
+			sel += ", NULL"
+		}
+	}
+	st, _, err := src.conn.Prepare(sel + ` FROM sessions`)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: read sessions: %w", src.path, explainSQLite(err))
+	}
+	defer st.Close()
+	var out []string
+	seen := map[string]bool{}
+	for st.Step() {
+		if _, ok := ownerOf(readValue(st, 1), readValue(st, 2), people); ok {
+			continue
+		}
+		who := "session " + st.ColumnText(0)
+		if e := st.ColumnText(1); e != "" {
+			who = e
+		}
+		if !seen[who] {
+			seen[who] = true
+			out = append(out, who)
+		}
+	}
+	return out, st.Err()
 }
 
 // meta keeps every upstream column that has no column of ours, so that
@@ -260,32 +367,56 @@ func (r *upstreamReader) meta() (json.RawMessage, error) {
 	up := map[string]any{}
 	for _, c := range r.metaCols {
 		v := r.get(c)
+		key := "upstream." + c
 		switch {
 		case v.typ == sqlite3.NULL:
 			continue
-		case slices.Contains(upstreamBools, c):
-			if b, err := convert(kBool, v, &r.scratch); err == nil {
+		case slices.Contains(upstreamBools, c) && v.typ == sqlite3.INTEGER && (v.i == 0 || v.i == 1):
+			up[c] = v.i == 1
+			continue
+		case slices.Contains(upstreamBools, c) && v.typ == sqlite3.TEXT:
+			// A word where upstream writes 0/1: true, but not silently.
+			if b, err := toBool(v, &r.scratch); err == nil {
+				if err := r.problem(key, v, b); err != nil {
+					return nil, fmt.Errorf("%s: %w", c, err)
+				}
 				up[c] = b
 				continue
 			}
 		case slices.Contains(upstreamJSON, c) && v.typ == sqlite3.TEXT && json.Valid(v.b):
-			up[c] = json.RawMessage(append([]byte(nil), v.b...))
+			nearest, why := jsonbNearest(v.b)
+			if why != "" {
+				if err := r.problem(key, v, nearest); err != nil {
+					return nil, fmt.Errorf("%s: %s: %w", c, why, err)
+				}
+			}
+			up[c] = nearest
 			continue
 		}
 		switch v.typ {
 		case sqlite3.INTEGER:
 			up[c] = v.i
 		case sqlite3.FLOAT:
+			if math.IsNaN(v.f) || math.IsInf(v.f, 0) {
+				if err := r.problem(key, v, nil); err != nil {
+					return nil, fmt.Errorf("%s: %w", c, err)
+				}
+				continue
+			}
 			up[c] = v.f
 		default:
-			s, err := convert(kText, v, &r.scratch)
+			s, err := r.exact(kText, key, v, &r.scratch)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c, err)
 			}
 			up[c] = s
 		}
 	}
-	b, err := json.Marshal(map[string]any{"upstream": up, "migrated_at": time.Now().UTC().Format(time.RFC3339)})
+	m := map[string]any{"upstream": up, "migrated_at": r.now.Format(time.RFC3339)}
+	if r.coerced != nil {
+		m[coercedKey] = r.coerced
+	}
+	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
@@ -294,3 +425,171 @@ func (r *upstreamReader) meta() (json.RawMessage, error) {
 
 func (r *upstreamReader) values() []any { return r.vals }
 func (r *upstreamReader) close()        { r.st.Close() }
+
+// affinityOf is SQLite's column affinity for a declared type
+// (https://sqlite.org/datatype3.html, 3.1): it decides what SQLite stored.
+func affinityOf(declared string) string {
+	t := strings.ToUpper(declared)
+	switch {
+	case strings.Contains(t, "INT"):
+		return "INTEGER"
+	case strings.Contains(t, "CHAR"), strings.Contains(t, "CLOB"), strings.Contains(t, "TEXT"):
+		return "TEXT"
+	case t == "" || strings.Contains(t, "BLOB"):
+		return "BLOB"
+	case strings.Contains(t, "REAL"), strings.Contains(t, "FLOA"), strings.Contains(t, "DOUB"):
+		return "REAL"
+	}
+	return "NUMERIC"
+}
+
+// first is s cut to n names, saying how many more there are.
+func first(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+}
+
+// coercedKey is where meta keeps the exact source values of a session's
+// coerced columns (--coerce): "upstream.<col>" for those inside meta.
+const coercedKey = "teleclaude_coerced"
+
+// exact converts v as convert does, except that a value convert would
+// change (text with NUL or invalid UTF-8) or cannot read (a time such as
+// "" or "yesterday") is refused, or with --coerce carried in its nearest
+// form (U+FFFD; no time), its original kept in meta.
+func (r *upstreamReader) exact(k kind, col string, v value, fs *forms) (any, error) {
+	switch {
+	case k == kText && (v.typ == sqlite3.TEXT || v.typ == sqlite3.BLOB) && (!utf8.Valid(v.b) || bytes.IndexByte(v.b, 0) >= 0):
+		nearest := validText(string(v.b))
+		if err := r.problem(col, v, nearest); err != nil {
+			return nil, err
+		}
+		return nearest, nil
+	case k == kText && v.typ == sqlite3.BLOB:
+		nearest := string(v.b)
+		if err := r.problem(col, v, nearest); err != nil {
+			return nil, err
+		}
+		return nearest, nil
+	}
+	out, err := convert(k, v, fs)
+	if err != nil && k == kTime {
+		if perr := r.problem(col, v, nil); perr != nil {
+			return nil, fmt.Errorf("%w; %w", err, perr)
+		}
+		return nil, nil
+	}
+	return out, err
+}
+
+// problem refuses a value that cannot be carried exactly, or under
+// --coerce records its original for meta and the report.
+func (r *upstreamReader) problem(col string, v value, nearest any) error {
+	if !r.coerce {
+		return fmt.Errorf("%s cannot be carried exactly: give --coerce to carry it as %s, with the original kept in meta.%s", describeValue(v), describeAny(nearest), coercedKey)
+	}
+	if r.coerced == nil {
+		r.coerced = map[string]any{}
+	}
+	r.coerced[col] = originalOf(v)
+	r.pending = append(r.pending, Coercion{Table: "sessions", Row: r.id, Column: col, From: describeValue(v), To: describeAny(nearest),
+		Kept: "sessions.meta." + coercedKey})
+	return nil
+}
+
+// jsonbNearest says what PostgreSQL's jsonb would make of JSON text
+// where that is not the same document: duplicate object keys (jsonb keeps
+// the last) or a \u0000 escape (jsonb refuses it; U+FFFD instead). It
+// returns the document to store and why it differs, "" when it does not.
+func jsonbNearest(b []byte) (json.RawMessage, string) {
+	var why []string
+	if hasDuplicateKeys(b) {
+		why = append(why, "duplicate object keys")
+	}
+	if bytes.Contains(b, []byte(`\u0000`)) {
+		why = append(why, "a \\u0000 escape")
+	}
+	if len(why) == 0 {
+		return json.RawMessage(bytes.Clone(b)), ""
+	}
+	var v any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return json.RawMessage(bytes.Clone(b)), ""
+	}
+	out, _ := json.Marshal(scrubNUL(v))
+	return out, strings.Join(why, " and ")
+}
+
+func scrubNUL(v any) any {
+	switch v := v.(type) {
+	case string:
+		return strings.ReplaceAll(v, "\x00", "\uFFFD")
+	case []any:
+		for i := range v {
+			v[i] = scrubNUL(v[i])
+		}
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[strings.ReplaceAll(k, "\x00", "\uFFFD")] = scrubNUL(e)
+		}
+		return m
+	}
+	return v
+}
+
+// hasDuplicateKeys walks JSON text and reports whether an object names a
+// key twice.
+func hasDuplicateKeys(b []byte) bool {
+	d := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		obj    bool
+		keys   map[string]bool
+		expKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				if top != nil && top.obj {
+					top.expKey = true
+				}
+				stack = append(stack, &frame{obj: true, keys: map[string]bool{}, expKey: true})
+			case '[':
+				if top != nil && top.obj {
+					top.expKey = true
+				}
+				stack = append(stack, &frame{})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		case string:
+			if top != nil && top.obj && top.expKey {
+				if top.keys[t] {
+					return true
+				}
+				top.keys[t] = true
+				top.expKey = false
+				continue
+			}
+		}
+		if top != nil && top.obj {
+			top.expKey = true
+		}
+	}
+}

@@ -174,6 +174,11 @@ func openSQLite(ctx context.Context, path string, o options) (*Store, error) {
 	if err := checkSQLiteHeader(path); err != nil {
 		return nil, fail(err)
 	}
+	// Before the lock file, the WAL pragma and goose: a database that is
+	// refused keeps every byte, and gets no file beside it.
+	if err := refuseForeign(path); err != nil {
+		return nil, fail(err)
+	}
 	s := &Store{engine: SQLite, where: "sqlite " + path, path: path, unlock: func() error { return nil }, wgate: make(chan struct{}, 1)}
 	if !o.noLock {
 		unlock, err := lockFile(path+".lock", o.holder)

@@ -12,17 +12,30 @@
 // pkgutil, bsdtar) check the TOC against the checksum at the start of the
 // heap and each file's data against its checksums.
 //
-// Signatures are not written: signing a package needs Apple's certificates
-// and is a separate step.
+// A signed archive (Signer) carries what productsign writes: a
+// <signature style="RSA"> in the TOC with the signing certificate chain
+// (leaf first) in an XML-DSig KeyInfo, and the signature in the heap right
+// after the TOC checksum. The signature is PKCS #1 v1.5 over the TOC
+// checksum taken as a SHA-1 digest, as xar's --digestinfo-to-sign makes
+// it: whoever holds the leaf's public key checks the TOC, and through the
+// TOC's checksums every file. (productsign also adds a CMS
+// <x-signature>; Installer and pkgutil check the RSA one, which is all
+// this writes.)
 package xar
 
 import (
 	"bytes"
 	"compress/zlib"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -46,15 +59,51 @@ const (
 	algSHA1    = 1
 )
 
-// Write writes an archive of files to w. created is the TOC's creation time
-// and every entry's modification time, so equal inputs give equal archives.
-func Write(w io.Writer, files []File, created time.Time) error {
+// Signer signs an archive: an RSA key and the certificate chain to name in
+// the TOC, the key's certificate first, then its issuers up to the root.
+type Signer struct {
+	Key   crypto.Signer
+	Chain []*x509.Certificate
+}
+
+// size is the length of the signature the key makes.
+func (s *Signer) size() (int, error) {
+	pub, ok := s.Key.Public().(*rsa.PublicKey)
+	if !ok {
+		return 0, errors.New("xar: only RSA keys can sign a package")
+	}
+	if len(s.Chain) == 0 {
+		return 0, errors.New("xar: no certificate to sign with")
+	}
+	if !pub.Equal(s.Chain[0].PublicKey) {
+		return 0, errors.New("xar: the key does not belong to the first certificate of the chain")
+	}
+	return pub.Size(), nil
+}
+
+// Write writes an archive of files to w, signed when signer is not nil.
+// created is the TOC's creation time and every entry's modification time,
+// so equal inputs give equal archives (and, RSA PKCS #1 v1.5 being
+// deterministic, equal signatures).
+func Write(w io.Writer, files []File, created time.Time, signer *Signer) error {
 	stamp := created.UTC().Format("2006-01-02T15:04:05Z")
 	t := toc{CreationTime: created.UTC().Format("2006-01-02T15:04:05"),
 		Checksum: tocChecksum{Style: "sha1", Offset: 0, Size: sha1.Size}}
 
 	heap := &bytes.Buffer{}
 	heap.Write(make([]byte, sha1.Size)) // the TOC checksum, filled in below
+	if signer != nil {
+		n, err := signer.size()
+		if err != nil {
+			return err
+		}
+		sig := &signature{Style: "RSA", Offset: sha1.Size, Size: int64(n)}
+		for _, c := range signer.Chain {
+			sig.KeyInfo.Certs = append(sig.KeyInfo.Certs, base64.StdEncoding.EncodeToString(c.Raw))
+		}
+		t.Signature = sig
+		heap.Write(make([]byte, n)) // the signature, made below
+	}
 	ids := 0
 	dirs := map[string]*entry{}
 	seen := map[string]bool{}
@@ -136,6 +185,16 @@ func Write(w io.Writer, files []File, created time.Time) error {
 	}
 	tocSum := sha1.Sum(ztoc.Bytes())
 	copy(heap.Bytes(), tocSum[:])
+	if signer != nil {
+		sig, err := signer.Key.Sign(rand.Reader, tocSum[:], crypto.SHA1)
+		if err != nil {
+			return fmt.Errorf("xar: signing: %w", err)
+		}
+		if int64(len(sig)) != t.Signature.Size {
+			return fmt.Errorf("xar: a signature of %d bytes, %d expected", len(sig), t.Signature.Size)
+		}
+		copy(heap.Bytes()[sha1.Size:], sig)
+	}
 
 	hdr := make([]byte, 0, headerSize)
 	hdr = binary.BigEndian.AppendUint32(hdr, magic)
@@ -160,7 +219,19 @@ func sum(b []byte) hash {
 type toc struct {
 	CreationTime string      `xml:"creation-time"`
 	Checksum     tocChecksum `xml:"checksum"`
+	Signature    *signature  `xml:"signature,omitempty"`
 	Files        []*entry    `xml:"file"`
+}
+
+type signature struct {
+	Style   string  `xml:"style,attr"`
+	Offset  int64   `xml:"offset"`
+	Size    int64   `xml:"size"`
+	KeyInfo keyInfo `xml:"http://www.w3.org/2000/09/xmldsig# KeyInfo"`
+}
+
+type keyInfo struct {
+	Certs []string `xml:"X509Data>X509Certificate"`
 }
 
 type tocChecksum struct {

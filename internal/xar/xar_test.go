@@ -2,6 +2,7 @@ package xar
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/binary"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/testenv"
+	"github.com/instruktai/teleclaude/internal/xar/xartest"
 )
 
 var when = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -29,7 +31,7 @@ func sample() []File {
 func archive(t *testing.T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := Write(&buf, sample(), when); err != nil {
+	if err := Write(&buf, sample(), when, nil); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -115,8 +117,85 @@ func TestRejectsBadNames(t *testing.T) {
 		{{Name: "a"}, {Name: "a"}},
 		{{Name: "a"}, {Name: "a/b"}},
 	} {
-		if err := Write(&bytes.Buffer{}, files, when); err == nil {
+		if err := Write(&bytes.Buffer{}, files, when, nil); err == nil {
 			t.Errorf("Write(%+v) succeeded", files)
+		}
+	}
+}
+
+// TestSigned signs with a throwaway chain: openssl verifies the signature
+// over the TOC checksum with the leaf's key and the chain up to the test's
+// root; bsdtar still reads and checks the archive; a byte flipped in the
+// TOC, the stored checksum, the signature or a file fails verification.
+func TestSigned(t *testing.T) {
+	c := xartest.NewChain(t, xartest.LeafOptions{})
+	var buf bytes.Buffer
+	signer := &Signer{Key: c.Key, Chain: []*x509.Certificate{c.Leaf, c.Intermediate, c.Root}}
+	if err := Write(&buf, sample(), when, signer); err != nil {
+		t.Fatal(err)
+	}
+	a := buf.Bytes()
+	certs, err := xartest.Verify(t, a, c.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(certs) != 3 || !certs[0].Equal(c.Leaf) || !certs[1].Equal(c.Intermediate) || !certs[2].Equal(c.Root) {
+		t.Errorf("the TOC names %d certificates, want leaf, intermediate, root", len(certs))
+	}
+	if out, err := bsdtar(t, a, "-xO"); err != nil || !strings.Contains(out, string(sample()[1].Data)) {
+		t.Errorf("bsdtar reading the signed archive: %v: %.300s", err, out)
+	}
+	var again bytes.Buffer
+	if err := Write(&again, sample(), when, signer); err != nil || !bytes.Equal(again.Bytes(), a) {
+		t.Errorf("signing twice gave different archives (%v)", err)
+	}
+	// Another root does not vouch for the chain.
+	if _, err := xartest.Verify(t, a, xartest.NewChain(t, xartest.LeafOptions{}).Root); err == nil {
+		t.Error("the chain verified against an unrelated root")
+	}
+
+	tocLen := int(binary.BigEndian.Uint64(a[8:]))
+	heap := headerSize + tocLen
+	for name, at := range map[string]int{
+		"TOC":              headerSize + tocLen/2,
+		"stored checksum":  heap + 3,
+		"signature":        heap + 20 + 100,
+		"last byte of sig": heap + 20 + 255,
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := bytes.Clone(a)
+			bad[at] ^= 0x01
+			if _, err := xartest.Verify(t, bad, c.Root); err == nil {
+				t.Errorf("a byte flipped in the %s still verifies", name)
+			}
+		})
+	}
+	t.Run("file data", func(t *testing.T) {
+		bad := bytes.Clone(a)
+		bad[len(bad)-3] ^= 0x01 // in the last file, p.pkg/Scripts
+		if _, err := xartest.Verify(t, bad, c.Root); err != nil {
+			t.Fatalf("the TOC no longer verifies: %v", err)
+		}
+		// The signed TOC holds the file's checksums, which catch it.
+		if out, err := bsdtar(t, bad, "-xO"); err == nil {
+			t.Errorf("bsdtar extracted a damaged file: %q", out)
+		}
+	})
+}
+
+func TestSignerRejects(t *testing.T) {
+	c := xartest.NewChain(t, xartest.LeafOptions{})
+	other := xartest.NewChain(t, xartest.LeafOptions{})
+	for name, s := range map[string]*Signer{
+		"key of another certificate": {Key: other.Key, Chain: []*x509.Certificate{c.Leaf}},
+		"no certificate":             {Key: c.Key},
+	} {
+		var buf bytes.Buffer
+		if err := Write(&buf, sample(), when, s); err == nil {
+			t.Errorf("%s: signed", name)
+		}
+		if buf.Len() != 0 {
+			t.Errorf("%s: %d bytes written", name, buf.Len())
 		}
 	}
 }

@@ -5,10 +5,12 @@
 
 LABEL=ai.instrukt.teleclaude
 SVC=_teleclaude # the service user and its group
-# A free id in 350-400 for both. Apple's own daemons keep below 300 and to
-# 300-304 (_amavisd and friends); people's accounts start at 501.
+# A free id in 350-394 for both. Apple's own daemons keep below 300 and to
+# 300-304 (_amavisd and friends); macOS makes groups on demand at 395-399
+# (com.apple.access_ftp, _screensharing, com.apple.access_ssh, ...), so the
+# range ends below them; people's accounts start at 501.
 ID_FIRST=350
-ID_LAST=400
+ID_LAST=394
 
 SCRIPT=${0##*/}
 say() { printf 'teleclaude %s: %s\n' "$SCRIPT" "$*"; }

@@ -30,6 +30,12 @@ type machine struct {
 	// Loaded is the plist of the job launchd has loaded ("" for none).
 	Loaded  string `json:"loaded"`
 	Enabled bool   `json:"enabled"`
+	// Disabled is a "disabled" override (launchctl disable).
+	Disabled bool `json:"disabled"`
+	// StopSeconds is how long the job takes to exit after a bootout;
+	// Stopping counts down the seconds left, advanced by sleep.
+	StopSeconds int `json:"stop_seconds"`
+	Stopping    int `json:"stopping"`
 	// RefuseBootstrap makes launchd refuse that many bootstraps first.
 	RefuseBootstrap int      `json:"refuse_bootstrap"`
 	Receipts        []string `json:"receipts"`
@@ -55,7 +61,14 @@ var fakes = map[string]func(m *machine, args []string) int{
 	"launchctl":   fakeLaunchctl,
 	"pkgutil":     fakePkgutil,
 	"chown":       fakeChown,
-	"sleep":       func(*machine, []string) int { return 0 },
+	"sleep": func(m *machine, args []string) int {
+		n, err := strconv.Atoi(strings.Join(args, " "))
+		if err != nil {
+			return usage("sleep", args)
+		}
+		m.Stopping = max(m.Stopping-n, 0)
+		return 0
+	},
 	"id": func(_ *machine, args []string) int {
 		if !slices.Equal(args, []string{"-u"}) {
 			return usage("id", args)
@@ -264,6 +277,10 @@ func fakeLaunchctl(m *machine, args []string) int {
 	}
 	switch {
 	case len(args) == 2 && args[0] == "print" && args[1] == service:
+		if m.Stopping > 0 {
+			fmt.Printf("%s = {\n\tstate = exiting\n}\n", service)
+			return 0
+		}
 		if m.Loaded == "" {
 			return notFound()
 		}
@@ -275,9 +292,19 @@ func fakeLaunchctl(m *machine, args []string) int {
 			return 3
 		}
 		m.Loaded = ""
+		if m.StopSeconds > 0 {
+			// A slow daemon: launchd gives up waiting and reports an error,
+			// and the job stays until the process has exited.
+			m.Stopping = m.StopSeconds
+			fmt.Fprintln(os.Stderr, "Boot-out failed: 36: Operation now in progress")
+			return 36
+		}
 		return 0
 	case len(args) == 2 && args[0] == "enable" && args[1] == service:
-		m.Enabled = true
+		m.Enabled, m.Disabled = true, false
+		return 0
+	case len(args) == 2 && args[0] == "disable" && args[1] == service:
+		m.Enabled, m.Disabled = false, true
 		return 0
 	case len(args) == 3 && args[0] == "bootstrap" && args[1] == "system":
 		refuse := func(why string) int {
@@ -288,7 +315,7 @@ func fakeLaunchctl(m *machine, args []string) int {
 			m.RefuseBootstrap--
 			return refuse("")
 		}
-		if m.Loaded != "" {
+		if m.Loaded != "" || m.Stopping > 0 {
 			return refuse("")
 		}
 		st, err := os.Stat(args[2])

@@ -9,13 +9,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/macpkg"
+	"github.com/instruktai/teleclaude/internal/xar"
 )
 
-//go:embed preinstall postinstall common.sh uninstall ai.instrukt.teleclaude.plist config.example.yml
+//go:embed preinstall postinstall common.sh uninstall ai.instrukt.teleclaude.plist config.example.yml newsyslog.conf
 var files embed.FS
 
 // Identifier is the package's (and the launchd job's) identifier.
@@ -28,30 +30,50 @@ const Base = "Library/Application Support/TeleClaude"
 // Options.MinMacOS, read from the programs themselves, takes precedence.
 const MinMacOS = "12.0"
 
+// HostArchitectures are Installer's names of the Macs the package installs
+// on: its programs are universal (arm64 and x86_64 slices).
+var HostArchitectures = []string{"arm64", "x86_64"}
+
 // Options are the inputs of one package.
 type Options struct {
-	Version    string // a leading "v" is dropped
-	Arch       string // GOARCH of the programs: arm64 or amd64
-	Teleclaude []byte // the darwin programs
+	Version    string // the receipt version; see ReceiptVersion
+	Teleclaude []byte // the universal darwin programs
 	Telec      []byte
 	MinMacOS   string // the oldest macOS the programs run on; "" for MinMacOS
 	ModTime    time.Time
+	Signer     *xar.Signer // signs the package; nil for an unsigned one
 }
 
-// appleArch maps GOARCH to Installer's name for the machine.
-var appleArch = map[string]string{"arm64": "arm64", "amd64": "x86_64"}
-
 // FileName is the package's conventional file name.
-func FileName(version, arch string) string {
-	return fmt.Sprintf("teleclaude_%s_darwin_%s.pkg", strings.TrimPrefix(version, "v"), arch)
+func FileName(version string) string {
+	return fmt.Sprintf("teleclaude_%s_darwin_universal.pkg", strings.TrimPrefix(version, "v"))
+}
+
+var (
+	release  = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+([-+.][0-9A-Za-z.+-]*)?$`)
+	unsafeCh = regexp.MustCompile(`[^0-9A-Za-z.-]+`)
+)
+
+// ReceiptVersion turns a build's version into one that Installer records
+// and that Munki and Jamf can compare: a release's (v1.2.3, or git
+// describe's 1.2.3-4-gabc123) stays as it is, without the "v"; anything
+// else, such as a bare commit hash of a dev build, becomes
+// 0.0.0-dev.<UTC time of built>.<version>, which sorts below every release
+// and by build time among dev builds.
+func ReceiptVersion(version string, built time.Time) string {
+	v := strings.TrimPrefix(version, "v")
+	if release.MatchString(v) {
+		return v
+	}
+	tag := strings.Trim(unsafeCh.ReplaceAllString(v, "-"), "-")
+	if tag == "" {
+		tag = "unknown"
+	}
+	return fmt.Sprintf("0.0.0-dev.%s.%s", built.UTC().Format("20060102150405"), tag)
 }
 
 // Build writes the package to w.
 func Build(w io.Writer, o Options) error {
-	host, ok := appleArch[o.Arch]
-	if !ok {
-		return fmt.Errorf("arch %q: want arm64 or amd64", o.Arch)
-	}
 	version := strings.TrimPrefix(o.Version, "v")
 	if version == "" {
 		return fmt.Errorf("a version is required")
@@ -79,10 +101,18 @@ func Build(w io.Writer, o Options) error {
 		{Path: Base + "/bin/teleclaude", Mode: 0o755, Data: o.Teleclaude},
 		{Path: Base + "/config.example.yml", Mode: 0o644, Data: read("config.example.yml")},
 		{Path: Base + "/uninstall", Mode: 0o755, Data: read("uninstall")},
+		{Path: "Library/LaunchDaemons", Mode: dir | 0o755},
+		{Path: "Library/LaunchDaemons/" + Identifier + ".plist", Mode: 0o644, Data: read(Identifier + ".plist")},
+		// /etc is a link to /private/etc: the Payload names the directory
+		// itself, as pkgbuild records it, so that Installer never meets the
+		// link.
+		{Path: "private", Mode: dir | 0o755},
+		{Path: "private/etc", Mode: dir | 0o755},
+		{Path: "private/etc/newsyslog.d", Mode: dir | 0o755},
+		{Path: "private/etc/newsyslog.d/teleclaude.conf", Mode: 0o644, Data: read("newsyslog.conf")},
 	}
 	scripts := []macpkg.File{
 		{Path: ".", Mode: dir | 0o755},
-		{Path: Identifier + ".plist", Mode: 0o644, Data: read(Identifier + ".plist")},
 		{Path: "common.sh", Mode: 0o644, Data: read("common.sh")},
 		{Path: "postinstall", Mode: 0o755, Data: read("postinstall")},
 		{Path: "preinstall", Mode: 0o755, Data: read("preinstall")},
@@ -93,8 +123,8 @@ func Build(w io.Writer, o Options) error {
 	}
 	p := &macpkg.Package{
 		Identifier: Identifier, Name: "teleclaude", Version: version, Title: "TeleClaude",
-		HostArchitectures: []string{host}, MinOSVersion: minOS, InstallLocation: "/",
-		Payload: payload, Scripts: scripts, ModTime: o.ModTime,
+		HostArchitectures: HostArchitectures, MinOSVersion: minOS, InstallLocation: "/",
+		Payload: payload, Scripts: scripts, ModTime: o.ModTime, Signer: o.Signer,
 	}
 	return p.Write(w)
 }

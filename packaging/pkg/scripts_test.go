@@ -65,7 +65,7 @@ func newMac(t *testing.T) *mac {
 
 	// Build the package and take out its two archives.
 	var buf bytes.Buffer
-	err = Build(&buf, Options{Version: "1.2.3", Arch: "arm64", Teleclaude: []byte("teleclaude program"), Telec: []byte("telec program"), ModTime: time.Unix(1700000000, 0)})
+	err = Build(&buf, Options{Version: "1.2.3", Teleclaude: []byte("teleclaude program"), Telec: []byte("telec program"), ModTime: time.Unix(1700000000, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func firstInstallCalls(id string) []string {
 		[]string{
 			"chown root:wheel " + b + `/config.yml.new"`,
 			"chown _teleclaude:wheel " + b + `/secrets.yml.new"`,
-			"chown root:wheel $ROOT/Library/LaunchDaemons/ai.instrukt.teleclaude.plist.new",
+			"chown root:wheel $ROOT/Library/LaunchDaemons/ai.instrukt.teleclaude.plist",
 		},
 		startCalls(),
 	)
@@ -278,6 +278,7 @@ func (m *mac) checkTree(uid, gid int) {
 		{base + "/shared", uid, gid, os.ModeDir | 0o755},
 		{"Library/Logs/TeleClaude", uid, 80, os.ModeDir | 0o750},
 		{"Library/LaunchDaemons/ai.instrukt.teleclaude.plist", 0, 0, 0o644},
+		{"private/etc/newsyslog.d/teleclaude.conf", 0, 0, 0o644},
 		{"Library/Application Support", 0, 80, os.ModeDir | 0o755},
 	}
 	for _, tt := range tests {
@@ -346,6 +347,7 @@ func TestSecondInstall(t *testing.T) {
 		[]string{
 			"launchctl print system/ai.instrukt.teleclaude",
 			"launchctl bootout system/ai.instrukt.teleclaude",
+			"launchctl print system/ai.instrukt.teleclaude", // gone: preinstall goes on
 			"dscl . -read /Users/_teleclaude UniqueID",
 			"dscl . -read /Groups/_teleclaude PrimaryGroupID",
 		},
@@ -353,7 +355,7 @@ func TestSecondInstall(t *testing.T) {
 		postCalls(),
 		[]string{
 			`chown _teleclaude:wheel "$ROOT/Library/Application Support/TeleClaude/secrets.yml"`,
-			"chown root:wheel $ROOT/Library/LaunchDaemons/ai.instrukt.teleclaude.plist.new",
+			"chown root:wheel $ROOT/Library/LaunchDaemons/ai.instrukt.teleclaude.plist",
 		},
 		startCalls(),
 	)...)
@@ -396,17 +398,19 @@ func TestTakenIDs(t *testing.T) {
 	m.checkTree(352, 352)
 }
 
-// TestNoFreeID: with 350-400 all taken the install stops before a file is
-// unpacked, saying why.
+// TestNoFreeID: with 350-394 all taken the install stops before a file is
+// unpacked, saying why; it never takes 395-399, which macOS gives to the
+// groups it makes on demand (com.apple.access_ssh and others), even when
+// they do not exist yet.
 func TestNoFreeID(t *testing.T) {
 	m := newMac(t)
 	m.set(func(st *machine) {
-		for n := 350; n <= 400; n++ {
+		for n := 350; n <= 394; n++ {
 			st.Users["_u"+strconv.Itoa(n)] = map[string]string{"UniqueID": strconv.Itoa(n)}
 		}
 	})
 	out, calls, err := m.install()
-	if err == nil || !strings.Contains(out, "no free id in 350-400") {
+	if err == nil || !strings.Contains(out, "no free id in 350-394") {
 		t.Fatalf("install: err %v, output %q; want a refusal naming the range", err, out)
 	}
 	for _, c := range calls {
@@ -492,8 +496,42 @@ func TestOldPlist(t *testing.T) {
 
 	calls := m.mustInstall()
 	m.calls(calls[:2], "launchctl print system/ai.instrukt.teleclaude", "launchctl bootout system/ai.instrukt.teleclaude")
-	m.calls(calls[len(calls)-4:], append([]string{"chown root:wheel $ROOT/Library/LaunchDaemons/ai.instrukt.teleclaude.plist.new"}, startCalls()...)...)
+	m.calls(calls[len(calls)-4:], append([]string{"chown root:wheel $ROOT/Library/LaunchDaemons/ai.instrukt.teleclaude.plist"}, startCalls()...)...)
 	m.checkTree(350, 350)
+}
+
+// TestSlowStop: an upgrade over a daemon that takes 15 s to exit after
+// bootout (which reports an error meanwhile) waits in preinstall until
+// launchd no longer has the job; one that never stops ends the install
+// before a file is unpacked.
+func TestSlowStop(t *testing.T) {
+	m := newMac(t)
+	m.mustInstall()
+	m.set(func(st *machine) { st.StopSeconds = 15 })
+	out, pre, post, err := m.installSteps()
+	if err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	want := []string{"launchctl print system/ai.instrukt.teleclaude", "launchctl bootout system/ai.instrukt.teleclaude"}
+	for range 15 {
+		want = append(want, "launchctl print system/ai.instrukt.teleclaude", "sleep 1")
+	}
+	want = append(want, "launchctl print system/ai.instrukt.teleclaude")
+	m.calls(pre[:len(want)], want...)
+	if !strings.Contains(out, "the old daemon stopped after 15 s") || m.machine().Loaded == "" {
+		t.Errorf("output %q, loaded %q", out, m.machine().Loaded)
+	}
+	m.calls(post[len(post)-3:], startCalls()...) // loaded at the first try
+
+	m.set(func(st *machine) { st.StopSeconds = 1000 })
+	os.Remove(m.path(base + "/uninstall"))
+	out, _, err = m.install()
+	if err == nil || !strings.Contains(out, "did not stop within 60 seconds") {
+		t.Fatalf("install over a daemon that does not stop: err %v\n%s", err, out)
+	}
+	if _, err := os.Stat(m.path(base + "/uninstall")); err == nil {
+		t.Error("the Payload was unpacked although the old daemon was still running")
+	}
 }
 
 // TestBootstrapRefused: launchd refusing once is retried; refusing every
@@ -557,6 +595,7 @@ func TestUninstall(t *testing.T) {
 		"id -u",
 		"launchctl print system/ai.instrukt.teleclaude",
 		"launchctl bootout system/ai.instrukt.teleclaude",
+		"launchctl disable system/ai.instrukt.teleclaude",
 		"pkgutil --forget ai.instrukt.teleclaude",
 		`chown root:wheel "$ROOT/Library/Application Support/TeleClaude/secrets.yml"`,
 		"dscl . -read /Users/_teleclaude UniqueID",
@@ -564,11 +603,11 @@ func TestUninstall(t *testing.T) {
 		"dscl . -read /Groups/_teleclaude PrimaryGroupID",
 		"dseditgroup -o delete _teleclaude")
 	st := m.machine()
-	if st.Users["_teleclaude"] != nil || st.Groups["_teleclaude"] != nil || st.Loaded != "" || len(st.Receipts) != 0 {
-		t.Errorf("after uninstall: user %v, group %v, loaded %q, receipts %q", st.Users["_teleclaude"], st.Groups["_teleclaude"], st.Loaded, st.Receipts)
+	if st.Users["_teleclaude"] != nil || st.Groups["_teleclaude"] != nil || st.Loaded != "" || len(st.Receipts) != 0 || st.Enabled {
+		t.Errorf("after uninstall: user %v, group %v, loaded %q, receipts %q, enabled %v", st.Users["_teleclaude"], st.Groups["_teleclaude"], st.Loaded, st.Receipts, st.Enabled)
 	}
 	for _, gone := range []string{base + "/bin", base + "/run", base + "/uninstall", base + "/config.example.yml",
-		"Library/LaunchDaemons/" + label + ".plist", "usr/local/bin/telec"} {
+		"Library/LaunchDaemons/" + label + ".plist", "private/etc/newsyslog.d/teleclaude.conf", "usr/local/bin/telec"} {
 		if _, err := os.Lstat(m.path(gone)); err == nil {
 			t.Errorf("%s is still there", gone)
 		}

@@ -9,11 +9,14 @@ package macpkgtest
 import (
 	"archive/tar"
 	"bytes"
+	"debug/macho"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -44,6 +47,7 @@ type Contents struct {
 	Payload   []Item
 	Scripts   []Item
 	Bom       []bom.Entry
+	BomData   []byte
 }
 
 // Open takes the package in file pkg apart, failing the test on any error.
@@ -77,6 +81,7 @@ func Open(t testing.TB, pkg string) *Contents {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.BomData = data
 	if c.Bom, err = bom.Read(data); err != nil {
 		t.Fatalf("reading the Bom: %v", err)
 	}
@@ -126,23 +131,60 @@ func items(t testing.TB, bsdtar, archive string) []Item {
 }
 
 // CheckBom fails the test unless the Bom lists exactly the Payload's
-// entries, in order, with their modes, owners, times, sizes and cksum CRCs.
+// entries, in order, with their modes, owners, times, sizes and cksum CRCs
+// (and, for a universal program, each architecture's slice with its size
+// and CRC, as the fat header read by debug/macho gives them), and unless
+// every Payload path is found by key lookup, the binary search Apple's
+// readers do. It also compares the lsbom-style listing of the two.
 func (c *Contents) CheckBom(t testing.TB) {
 	t.Helper()
 	if len(c.Bom) != len(c.Payload) {
 		t.Errorf("the Bom lists %d paths, the Payload holds %d", len(c.Bom), len(c.Payload))
 	}
+	b, err := bom.Open(c.BomData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromBom, fromPayload []string
 	for i := range min(len(c.Bom), len(c.Payload)) {
-		b, p := c.Bom[i], c.Payload[i]
+		p := c.Payload[i]
 		want := bom.Entry{Path: p.Name, Mode: p.Mode, UID: uint32(p.UID), GID: uint32(p.GID), ModTime: uint32(p.ModTime)}
 		switch p.Mode & 0o170000 {
 		case bom.TypeReg:
 			want.Size, want.Checksum = uint32(len(p.Data)), testenv.Cksum(t, p.Data)
+			if ff, err := macho.NewFatFile(bytes.NewReader(p.Data)); err == nil {
+				for _, a := range ff.Arches {
+					want.Arches = append(want.Arches, bom.Arch{CPUType: uint32(a.Cpu), CPUSubtype: a.SubCpu, Size: a.Size,
+						Checksum: testenv.Cksum(t, p.Data[a.Offset:a.Offset+a.Size])})
+				}
+			}
 		case bom.TypeSymlink:
 			want.Size, want.Checksum, want.Link = uint32(len(p.Link)), testenv.Cksum(t, []byte(p.Link)), p.Link
 		}
-		if b != want {
-			t.Errorf("Bom entry %d = %+v\nthe Payload says %+v", i, b, want)
+		if !reflect.DeepEqual(c.Bom[i], want) {
+			t.Errorf("Bom entry %d = %+v\nthe Payload says %+v", i, c.Bom[i], want)
 		}
+		if got, ok := b.Lookup(p.Name); !ok || !reflect.DeepEqual(got, want) {
+			t.Errorf("looking up %s in the Bom: %+v, %v", p.Name, got, ok)
+		}
+		fromBom = append(fromBom, Lsbom(c.Bom[i]))
+		fromPayload = append(fromPayload, Lsbom(want))
 	}
+	if !slices.Equal(fromBom, fromPayload) {
+		t.Errorf("lsbom of the Bom:\n%s\nof the Payload:\n%s", strings.Join(fromBom, "\n"), strings.Join(fromPayload, "\n"))
+	}
+}
+
+// Lsbom formats an entry the way `lsbom` prints it by default: path, octal
+// mode, uid/gid, and for files and symlinks the size and CRC (and the
+// target).
+func Lsbom(e bom.Entry) string {
+	s := fmt.Sprintf("%s\t%o\t%d/%d", e.Path, e.Mode, e.UID, e.GID)
+	switch e.Mode & 0o170000 {
+	case bom.TypeReg:
+		s += fmt.Sprintf("\t%d\t%d", e.Size, e.Checksum)
+	case bom.TypeSymlink:
+		s += fmt.Sprintf("\t%d\t%d\t%s", e.Size, e.Checksum, e.Link)
+	}
+	return s
 }

@@ -1,4 +1,4 @@
-package config
+package confimport
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/prefs"
 	"github.com/instruktai/teleclaude/internal/testenv"
@@ -127,7 +128,7 @@ func TestSplitRoundTrip(t *testing.T) {
 	}
 	sp := p
 	sp.ConfigFile, sp.SecretsFile = filepath.Join(out, "config.yml"), filepath.Join(out, "secrets.yml")
-	c, err := Load(sp, func(string) string { return "" })
+	c, err := config.Load(sp, func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("the split config does not load: %v", err)
 	}
@@ -277,18 +278,12 @@ func TestSplitNoServiceUser(t *testing.T) {
 	}
 }
 
-func TestDotenv(t *testing.T) {
-	path := filepath.Join(t.TempDir(), ".env")
-	write(t, path, "A=1\nexport B='x # y'\nC=\"a\\\"b\\nc\"\nD=plain # comment\n\n# c\nE=\nbad line\n9X=1\nA=2\nF=\"open\n", 0o600)
-	d, probs := readDotenv(path)
-	want := map[string]string{"A": "1", "B": "x # y", "C": "a\"b\nc", "D": "plain", "E": ""}
-	if !reflect.DeepEqual(d.vars, want) {
-		t.Errorf("vars = %q, want %q", d.vars, want)
+func write(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
 	}
-	got := probs.Error()
-	for _, w := range []string{path + ":8: not NAME=VALUE", path + ":9: not NAME=VALUE", path + ":10: A is already set at line 1", path + ":11: F: unterminated double quote"} {
-		if !strings.Contains(got, w) {
-			t.Errorf("problems =\n%s\nwant %s", got, w)
-		}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
 	}
 }

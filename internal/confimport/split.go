@@ -1,4 +1,4 @@
-package config
+package confimport
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/prefs"
 	"github.com/instruktai/teleclaude/internal/secretscan"
@@ -29,15 +30,15 @@ import (
 // keys. `teleclaude config split` turns it, with the .env the install ran
 // with, into the three layers.
 type oneFile struct {
-	Config  `yaml:",inline"`
-	Secrets Secrets `yaml:"secrets"`
+	config.Config `yaml:",inline"`
+	Secrets       config.Secrets `yaml:"secrets"`
 }
 
 // original is a one-file config as the old install ran it.
 type original struct {
 	doc   *strictyaml.Document
-	env   *dotenv
-	cfg   *Config // effective: file, secrets section, .env, defaults
+	env   *config.Dotenv
+	cfg   *config.Config // effective: file, secrets section, .env, defaults
 	prefs prefs.Preferences
 }
 
@@ -48,11 +49,13 @@ var layoutVars = []string{layout.EnvSystemMode, layout.EnvConfigPath, layout.Env
 
 // settingsEnv is the .env as Load would see it, without the layout
 // variables.
-func (d *dotenv) settingsEnv(name string) string {
-	if slices.Contains(layoutVars, name) {
-		return ""
+func settingsEnv(d *config.Dotenv) config.Getenv {
+	return func(name string) string {
+		if slices.Contains(layoutVars, name) {
+			return ""
+		}
+		return d.Getenv(name)
 	}
-	return d.getenv(name)
 }
 
 // loadOriginal reads from (and envFile, if not "") the way the old install
@@ -61,30 +64,30 @@ func (d *dotenv) settingsEnv(name string) string {
 func loadOriginal(from, envFile string, p layout.Paths) (*original, error) {
 	data, err := strictyaml.ReadFile(from, false)
 	if err != nil {
-		return nil, Problems{{File: from, Msg: err.Error()}}
+		return nil, config.Problems{{File: from, Msg: err.Error()}}
 	}
 	var of oneFile
-	doc, probs := decodeStrict(from, data, &of, true)
+	doc, probs := config.DecodeStrict(from, data, &of, true)
 	if probs != nil {
 		return nil, probs
 	}
 	o := &original{doc: doc, cfg: &of.Config}
 	if envFile != "" {
-		if o.env, probs = readDotenv(envFile); probs != nil {
+		if o.env, probs = config.ReadDotenv(envFile); probs != nil {
 			return nil, probs
 		}
 	}
 	o.prefs, probs = prefs.FromDocument(doc, false)
 	if probs == nil {
-		probs = o.prefs.ApplyEnv(o.env.settingsEnv)
+		probs = o.prefs.ApplyEnv(prefs.Getenv(settingsEnv(o.env)))
 	}
 	c := o.cfg
 	c.File, c.Secrets = from, of.Secrets
-	if err := c.applyEnv(o.env.settingsEnv); err != nil {
-		probs = append(probs, Problem{File: envFile, Msg: err.Error()})
+	if err := c.ApplyEnv(settingsEnv(o.env)); err != nil {
+		probs = append(probs, config.Problem{File: envFile, Msg: err.Error()})
 	}
-	c.applyDefaults(p, o.env.settingsEnv)
-	probs = append(probs, c.validate(from, doc)...)
+	c.ApplyDefaults(p, settingsEnv(o.env))
+	probs = append(probs, c.Validate(from, doc)...)
 	if len(probs) > 0 {
 		return nil, probs
 	}
@@ -172,7 +175,7 @@ func Split(o SplitOptions) (*SplitResult, error) {
 	// What still looks like a secret (a key in an agent's command line,
 	// say) cannot be moved by rule: the admin must, before anything is
 	// written.
-	if probs := checkSections(orig.doc, layout.System); probs != nil {
+	if probs := config.CheckSections(orig.doc, layout.System); probs != nil {
 		return nil, probs
 	}
 
@@ -287,9 +290,9 @@ func carryEnv(o *original, notes *[]string) {
 	if o.env == nil {
 		return
 	}
-	settings := map[string]envSetting{}
-	for _, s := range (&Config{}).envSettings() {
-		settings[s.name] = s
+	settings := map[string]config.EnvSetting{}
+	for _, s := range config.EnvSettings() {
+		settings[s.Name] = s
 	}
 	secretsEnv := map[string]bool{}
 	for _, a := range o.cfg.Agents {
@@ -297,16 +300,16 @@ func carryEnv(o *original, notes *[]string) {
 			secretsEnv[k] = true
 		}
 	}
-	for _, k := range sortedKeys(o.env.vars) {
-		v, at := o.env.vars[k], o.env.where(k)
+	for _, k := range sortedKeys(o.env.Vars()) {
+		v, at := o.env.Vars()[k], o.env.Where(k)
 		s, isSetting := settings[k]
 		switch {
 		case slices.Contains(layoutVars, k):
 			*notes = append(*notes, fmt.Sprintf("%s (%s): not carried; it moves files, and the system layout applies", k, at))
 		case isSetting:
-			setPath(o.doc.Root, strings.Split(s.path, "."), v, s.number)
-			*notes = append(*notes, fmt.Sprintf("%s (%s) → config.yml %s", k, at, s.path))
-		case k == envDBPassword:
+			setPath(o.doc.Root, strings.Split(s.Path, "."), v, s.Number)
+			*notes = append(*notes, fmt.Sprintf("%s (%s) → config.yml %s", k, at, s.Path))
+		case k == config.EnvDBPassword:
 			*notes = append(*notes, fmt.Sprintf("%s (%s) → secrets.yml database.password", k, at))
 		case k == "TELECLAUDE_DB_DSN":
 			*notes = append(*notes, fmt.Sprintf("%s (%s): not carried; write database: host, port, dbname and user in config.yml (a password goes to secrets.yml)", k, at))
@@ -517,14 +520,14 @@ func writeNew(path string, data []byte, w owner) error {
 // came from: each agent's session environment whether a value sat in its env
 // or in the secrets, for one.
 type effective struct {
-	Computer   Computer
-	People     []Person
-	Projects   []Project
+	Computer   config.Computer
+	People     []config.Person
+	Projects   []config.Project
 	Agents     map[string]effectiveAgent
-	Database   Database
-	Socket     Socket
-	Sessions   Sessions
-	Logging    Logging
+	Database   config.Database
+	Socket     config.Socket
+	Sessions   config.Sessions
+	Logging    config.Logging
 	DBPassword string
 	Adapters   map[string]map[string]string
 	Prefs      prefs.Preferences
@@ -535,7 +538,7 @@ type effectiveAgent struct {
 	Env     map[string]string
 }
 
-func effectiveOf(c *Config, p prefs.Preferences) effective {
+func effectiveOf(c *config.Config, p prefs.Preferences) effective {
 	e := effective{Computer: c.Computer, People: c.People, Projects: c.Projects, Database: c.Database, Socket: c.Socket,
 		Sessions: c.Sessions, Logging: c.Logging, DBPassword: c.Secrets.Database.Password, Adapters: c.Secrets.Adapters,
 		Agents: map[string]effectiveAgent{}, Prefs: p}
@@ -559,7 +562,7 @@ func effectiveOf(c *Config, p prefs.Preferences) effective {
 func checkRoundTrip(orig *original, p layout.Paths, out map[string]string) error {
 	p.ConfigFile, p.SecretsFile = out["system config"], out["secrets"]
 	none := func(string) string { return "" }
-	c, err := Load(p, none)
+	c, err := config.Load(p, none)
 	if err != nil {
 		return err
 	}
