@@ -144,7 +144,14 @@ type Sessions struct {
 	// MaxRunning is how many sessions one person may have running at once
 	// (default 32): a shared machine's memory is everyone's.
 	MaxRunning int `yaml:"max_running"`
+	// TranscriptMaxBytes is how much text of one session's output its
+	// transcript keeps (default 64 MiB); what comes after is counted, and
+	// the transcript says how much went.
+	TranscriptMaxBytes int64 `yaml:"transcript_max_bytes"`
 }
+
+// DefaultTranscriptMaxBytes is sessions.transcript_max_bytes unless set.
+const DefaultTranscriptMaxBytes = 64 << 20
 
 // Session host kinds (sessions.host).
 const (
@@ -356,6 +363,9 @@ func (c *Config) applyDefaults(p layout.Paths, getenv Getenv) {
 	}
 	if c.Sessions.MaxRunning == 0 {
 		c.Sessions.MaxRunning = 32
+	}
+	if c.Sessions.TranscriptMaxBytes == 0 {
+		c.Sessions.TranscriptMaxBytes = DefaultTranscriptMaxBytes
 	}
 	if c.Sessions.DefaultAgent == "" {
 		if _, ok := c.Agents["shell"]; ok {

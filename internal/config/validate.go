@@ -124,6 +124,9 @@ func (c *Config) validate(file string, doc *strictyaml.Document) Problems {
 	if c.Sessions.MaxRunning < 0 {
 		add(loc.line("sessions", "max_running"), "sessions.max_running must be at least 1")
 	}
+	if n := c.Sessions.TranscriptMaxBytes; n < 64<<10 {
+		add(loc.line("sessions", "transcript_max_bytes"), "sessions.transcript_max_bytes is %d; at least 65536 (64 KiB)", n)
+	}
 	if t := c.Sessions.Tmux; strings.Contains(t, "/") && !filepath.IsAbs(t) {
 		add(loc.line("sessions", "tmux"), "sessions.tmux %q: give an absolute path, or a bare name to look up in PATH", t)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -62,6 +63,8 @@ type Daemon struct {
 	hostErr error
 
 	orphans orphanCount
+	// socketProblem is why the socket could not be made again, once said.
+	socketProblem string
 }
 
 // orphanCount caches how many sessions belong to no current account.
@@ -203,18 +206,69 @@ func Run(ctx context.Context) error {
 	go func() { mgr.Run(rctx); close(recorded) }()
 	defer func() { stopRecorder(); <-recorded }()
 
+	watch := time.NewTicker(socketCheckEvery)
+	defer watch.Stop()
 	for {
 		select {
 		case <-hup:
 			d.reload()
+		case <-watch.C:
+			ln = d.checkSocket(hs, ln, serveErr)
+			if ln == nil {
+				return errors.New("the daemon's socket was removed (was the run directory deleted?); exiting so that systemd restarts the service and its socket")
+			}
 		case <-ctx.Done():
 			log.Infof("shutting down (%v)", context.Cause(ctx))
 			return d.shutdown(hs, ln)
 		case err := <-serveErr:
+			if errors.Is(err, net.ErrClosed) {
+				continue // a listener replaced by checkSocket
+			}
 			ln.Close()
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
+}
+
+// socketCheckEvery is how often the daemon looks for its socket file: a
+// removed run directory (an admin's rm -rf, a tmp cleaner) would otherwise
+// leave it up and unreachable, saying nothing.
+const socketCheckEvery = 2 * time.Second
+
+// underSystemd: systemd started this process as a service.
+func underSystemd() bool { return os.Getenv("INVOCATION_ID") != "" || os.Getenv("NOTIFY_SOCKET") != "" }
+
+// checkSocket returns the listener to go on with: ln while its socket
+// file is in place; when it is gone, a new one at the same path serving
+// hs (logged), or nil under systemd, where the unit's restart recreates
+// the directories the daemon may not.
+func (d *Daemon) checkSocket(hs *http.Server, ln *socket.Listener, serveErr chan<- error) *socket.Listener {
+	if !ln.Gone() {
+		return ln
+	}
+	log := logrus.WithField("socket", ln.Path())
+	if underSystemd() {
+		log.Error("the daemon's socket was removed; exiting so that systemd restarts the service")
+		return nil
+	}
+	err := d.prepareDirs()
+	var nl *socket.Listener
+	if err == nil {
+		nl, err = d.listen()
+	}
+	if err != nil {
+		// Said once (until it changes): it is tried again every round.
+		if err.Error() != d.socketProblem {
+			log.WithError(err).Error("the daemon's socket was removed (was the run directory deleted?), and cannot be made again; nobody can reach the daemon until an admin restores the directory or restarts it")
+		}
+		d.socketProblem = err.Error()
+		return ln
+	}
+	d.socketProblem = ""
+	go func() { serveErr <- hs.Serve(nl) }()
+	ln.Close()
+	log.Warn("the daemon's socket was removed (was the run directory deleted?); made it again")
+	return nl
 }
 
 // shutdown stops accepting, lets in-flight requests finish, and returns; the
@@ -424,11 +478,13 @@ func (d *Daemon) Status(ctx context.Context) (apitype.Status, error) {
 	return st, nil
 }
 
-// Healthy implements api.Backend.
+// Healthy implements api.Backend: healthy means able to write (room on
+// the disk, the database's write lock and, on PostgreSQL, the instance
+// lock), not only able to read.
 func (d *Daemon) Healthy(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return d.store.Ping(ctx)
+	return d.store.Healthy(ctx)
 }
 
 // sessionManager sets up where sessions run. When they cannot run here
@@ -438,6 +494,7 @@ func (d *Daemon) sessionManager() *sessions.Manager {
 	cfg := d.cfg.Load()
 	o := sessions.Options{
 		Store: d.store, Config: d.cfg.Load, SystemMode: d.paths.Mode == layout.System, DaemonUID: os.Getuid(),
+		MaxOutput: cfg.Sessions.TranscriptMaxBytes,
 	}
 	o.Host, o.HostErr = d.sessionHost(cfg)
 	if o.HostErr != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -18,8 +19,21 @@ var ErrNoHost = errors.New("no session host")
 
 // callTimeout bounds every call to a host: a host is the user's own
 // process, which they may stop or replace, and a stuck one must not hold
-// up anyone else's sessions.
-const callTimeout = 10 * time.Second
+// up anyone else's sessions. A start gets longer: on a busy machine many
+// starts queue at one tmux server, and a start given up on is a session
+// thrown away.
+const (
+	callTimeout  = 10 * time.Second
+	startTimeout = 25 * time.Second
+)
+
+// timeoutOf is how long a call of op may take, end to end.
+func timeoutOf(op string) time.Duration {
+	if op == OpStart {
+		return startTimeout
+	}
+	return callTimeout
+}
 
 // Client talks to one user's host.
 type Client struct {
@@ -28,7 +42,8 @@ type Client struct {
 }
 
 func (c *Client) call(ctx context.Context, req Request) (Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	timeout := timeoutOf(req.Op)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.sock)
@@ -36,7 +51,7 @@ func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 			return Response{}, fmt.Errorf("uid %d: %w", c.uid, ErrNoHost)
 		}
-		return Response{}, fmt.Errorf("session host of uid %d: %w", c.uid, err)
+		return Response{}, c.inWords(ctx, timeout, err)
 	}
 	defer conn.Close()
 	// The socket's path is in a directory its user may write: only a
@@ -55,11 +70,11 @@ func (c *Client) call(ctx context.Context, req Request) (Response, error) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if err := writeMessage(conn, req); err != nil {
-		return Response{}, fmt.Errorf("session host of uid %d: %w", c.uid, err)
+		return Response{}, c.inWords(ctx, timeout, err)
 	}
 	var resp Response
 	if err := readMessage(conn, &resp, maxResponse); err != nil {
-		return Response{}, fmt.Errorf("session host of uid %d: %w", c.uid, err)
+		return Response{}, c.inWords(ctx, timeout, err)
 	}
 	// The host is its user's process: what it says is kept short, and
 	// on one line without escapes, for it reaches the daemon's log.
@@ -133,3 +148,27 @@ func ReportStarted(ctx context.Context, sock, id string, uid int, problem string
 	_, err := c.call(ctx, Request{Op: OpStarted, Session: id, Problem: problem})
 	return err
 }
+
+// inWords says what went wrong with a call in words a person can act on;
+// the socket's own text (a path, "i/o timeout", "broken pipe") stays in
+// the chain for the log.
+func (c *Client) inWords(ctx context.Context, timeout time.Duration, err error) error {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &CallError{Msg: fmt.Sprintf("the session host of uid %d did not answer within %s: the machine is busy or the host is stuck; try again shortly", c.uid, timeout), Err: err}
+	case ctx.Err() != nil:
+		return &CallError{Msg: fmt.Sprintf("the call to the session host of uid %d was given up", c.uid), Err: err}
+	default:
+		return &CallError{Msg: fmt.Sprintf("the session host of uid %d broke off the call without answering (it may have been stopped or restarted); try again", c.uid), Err: err}
+	}
+}
+
+// CallError is a call to a host that got no answer: Msg says so in words,
+// Err is the socket's error.
+type CallError struct {
+	Msg string
+	Err error
+}
+
+func (e *CallError) Error() string { return e.Msg }
+func (e *CallError) Unwrap() error { return e.Err }

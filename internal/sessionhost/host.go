@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -106,6 +107,9 @@ type Config struct {
 type Host struct {
 	cfg   Config
 	start func(ctx context.Context, h *Host, o Owner) error
+
+	mu       sync.Mutex
+	starting map[int]*sync.Mutex // per owner: one start of their host at a time
 }
 
 // ErrCannotSwitch: the daemon may not run programs as another user here.
@@ -175,6 +179,23 @@ func (h *Host) Ensure(ctx context.Context, o Owner) (*Client, error) {
 		return c, nil
 	} else if !errors.Is(err, ErrNoHost) {
 		return nil, err
+	}
+	// Many starts at once for an owner without a host start one host;
+	// the others wait for it and find it answering.
+	h.mu.Lock()
+	if h.starting == nil {
+		h.starting = map[int]*sync.Mutex{}
+	}
+	l, ok := h.starting[o.UID]
+	if !ok {
+		l = &sync.Mutex{}
+		h.starting[o.UID] = l
+	}
+	h.mu.Unlock()
+	l.Lock()
+	defer l.Unlock()
+	if err := c.Ping(ctx); err == nil {
+		return c, nil
 	}
 	if err := h.prepare(o); err != nil {
 		return nil, err

@@ -116,9 +116,10 @@ func (h *host) ensureTmux(ctx context.Context) error {
 
 func (h *host) serve(ctx context.Context, c net.Conn) {
 	defer c.Close()
-	// Within the daemon's own time for a call (callTimeout): what the
+	// Within the daemon's own time for the call (timeoutOf): what the
 	// daemon gave up on must not still be done afterwards.
-	c.SetDeadline(time.Now().Add(callTimeout - time.Second))
+	begun := time.Now()
+	c.SetDeadline(begun.Add(callTimeout - time.Second))
 	creds, err := peercred.Get(c)
 	if err != nil {
 		return
@@ -128,7 +129,9 @@ func (h *host) serve(ctx context.Context, c net.Conn) {
 		writeMessage(c, Response{Error: err.Error()})
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, callTimeout-2*time.Second)
+	timeout := timeoutOf(req.Op)
+	c.SetDeadline(begun.Add(timeout - time.Second))
+	ctx, cancel := context.WithTimeout(ctx, timeout-2*time.Second-time.Since(begun))
 	defer cancel()
 	writeMessage(c, h.handle(ctx, creds.UID, req))
 }

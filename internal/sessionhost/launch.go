@@ -25,7 +25,7 @@ const waitScript = `f=$1; shift
 trap : HUP INT QUIT TERM
 "$@"
 c=$?
-printf '%d\n' "$c" > "$f"
+[ -e "$f" ] && printf '%d\n' "$c" >> "$f"
 exit "$c"`
 
 // Exec is `teleclaude session-exec --host SOCK --session ID`, the first

@@ -206,7 +206,7 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 	}
 	// From here on a failure removes every trace of the session. A client
 	// that goes away (Ctrl-C) does not cut the start short halfway.
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startBudget)
 	defer cancel()
 	if err := m.launch(lctx, owner, s, agent, env); err != nil {
 		m.discard(s)
@@ -220,6 +220,11 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 	logrus.WithFields(logrus.Fields{"session": s.ID, "person": c.Person, "uid": c.UID, "project": s.Project, "agent": s.Agent}).Info("session started")
 	return m.o.Store.GetSession(lctx, s.ID)
 }
+
+// startBudget bounds a start once its row exists: starting the owner's
+// host (up to 10s) and the host's start call (up to 25s, see
+// sessionhost), with room for the database.
+const startBudget = 40 * time.Second
 
 // launch has the owner's host start the session. The agent's spec, API
 // keys included, goes to the host over its socket, and from there to the
@@ -243,9 +248,27 @@ func (m *Manager) launch(ctx context.Context, owner sessionhost.Owner, s store.S
 // its host may have made of it as soon as the host answers.
 func (m *Manager) discard(s store.Session) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := m.deleteRow(ctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		logrus.WithError(err).WithField("session", s.ID).Error("could not remove a session whose start failed")
+	err := m.deleteRow(ctx, s.ID)
+	cancel()
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		// A row left starting would count against its owner's
+		// max_running until the next restart: keep trying.
+		logrus.WithError(err).WithField("session", s.ID).Warn("could not remove a session whose start failed; trying again")
+		go func() {
+			for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+				time.Sleep(wait)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err := m.deleteRow(ctx, s.ID)
+				cancel()
+				if err == nil || errors.Is(err, store.ErrNotFound) {
+					return
+				}
+				if wait == 30*time.Second {
+					logrus.WithError(err).WithField("session", s.ID).Error("still cannot remove a session whose start failed; the next start of the daemon will")
+					return
+				}
+			}
+		}()
 	}
 	if m.o.Host == nil || s.OwnerUID == nil {
 		return
@@ -255,9 +278,20 @@ func (m *Manager) discard(s store.Session) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		m.o.Host.Client(int(*s.OwnerUID)).Kill(ctx, s.ID)
+		m.removeFiles(s)
+	}()
+}
+
+// removeFiles removes a finished session's output log and exit status,
+// and again a little later: a launcher the kill reached writes its status
+// as it goes, possibly just after the first removal.
+func (m *Manager) removeFiles(s store.Session) {
+	rm := func() {
 		os.Remove(m.logPath(s))
 		os.Remove(m.exitPath(s))
-	}()
+	}
+	rm()
+	time.AfterFunc(5*time.Second, rm)
 }
 
 // logPath is the session's output log; exitPath where its exit status goes.
@@ -451,19 +485,48 @@ func (m *Manager) Send(ctx context.Context, c identity.Identity, id, text string
 	lock := m.lock(id)
 	lock.Lock()
 	defer lock.Unlock()
-	if err := m.o.Host.Client(int(*s.OwnerUID)).Paste(ctx, s.ID, text, enter); err != nil {
-		if errors.Is(err, sessionhost.ErrNoSession) || errors.Is(err, sessionhost.ErrNoHost) {
-			return errdefs.Conflictf("session %s has just ended", id)
-		}
-		return err
-	}
 	in := text
 	if enter {
 		in += "\n"
 	}
-	// Recorded once delivered.
-	_, err = m.o.Store.AppendTranscript(ctx, id, store.TranscriptEntry{Direction: "in", Content: in})
-	return err
+	// Recorded first, delivered second: input that cannot be recorded is
+	// not typed, so a client that retries a failed send never types it
+	// twice, and nothing reaches a program without a record.
+	if _, err := m.o.Store.AppendTranscript(ctx, id, store.TranscriptEntry{Direction: "in", Content: in}); err != nil {
+		kind, why := errdefs.Unavailable, "the database refused the write (the daemon's log says why)"
+		var de *errdefs.Error
+		if errors.As(err, &de) {
+			kind, why = de.Kind, de.Msg
+		}
+		return &errdefs.Error{Kind: kind, Err: err, Msg: fmt.Sprintf("your input was not sent to session %s, because it could not be recorded: %s", id, why)}
+	}
+	err = m.paste(ctx, int(*s.OwnerUID), s.ID, text, enter)
+	if err == nil {
+		return nil
+	}
+	// The record stands, so the transcript says it never arrived.
+	note := store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: the input above was not delivered: %v]\n", err)}
+	if _, nerr := m.o.Store.AppendTranscript(context.WithoutCancel(ctx), id, note); nerr != nil {
+		logrus.WithError(nerr).WithField("session", id).Error("recording that an input was not delivered")
+	}
+	if errors.Is(err, sessionhost.ErrNoSession) {
+		return errdefs.Conflictf("session %s has just ended; your input was not delivered", id)
+	}
+	return errdefs.Unavailablef("your input was not delivered to session %s: %w", id, err)
+}
+
+// paste types into a session through its owner's host, starting the host
+// again if it is gone (its tmux server, and the session, live on).
+func (m *Manager) paste(ctx context.Context, uid int, id, text string, enter bool) error {
+	err := m.o.Host.Client(uid).Paste(ctx, id, text, enter)
+	if !errors.Is(err, sessionhost.ErrNoHost) {
+		return err
+	}
+	c, herr := m.hostFor(ctx, uid)
+	if herr != nil {
+		return fmt.Errorf("%w (and it could not be started again: %v)", err, herr)
+	}
+	return c.Paste(ctx, id, text, enter)
 }
 
 // A transcript read returns at most MaxPage entries and, past the first

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,10 +37,11 @@ const (
 	readPerPoll = 4 << 20
 )
 
-// maxBacklog is how far a log may run ahead of what has been read: output
-// coming faster than it can be kept is skipped (the transcript says so),
-// so that the log, on tmpfs, in memory, stays small.
-const maxBacklog = 16 << 20
+// rawPerKept bounds how much terminal data is read for each byte the
+// transcript may keep: output that is nearly all escape sequences (or a
+// log its owner made a huge sparse file) is skipped past that, not read
+// to its end.
+const rawPerKept = 4
 
 // maxEntry bounds one transcript entry, so that a page of entries stays a
 // reasonable answer; longer output is split at character boundaries.
@@ -68,6 +70,14 @@ type live struct {
 	finalizing bool
 	// lastWarn is the last problem logged about it: one is logged once.
 	lastWarn string
+	// stored is how many bytes of output its transcript holds (known once
+	// storedKnown): the limit counts what is kept, not terminal data.
+	// skipped counts the log bytes passed over since, for the final note.
+	// Both guarded by the session's lock.
+	stored      int64
+	storedKnown bool
+	skipped     int64
+	limitNoted  bool
 }
 
 // newLive is the record of s, reading its log from the offset stored.
@@ -163,9 +173,10 @@ func (m *Manager) pollOutput(ctx context.Context) {
 // drain moves output from l's log into the transcript, the caller holding
 // the session's lock. It reads no further than the log's size when it
 // starts (its owner may keep writing to it, or make it a huge sparse
-// file), at most readPerPoll unless final, and nothing past MaxOutput or
-// a backlog over maxBacklog, which it skips. final reads to that end and
-// drops an unfinished escape sequence there.
+// file), at most readPerPoll unless final. A backlog is read a share per
+// poll and kept until the transcript holds MaxOutput bytes; what comes
+// after is passed over and counted, and the final read notes how much.
+// final reads to that end and drops an unfinished escape sequence there.
 func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 	if l.f == nil {
 		f, err := openSessionFile(l.log, int(*l.s.OwnerUID), true)
@@ -177,18 +188,25 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 		}
 		l.f = f
 	}
+	if !l.storedKnown {
+		n, err := m.o.Store.OutputBytes(ctx, l.s.ID)
+		if err != nil {
+			return err
+		}
+		l.stored, l.storedKnown = n, true
+	}
 	st, err := l.f.Stat()
 	if err != nil {
 		return err
 	}
 	end := st.Size()
-	if end <= l.offset {
-		return nil
-	}
-	if l.offset >= m.o.MaxOutput || end-l.offset > maxBacklog {
-		return m.skip(ctx, l, end)
-	}
 	for read := int64(0); l.offset < end && (final || read < readPerPoll); {
+		if l.stored >= m.o.MaxOutput || l.offset >= rawPerKept*m.o.MaxOutput {
+			if err := m.skip(ctx, l, end); err != nil {
+				return err
+			}
+			break
+		}
 		buf := make([]byte, min(end-l.offset, maxRead))
 		if _, err := l.f.ReadAt(buf, l.offset); err != nil && !errors.Is(err, io.EOF) {
 			return err
@@ -197,55 +215,74 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 		if n == 0 {
 			return nil // only the start of a sequence so far
 		}
-		entries := m.keep(l, text, n)
+		entries, kept := m.keep(l, text)
 		if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, l.offset+int64(n), entries...); err != nil {
 			return err
 		}
 		l.offset += int64(n)
+		l.stored += kept
 		read += int64(n)
 		// What is in the transcript need not stay in memory (the log is
 		// on tmpfs): give back the pages read.
 		punchHole(l.f, l.offset)
 	}
+	if final && l.skipped > 0 {
+		note := store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: %d bytes of output after the transcript's limit were not kept]\n", l.skipped)}
+		if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, l.offset, note); err != nil {
+			return err
+		}
+		l.skipped = 0
+	}
 	return nil
 }
 
-// skip moves past the log up to end without reading it: the session is
-// past MaxOutput (silently: the transcript said so when it crossed), or
-// its output came too fast to keep (the transcript says how much went).
+// skip moves past the log up to end without reading it, counting what it
+// passes over; the transcript said why when the limit was reached, or
+// says it now if the reason is terminal data with hardly any text.
 func (m *Manager) skip(ctx context.Context, l *live, end int64) error {
 	var entries []store.TranscriptEntry
-	if l.offset < m.o.MaxOutput {
-		note := fmt.Sprintf("\n[teleclaude: %d MiB of output came faster than it could be kept, and was skipped]\n", (end-l.offset)>>20)
-		entries = append(entries, store.TranscriptEntry{Direction: "out", Content: note})
-		if end >= m.o.MaxOutput {
-			entries = append(entries, m.limitNote())
-		}
+	switch {
+	case l.stored < m.o.MaxOutput:
+		entries = append(entries, store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: this session wrote %d MiB of terminal data with only %d bytes of text in it; the rest is not kept]\n", l.offset>>20, l.stored)})
+		l.stored, l.limitNoted = m.o.MaxOutput, true
+	case !l.limitNoted:
+		entries = append(entries, m.limitNote(0))
+		l.limitNoted = true
 	}
 	if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, end, entries...); err != nil {
 		return err
 	}
+	l.skipped += end - l.offset
 	l.offset = end
 	punchHole(l.f, l.offset)
 	return nil
 }
 
-func (m *Manager) limitNote() store.TranscriptEntry {
-	return store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: this session's output passed %d MiB; the rest is not kept in its transcript]\n", m.o.MaxOutput>>20)}
+// keep returns the entries for text and how many bytes of it they keep:
+// all of it while the transcript holds less than MaxOutput, then up to
+// it, with a line saying the limit was reached and how much of this
+// output went; nothing after.
+func (m *Manager) keep(l *live, text []byte) ([]store.TranscriptEntry, int64) {
+	room := m.o.MaxOutput - l.stored
+	switch {
+	case room <= 0:
+		l.skipped += int64(len(text))
+		return nil, 0
+	case int64(len(text)) <= room:
+		return outputEntries(text), int64(len(text))
+	}
+	cut := int(room)
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	l.skipped += int64(len(text) - cut)
+	l.limitNoted = true
+	// The note counts against nothing: the limit is what the session wrote.
+	return append(outputEntries(text[:cut]), m.limitNote(len(text)-cut)), room
 }
 
-// keep returns the entries for text, the output of log bytes [offset,
-// offset+n): all of it up to MaxOutput bytes of log, nothing after, and
-// once, where the limit is crossed, a line saying so.
-func (m *Manager) keep(l *live, text []byte, n int) []store.TranscriptEntry {
-	limit := m.o.MaxOutput
-	switch {
-	case l.offset >= limit:
-		return nil
-	case l.offset+int64(n) <= limit:
-		return outputEntries(text)
-	}
-	return append(outputEntries(text), m.limitNote())
+func (m *Manager) limitNote(cut int) store.TranscriptEntry {
+	return store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: this session's transcript reached its limit of %d bytes (sessions.transcript_max_bytes); %d bytes of this output and all after it are not kept]\n", m.o.MaxOutput, cut)}
 }
 
 func outputEntries(text []byte) []store.TranscriptEntry {
@@ -357,8 +394,10 @@ func (m *Manager) pollStatus(ctx context.Context) {
 }
 
 func (m *Manager) pollOwner(ctx context.Context, uid int, ls []*live) {
-	panes, err := m.o.Host.Client(uid).Panes(ctx)
-	if err != nil && !errors.Is(err, sessionhost.ErrNoHost) {
+	panes, err := m.panes(ctx, uid)
+	if err != nil {
+		// Only a host that answers may say a session is gone: one that
+		// cannot be asked proves nothing, and its sessions stay running.
 		if ctx.Err() == nil {
 			m.warn(ls[0], "asking the session host about its sessions", err)
 		}
@@ -447,8 +486,7 @@ func (m *Manager) finalize(ctx context.Context, l *live) {
 		l.f = nil
 	}
 	lock.Unlock()
-	os.Remove(l.log)
-	os.Remove(m.exitPath(l.s))
+	m.removeFiles(l.s)
 	m.mu.Lock()
 	if m.live[l.s.ID] == l {
 		delete(m.live, l.s.ID)
@@ -488,12 +526,15 @@ func (m *Manager) end(ctx context.Context, s store.Session, status string, exit 
 }
 
 // Reconcile runs once at start, before the API serves and before the
-// daemon tells its service manager it is ready: sessions the database
-// calls running are picked up again if their host still has them (output
-// resumes at the recorded offset), recorded as lost if they are provably
-// gone; a start that a crash interrupted leaves nothing behind. A session
-// whose status is settled here is never listed as running when it is not
-// (after a reboot, say).
+// daemon tells its service manager it is ready. Sessions the database calls
+// running are picked up again if their host has them (a host that is gone
+// is started again and finds the tmux server the old one left; output
+// resumes at the recorded offset). They are recorded as lost only when
+// provably gone: their host answers without them, or neither a host nor its
+// tmux server's socket is left (after a reboot, /run is empty). A host that
+// cannot be asked now proves nothing: its sessions stay running and the
+// recorder asks again. A start that a crash interrupted leaves nothing
+// behind. So a session is never listed as running when it is known not to.
 func (m *Manager) Reconcile(ctx context.Context) {
 	ss, err := m.o.Store.ListSessions(ctx, store.SessionFilter{Status: []string{Starting, Running}})
 	if err != nil {
@@ -536,7 +577,7 @@ func (m *Manager) Reconcile(ctx context.Context) {
 			m.mu.Lock()
 			l.status, l.finalizeAt = "", now
 			m.mu.Unlock()
-			log.Warn("session vanished while the daemon was away; recorded as lost")
+			log.Warn("session vanished while the daemon was away (its session host does not have it); recorded as lost")
 		}
 	}
 }
@@ -551,48 +592,46 @@ func sessionFields(s store.Session) logrus.Fields {
 }
 
 // reconcileBudget bounds how long the start waits for hosts to say which
-// sessions they have: a host that does not answer in time leaves its
-// sessions running, unsettled, for the recorder to ask again.
-const reconcileBudget = 5 * time.Second
+// sessions they have: a host that does not answer in time keeps its
+// sessions running, and the recorder asks it again.
+const reconcileBudget = 10 * time.Second
 
 // panesOfAll asks the hosts of every owner in ss, all at once, which
-// sessions they have. Owners whose sessions cannot be known now are in
-// unknown: a host that does not answer in time, or none answering while
-// its tmux server's socket is still there. No host and no tmux socket
-// (after a reboot, /run is empty) means the sessions are gone.
+// sessions they have, starting a host that is gone. Owners whose sessions
+// cannot be known now are in unknown: no answer while their tmux server's
+// socket is still there. No answer and no tmux socket means the sessions
+// are gone, as does a host answering without them.
 func (m *Manager) panesOfAll(ctx context.Context, ss []store.Session) (panes map[int64]map[string]bool, unknown map[int64]bool) {
 	out := map[int64]map[string]bool{}
 	unknown = map[int64]bool{}
 	if m.o.Host == nil {
 		return out, unknown
 	}
+	uids := map[int64]bool{}
 	for _, s := range ss {
-		if s.OwnerUID != nil {
-			out[*s.OwnerUID] = map[string]bool{}
+		if s.OwnerUID != nil && s.Status == Running {
+			uids[*s.OwnerUID] = true
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, reconcileBudget)
 	defer cancel()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for uid := range out {
+	for uid := range uids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ps, err := m.o.Host.Client(int(uid)).Panes(ctx)
-			gone := errors.Is(err, sessionhost.ErrNoHost)
-			if gone {
-				if _, serr := os.Lstat(filepath.Join(m.o.Host.Dir(int(uid)), "tmux.sock")); serr == nil {
-					gone = false
-				}
-			}
-			if err != nil && !errors.Is(err, sessionhost.ErrNoHost) {
-				logrus.WithError(err).WithField("uid", uid).Warn("asking a session host about its sessions at start")
-			}
+			ps, err := m.panes(ctx, int(uid))
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil && !gone {
-				unknown[uid] = true
+			out[uid] = map[string]bool{}
+			if err != nil {
+				_, serr := os.Lstat(filepath.Join(m.o.Host.Dir(int(uid)), "tmux.sock"))
+				if !errors.Is(serr, fs.ErrNotExist) {
+					unknown[uid] = true
+					logrus.WithError(err).WithField("uid", uid).Warn("asking a session host about its sessions at start")
+				}
+				return
 			}
 			for _, p := range ps {
 				out[uid][p.Session] = true
@@ -601,4 +640,28 @@ func (m *Manager) panesOfAll(ctx context.Context, ss []store.Session) (panes map
 	}
 	wg.Wait()
 	return out, unknown
+}
+
+// panes asks uid's host which sessions its tmux server has. A host that is
+// gone (killed, crashed) is started again first: the new one finds the tmux
+// server the old one left, with the sessions in it, and reports them.
+func (m *Manager) panes(ctx context.Context, uid int) ([]tmux.Pane, error) {
+	ps, err := m.o.Host.Client(uid).Panes(ctx)
+	if !errors.Is(err, sessionhost.ErrNoHost) {
+		return ps, err
+	}
+	c, err := m.hostFor(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	return c.Panes(ctx)
+}
+
+// hostFor returns uid's host client, starting the host if none answers.
+func (m *Manager) hostFor(ctx context.Context, uid int) (*sessionhost.Client, error) {
+	owner, err := sessionhost.LookupOwner(uid)
+	if err != nil {
+		return nil, fmt.Errorf("the owner of uid %d: %w", uid, err)
+	}
+	return m.o.Host.Ensure(ctx, owner)
 }

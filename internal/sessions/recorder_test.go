@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -79,8 +80,8 @@ func TestDrainSkipsAHugeLog(t *testing.T) {
 		t.Errorf("offset %d, want the end of the log, %d", l.offset, int64(1)<<50)
 	}
 	got := transcriptText(t, m)
-	if !strings.HasPrefix(got, "before\n") || !strings.Contains(got, "was skipped") || !strings.Contains(got, "passed 64 MiB") {
-		t.Errorf("transcript %q, want the output, then what was skipped and the limit", got)
+	if !strings.HasPrefix(got, "before\n") || !strings.Contains(got, "the rest is not kept") || !strings.Contains(got, "bytes of output after the transcript's limit were not kept") {
+		t.Errorf("transcript %q, want the output, then what was skipped and how much", got)
 	}
 	s, _ := m.o.Store.GetSession(context.Background(), "s1")
 	if s.OutputOffset != 1<<50 {
@@ -88,43 +89,54 @@ func TestDrainSkipsAHugeLog(t *testing.T) {
 	}
 }
 
-// TestDrainLimit: output past MaxOutput is counted, not kept; the
-// transcript says so once.
+// TestDrainLimit: the transcript keeps MaxOutput bytes of text, counted
+// as stored (here 1 MiB of it); output past it is counted, not kept, and
+// the transcript says so once.
 func TestDrainLimit(t *testing.T) {
 	m, l, log := recorderWith(t, 1<<20)
+	// Colours around every line: terminal bytes the limit does not count.
 	line := strings.Repeat("x", 1023) + "\n"
 	for i := 0; i < 3; i++ {
-		appendTo(t, log, strings.Repeat(line, 600)) // 600 KiB a time
+		appendTo(t, log, strings.Repeat("\x1b[31m"+line+"\x1b[0m", 600)) // 600 KiB of text a time
 		if err := m.drain(context.Background(), l, false); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got := transcriptText(t, m)
-	if n := strings.Count(got, "passed 1 MiB"); n != 1 {
+	if n := strings.Count(got, "reached its limit of 1048576 bytes"); n != 1 {
 		t.Errorf("the limit is noted %d times, want once", n)
 	}
-	if kept := strings.Count(got, line); kept < 1000 || kept > 1200 {
-		t.Errorf("kept %d lines of 1 KiB, want about the first MiB of them", kept)
+	if kept := strings.Count(got, line); kept != 1024 {
+		t.Errorf("kept %d lines of 1 KiB, want the first MiB of them, 1024", kept)
 	}
-	if l.offset != 3*600*1024 {
-		t.Errorf("offset %d, want all %d bytes read past", l.offset, 3*600*1024)
+	if end, _ := os.Stat(log); l.offset != end.Size() {
+		t.Errorf("offset %d, want all %d bytes read past", l.offset, end.Size())
 	}
 }
 
-// TestDrainBacklog: a log too far ahead is skipped to its end, with a note.
+// TestDrainBacklog: 40 MB written at once is not dropped whole: it is kept
+// up to the limit (here 8 MiB), a share per poll, and the rest is noted
+// with how much went.
 func TestDrainBacklog(t *testing.T) {
-	m, l, log := recorderWith(t, 1<<40)
-	appendTo(t, log, strings.Repeat("y", maxBacklog+1))
-	if err := m.drain(context.Background(), l, false); err != nil {
+	const limit = 8 << 20
+	m, l, log := recorderWith(t, limit)
+	burst := strings.Repeat("y", 40_000_000)
+	appendTo(t, log, burst)
+	for l.offset < int64(len(burst)) {
+		if err := m.drain(context.Background(), l, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.drain(context.Background(), l, true); err != nil {
 		t.Fatal(err)
 	}
-	if got := transcriptText(t, m); !strings.Contains(got, "16 MiB of output came faster than it could be kept") || strings.Contains(got, "yyy") {
-		t.Errorf("transcript %.80q…, want only the note", got)
+	got := transcriptText(t, m)
+	if n := strings.Count(strings.SplitN(got, "\n[teleclaude", 2)[0], "y"); n != limit {
+		t.Errorf("kept %d bytes of the burst, want the limit, %d", n, limit)
 	}
-	appendTo(t, log, "after\n")
-	m.drain(context.Background(), l, false)
-	if got := transcriptText(t, m); !strings.HasSuffix(got, "after\n") {
-		t.Errorf("output after the skip is not kept: %.80q", got)
+	want := fmt.Sprintf("%d bytes of output after the transcript's limit were not kept", len(burst)-limit)
+	if !strings.Contains(got, "reached its limit") || !strings.Contains(got, want) {
+		t.Errorf("transcript ends %q, want the limit noted and %q", got[len(got)-400:], want)
 	}
 }
 

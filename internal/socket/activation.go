@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/coreos/go-systemd/v22/activation"
 )
@@ -22,7 +23,15 @@ func Activated() (*Listener, error) {
 		if ul, ok := l.(*net.UnixListener); ok {
 			// systemd owns the socket file; never unlink it on exit.
 			ul.SetUnlinkOnClose(false)
-			return &Listener{UnixListener: ul}, nil
+			ln := &Listener{UnixListener: ul}
+			// Remembered only to notice its removal; Close never
+			// removes it (it is systemd's), see Close.
+			if path := ul.Addr().String(); filepath.IsAbs(path) {
+				if st, err := os.Lstat(path); err == nil {
+					ln.path, ln.watched = path, st
+				}
+			}
+			return ln, nil
 		}
 	}
 	return nil, fmt.Errorf("socket activation: LISTEN_FDS is set but systemd passed no Unix stream socket (check teleclaude.socket)")

@@ -123,6 +123,9 @@ type Listener struct {
 	*net.UnixListener
 	path      string
 	installed os.FileInfo
+	// watched is a socket file systemd made: Gone looks at it, Close
+	// leaves it alone.
+	watched os.FileInfo
 }
 
 // Close stops listening and removes the socket file this listener created.
@@ -135,6 +138,25 @@ func (l *Listener) Close() error {
 	}
 	return err
 }
+
+// Gone reports that the socket file this listener installed is no longer
+// at its path (removed, or replaced by another file): nobody can connect
+// to it any more, though it still listens. It is false when that cannot be
+// told (a listener without a known file).
+func (l *Listener) Gone() bool {
+	fi := l.installed
+	if fi == nil {
+		fi = l.watched
+	}
+	if fi == nil {
+		return false
+	}
+	st, err := os.Lstat(l.path)
+	return err != nil || !os.SameFile(st, fi)
+}
+
+// Path is where the listener's socket file is.
+func (l *Listener) Path() string { return l.path }
 
 // EnsurePrivateDir creates dir (and parents) for a single-user socket and
 // insists it is owned by us with mode 0700, so no other user can squat or

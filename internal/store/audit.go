@@ -42,18 +42,24 @@ const auditCols = `id, actor_person, actor_uid, actor_pid, action, target_sessio
 // AppendAudit writes a record and returns it with ID (and At, if zero) set.
 // When it returns, the record is durable: SQLite runs with synchronous=FULL,
 // PostgreSQL commits synchronously unless its admin turned that off.
-func (s *Store) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error) {
+func (s *Store) AppendAudit(ctx context.Context, r AuditRecord) (_ AuditRecord, err error) {
+	defer s.classify(&err)
 	if r.Action == "" {
 		return AuditRecord{}, errors.New("append audit: no action")
 	}
 	if len(r.Detail) > 0 && !json.Valid(r.Detail) {
 		return AuditRecord{}, fmt.Errorf("append audit %s: detail is not valid JSON", r.Action)
 	}
+	release, err := s.beginWrite(ctx)
+	if err != nil {
+		return AuditRecord{}, err
+	}
+	defer release()
 	if r.At.IsZero() {
 		r.At = now()
 	}
 	r.At = r.At.UTC().Truncate(time.Microsecond)
-	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO audit_log (`+auditCols[len("id, "):]+`)
+	err = s.db.QueryRowContext(ctx, s.q(`INSERT INTO audit_log (`+auditCols[len("id, "):]+`)
 		VALUES (?,?,?,?,?,?,?,?,?) RETURNING id`),
 		r.ActorPerson, r.ActorUID, r.ActorPID, r.Action, r.TargetSessionID, r.TargetOwnerPerson, r.TargetOwnerUID,
 		jv(r.Detail), s.tv(r.At)).Scan(&r.ID)
@@ -65,7 +71,8 @@ func (s *Store) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, er
 
 // ListAudit returns the records matching every field set in f, in the order
 // they were written. Since is inclusive.
-func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, error) {
+func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (_ []AuditRecord, err error) {
+	defer s.classify(&err)
 	var where []string
 	var args []any
 	if f.ActorPerson != "" {

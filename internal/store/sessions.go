@@ -48,13 +48,25 @@ const sessionCols = `id, owner_person, owner_uid, project, project_path, agent, 
 // CreateSession inserts sess; the caller chooses its ID. Zero CreatedAt and
 // UpdatedAt are set to now, and all times are stored as UTC microseconds
 // (sess is updated to match what the database holds).
-func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
+func (s *Store) CreateSession(ctx context.Context, sess *Session) (err error) {
+	defer s.classify(&err)
+	release, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return s.createSession(ctx, s.db, sess)
 }
 
 // CreateSessions inserts many sessions in one transaction (imports, bulk
 // loads): all of them or none.
-func (s *Store) CreateSessions(ctx context.Context, ss []*Session) error {
+func (s *Store) CreateSessions(ctx context.Context, ss []*Session) (err error) {
+	defer s.classify(&err)
+	release, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("create sessions: %w", err)
@@ -207,7 +219,8 @@ func scanSession(r scanner) (Session, error) {
 }
 
 // GetSession returns one session or ErrNotFound.
-func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
+func (s *Store) GetSession(ctx context.Context, id string) (_ Session, err error) {
+	defer s.classify(&err)
 	ss, err := scanSession(s.db.QueryRowContext(ctx, s.q(`SELECT `+sessionCols+` FROM sessions WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, errdefs.NotFoundf("session %s: %w", id, ErrNotFound)
@@ -220,7 +233,8 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 
 // ListSessions returns sessions ordered by project, then age, then ID;
 // never nil, so that it encodes as a JSON array.
-func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]Session, error) {
+func (s *Store) ListSessions(ctx context.Context, f SessionFilter) (_ []Session, err error) {
+	defer s.classify(&err)
 	var where []string
 	var args []any
 	if f.OwnerUID != nil {
@@ -269,7 +283,13 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) ([]Session, e
 
 // UpdateSessionStatus records a status change, replacing exit code and end
 // time (nil clears them), or returns ErrNotFound.
-func (s *Store) UpdateSessionStatus(ctx context.Context, id, status string, exitCode *int, endedAt *time.Time) error {
+func (s *Store) UpdateSessionStatus(ctx context.Context, id, status string, exitCode *int, endedAt *time.Time) (err error) {
+	defer s.classify(&err)
+	release, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET status = ?, exit_code = ?, ended_at = ?, updated_at = ? WHERE id = ?`),
 		status, exitCode, s.tvp(endedAt), s.tv(now()), id)
 	if err != nil {
@@ -289,10 +309,16 @@ var ErrStatusChanged = errors.New("the session's status has changed")
 // TransitionSession is UpdateSessionStatus for a session whose status is
 // one of from, in one statement: two parties changing a session at once
 // (the recorder seeing it exit, someone ending it) cannot both win.
-func (s *Store) TransitionSession(ctx context.Context, id string, from []string, status string, exitCode *int, endedAt *time.Time) error {
+func (s *Store) TransitionSession(ctx context.Context, id string, from []string, status string, exitCode *int, endedAt *time.Time) (err error) {
+	defer s.classify(&err)
 	if len(from) == 0 {
 		return errors.New("transition session: no statuses to change from")
 	}
+	release, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	args := []any{status, exitCode, s.tvp(endedAt), s.tv(now()), id}
 	for _, f := range from {
 		args = append(args, f)
@@ -312,7 +338,13 @@ func (s *Store) TransitionSession(ctx context.Context, id string, from []string,
 
 // DeleteSession removes a session that never started (its start failed),
 // with any transcript entries. Sessions that ran are ended, never deleted.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, id string) (err error) {
+	defer s.classify(&err)
+	release, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("delete session %s: %w", id, err)

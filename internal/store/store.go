@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/instruktai/teleclaude/internal/errdefs"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/ncruces/go-sqlite3"
@@ -65,8 +66,9 @@ func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 var _ error = (*LockedError)(nil)
 
 type options struct {
-	holder string
-	noLock bool
+	holder    string
+	noLock    bool
+	lockEvery time.Duration
 }
 
 // Option adjusts Open.
@@ -76,6 +78,11 @@ type Option func(*options)
 // can say who holds the database. On PostgreSQL it is also the connections'
 // application_name, which is how the second daemon finds it.
 func WithHolder(desc string) Option { return func(o *options) { o.holder = desc } }
+
+// WithLockCheck sets how often the PostgreSQL instance lock is checked and,
+// when lost, taken again (default: every second); zero or less leaves it
+// to Ping, for tests that look at it step by step.
+func WithLockCheck(every time.Duration) Option { return func(o *options) { o.lockEvery = every } }
 
 // WithoutLock opens without the instance lock, for tools that only read and
 // for tests. Open still applies pending migrations.
@@ -89,10 +96,16 @@ type Store struct {
 	db     *sql.DB
 	engine Engine
 	where  string // the database, for error messages; never a password
+	path   string // SQLite: the file
 
-	// lockConn holds the PostgreSQL advisory lock; Ping checks it, because
-	// a daemon whose lock connection died no longer owns the database.
-	lockConn  *sql.Conn
+	// keeper holds the PostgreSQL advisory lock, taking it again when its
+	// connection dies; while it is not held, writes are refused.
+	keeper *lockKeeper
+	// wgate makes this process's SQLite writers take turns in the order
+	// they came: left to SQLite's busy handler, which polls, a writer
+	// could lose every race for the write lock until busy_timeout ran
+	// out, and fail with "database is locked" under load.
+	wgate     chan struct{}
 	unlock    func() error
 	closeOnce sync.Once
 	closeErr  error
@@ -103,7 +116,7 @@ type Store struct {
 // WithoutLock) and applies the embedded migrations. A database held by
 // another daemon gives a *LockedError (errors.Is(err, ErrLocked)).
 func Open(ctx context.Context, cfg Config, opts ...Option) (*Store, error) {
-	o := options{holder: defaultHolder()}
+	o := options{holder: defaultHolder(), lockEvery: lockCheckEvery}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -166,7 +179,7 @@ func openSQLite(ctx context.Context, path string, o options) (*Store, error) {
 	if err := refuseForeign(path); err != nil {
 		return nil, fail(err)
 	}
-	s := &Store{engine: SQLite, where: "sqlite " + path, unlock: func() error { return nil }}
+	s := &Store{engine: SQLite, where: "sqlite " + path, path: path, unlock: func() error { return nil }, wgate: make(chan struct{}, 1)}
 	if !o.noLock {
 		unlock, err := lockFile(path+".lock", o.holder)
 		if err != nil {
@@ -196,7 +209,45 @@ func openSQLite(ctx context.Context, path string, o options) (*Store, error) {
 		}
 		return nil, fail(err)
 	}
+	if err := quickCheck(ctx, db, path); err != nil {
+		s.Close()
+		return nil, fail(err)
+	}
 	return s, nil
+}
+
+// quickCheck refuses a damaged database before anything writes to it: a
+// daemon on one would fail every session request, and its writes could
+// spread the damage. quick_check reads every page, skipping only the
+// index-content cross-checks, so it takes a moment on a large file.
+func quickCheck(ctx context.Context, db *sql.DB, path string) error {
+	rows, err := db.QueryContext(ctx, "PRAGMA quick_check(5)")
+	if err == nil {
+		defer rows.Close()
+		var found []string
+		for rows.Next() {
+			var line string
+			if err = rows.Scan(&line); err != nil {
+				break
+			}
+			if line != "ok" {
+				found = append(found, line)
+			}
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		if err == nil && len(found) > 0 {
+			err = errors.New(strings.Join(found, "; "))
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sqlite3.NOTADB) {
+		return fmt.Errorf("the file is damaged, encrypted or not a SQLite database (it was left untouched): %w", err)
+	}
+	return fmt.Errorf("the database is damaged (PRAGMA quick_check: %v). The daemon will not use it. Keep a copy of it (with any -wal file), then recover what it holds: sqlite3 %s .recover | sqlite3 %s.recovered, check the result, and move it into place; or restore a backup", err, path, path)
 }
 
 // checkSQLiteHeader refuses a file that is not a SQLite database before
@@ -250,6 +301,11 @@ func openPostgres(ctx context.Context, dsn string, o options) (*Store, error) {
 	s := &Store{engine: PostgreSQL, where: "postgresql " + describePG(pc), unlock: func() error { return nil }}
 	fail := func(err error) error { return fmt.Errorf("open %s: %w", s.where, err) }
 	s.db = stdlib.OpenDB(*pc)
+	// Requests beyond this wait for a connection instead of each opening
+	// one: fifty starts at once would otherwise open fifty backends, each
+	// slow to connect on a busy machine, against a server whose
+	// connections are shared with everyone else's programs.
+	s.db.SetMaxOpenConns(maxPGConns)
 	// The timeout covers every host of a multi-host DSN together.
 	pctx, cancel := context.WithTimeout(ctx, pc.ConnectTimeout+time.Second)
 	defer cancel()
@@ -263,11 +319,15 @@ func openPostgres(ctx context.Context, dsn string, o options) (*Store, error) {
 			s.db.Close()
 			return nil, fail(err)
 		}
-		s.lockConn = conn
-		s.unlock = func() error { return unlockAdvisory(conn) }
+		s.keeper = newLockKeeper(s.db, conn, o.lockEvery)
+		s.unlock = s.keeper.close
 	}
 	return s, nil
 }
+
+// maxPGConns bounds the daemon's connections to PostgreSQL, the instance
+// lock's included.
+const maxPGConns = 16
 
 // describePG names a PostgreSQL target without its password.
 func describePG(pc *pgx.ConnConfig) string {
@@ -352,19 +412,80 @@ func (s *Store) Close() error {
 // Engine reports which engine is in use.
 func (s *Store) Engine() Engine { return s.engine }
 
-// Ping checks that the database answers and, on PostgreSQL, that the
-// connection holding the instance lock is still alive: if it died, the lock
-// is gone and another daemon may take the database.
+// Ping checks that the database answers and, on PostgreSQL, that this
+// daemon still holds the instance lock: if its connection died, the lock is
+// taken again here, and if another daemon has it, this one is unhealthy for
+// good.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping %s: %w", s.where, err)
 	}
-	if s.lockConn != nil {
-		if err := s.lockConn.PingContext(ctx); err != nil {
-			return fmt.Errorf("ping %s: the connection holding the instance lock is gone: %w", s.where, err)
+	if s.keeper != nil {
+		if err := s.keeper.check(ctx); err != nil {
+			return fmt.Errorf("ping %s: %w", s.where, err)
 		}
 	}
 	return nil
+}
+
+// beginWrite waits for this process's turn to write (SQLite) and checks
+// that it may write at all; call the release function when done.
+func (s *Store) beginWrite(ctx context.Context) (release func(), err error) {
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
+	if s.wgate == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.wgate <- struct{}{}:
+		return func() { <-s.wgate }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the turn to write to %s: %w", s.where, ctx.Err())
+	}
+}
+
+// minFree is the least free space the SQLite database's file system may
+// have for the daemon to call itself healthy: below it, the next writes
+// (a transcript, an audit record) fail.
+const minFree = 8 << 20
+
+// Healthy is Ping plus what a write needs: on PostgreSQL the instance lock
+// (Ping), on SQLite room on its disk and the write lock, taken and
+// released with nothing written.
+func (s *Store) Healthy(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if s.engine != SQLite {
+		return nil
+	}
+	if free, err := freeSpace(filepath.Dir(s.path)); err == nil && free < minFree {
+		return errdefs.Unavailablef("the disk holding the database %s is full (%d KiB free): writes fail until an admin frees space there", s.path, free>>10)
+	}
+	release, err := s.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock
+	if err != nil {
+		return fmt.Errorf("%s: cannot take the write lock: %w", s.where, err)
+	}
+	return tx.Rollback()
+}
+
+// writable is nil when this daemon may write: always on SQLite (the file
+// lock lives as long as the process), on PostgreSQL while it holds the
+// instance lock.
+func (s *Store) writable() error {
+	if s.keeper == nil {
+		return nil
+	}
+	return s.keeper.writable()
 }
 
 // SchemaVersion is the newest migration applied.

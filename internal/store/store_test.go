@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
+	"github.com/instruktai/teleclaude/internal/errdefs"
 	"github.com/instruktai/teleclaude/internal/pgtest"
 )
 
@@ -215,10 +217,12 @@ func TestInstanceLock(t *testing.T) {
 }
 
 // TestLockConnectionLost: when the connection holding the advisory lock
-// dies, the lock is gone, and Ping (the daemon's health check) must say so.
+// dies, the lock is taken again on a new one, and a second daemon is still
+// refused.
 func TestLockConnectionLost(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, Config{Engine: PostgreSQL, DSN: pgtest.DSN(t)})
+	dsn := pgtest.DSN(t)
+	s := open(t, Config{Engine: PostgreSQL, DSN: dsn}, WithLockCheck(0))
 	var n int
 	err := s.DB().QueryRowContext(ctx, `
 		SELECT count(pg_terminate_backend(pid)) FROM pg_locks
@@ -226,12 +230,80 @@ func TestLockConnectionLost(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("terminated %d lock holders (%v), want 1", n, err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for err = s.Ping(ctx); err == nil && time.Now().Before(deadline); err = s.Ping(ctx) {
+	deadline := time.Now().Add(10 * time.Second)
+	for err = s.Ping(ctx); err != nil && time.Now().Before(deadline); err = s.Ping(ctx) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err == nil || !strings.Contains(err.Error(), "instance lock") {
-		t.Errorf("Ping after the lock connection died: %v, want an error about the instance lock", err)
+	if err != nil {
+		t.Fatalf("Ping after the lock connection died: %v, want the lock taken again", err)
+	}
+	if _, err := Open(ctx, Config{Engine: PostgreSQL, DSN: dsn}); !errors.Is(err, ErrLocked) {
+		t.Errorf("a second Open after the lock was taken again: %v, want ErrLocked", err)
+	}
+}
+
+// TestLockSurvivesServerRestart: the server restarts under an open store;
+// the store takes its lock again by itself, writes again, and a second
+// daemon is still refused.
+func TestLockSurvivesServerRestart(t *testing.T) {
+	ctx := context.Background()
+	c := pgtest.StartCluster(t)
+	cfg := Config{Engine: PostgreSQL, DSN: c.DSN()}
+	s := open(t, cfg, WithLockCheck(100*time.Millisecond))
+	uid := int64(1000)
+	if err := s.CreateSession(ctx, &Session{ID: "before", OwnerUID: &uid, Status: "running"}); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop()
+	c.Start()
+	var err error
+	deadline := time.Now().Add(15 * time.Second)
+	for err = s.Ping(ctx); err != nil && time.Now().Before(deadline); err = s.Ping(ctx) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("Ping after the restart: %v, want healthy again", err)
+	}
+	if _, err := Open(ctx, cfg); !errors.Is(err, ErrLocked) {
+		t.Errorf("a second Open after the restart: %v, want ErrLocked", err)
+	}
+	if err := s.CreateSession(ctx, &Session{ID: "after", OwnerUID: &uid, Status: "running"}); err != nil {
+		t.Errorf("write after the restart: %v", err)
+	}
+}
+
+// TestLockTakenMeanwhileFences: another daemon takes the database while
+// this one's lock connection is down. This one must stop writing at once
+// and say why, and stay so: two writers never.
+func TestLockTakenMeanwhileFences(t *testing.T) {
+	ctx := context.Background()
+	c := pgtest.StartCluster(t)
+	cfg := Config{Engine: PostgreSQL, DSN: c.DSN()}
+	first := open(t, cfg, WithLockCheck(0), WithHolder("first daemon"))
+	c.Stop()
+	c.Start()
+	second := open(t, cfg, WithHolder("second daemon"))
+	err := first.Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), "second daemon") {
+		t.Fatalf("first daemon's Ping = %v, want it to name the daemon that took the database", err)
+	}
+	uid := int64(1000)
+	err = first.CreateSession(ctx, &Session{ID: "x", OwnerUID: &uid, Status: "running"})
+	if k, _ := errdefs.KindOf(err); k != errdefs.Unavailable || !strings.Contains(err.Error(), "no longer writes") {
+		t.Errorf("first daemon's write = %v, want Unavailable, saying it no longer writes", err)
+	}
+	if _, err := first.AppendAudit(ctx, AuditRecord{ActorUID: 1, Action: "x"}); err == nil {
+		t.Error("first daemon could still write the audit log")
+	}
+	if err := first.Ping(ctx); err == nil {
+		t.Error("first daemon became healthy again while the second holds the database")
+	}
+	if err := second.CreateSession(ctx, &Session{ID: "y", OwnerUID: &uid, Status: "running"}); err != nil {
+		t.Errorf("second daemon's write: %v", err)
+	}
+	first.Close() // must not release the second's lock
+	if _, err := Open(ctx, cfg); !errors.Is(err, ErrLocked) {
+		t.Errorf("Open after the fenced daemon closed: %v, want ErrLocked (the second still holds it)", err)
 	}
 }
 
@@ -470,5 +542,73 @@ func TestPostgresSocket(t *testing.T) {
 	_, err := Open(context.Background(), Config{Engine: PostgreSQL, DSN: dsn})
 	if want := "database " + tcp.Database + " as postgres on socket " + sock; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "the local socket") {
 		t.Errorf("second Open: err = %v, want it to contain %q and the holder's local socket", err, want)
+	}
+}
+
+// TestDamagedSQLiteRefused: a database whose pages were overwritten (a bad
+// disk, a copy taken mid-write) is refused at start, with how to recover
+// it, rather than opened and failing every request.
+func TestDamagedSQLiteRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := Open(ctx, Config{Engine: SQLite, Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := int64(1000)
+	for i := range 300 {
+		sess := &Session{ID: "s" + strconv.Itoa(i), OwnerUID: &uid, Status: "running", Title: strings.Repeat("t", 100)}
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	// Every page but the first (the schema) gets garbage.
+	garbage := bytes.Repeat([]byte{0x5A}, int(st.Size())-4096)
+	if _, err := f.WriteAt(garbage, 4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Open(ctx, Config{Engine: SQLite, Path: path})
+	if err == nil || !strings.Contains(err.Error(), "damaged") || !strings.Contains(err.Error(), ".recover") {
+		t.Errorf("Open of a damaged database: %v, want a refusal with the .recover advice", err)
+	}
+}
+
+// TestHealthyOnFullDisk: a SQLite database whose disk is full answers
+// reads, but is not healthy: its writes fail.
+func TestHealthyOnFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small file system needs root")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	s := open(t, Config{Engine: SQLite, Path: filepath.Join(dir, "t.db")})
+	if err := s.Healthy(ctx); err != nil {
+		t.Fatalf("Healthy with room: %v", err)
+	}
+	filler := filepath.Join(dir, "fill")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err = f.Write(make([]byte, 1<<16)); err == nil; _, err = f.Write(make([]byte, 1<<16)) {
+	}
+	f.Close()
+	if err := s.Healthy(ctx); err == nil || !strings.Contains(err.Error(), "full") {
+		t.Errorf("Healthy on a full disk: %v, want it to say the disk is full", err)
+	}
+	os.Remove(filler)
+	if err := s.Healthy(ctx); err != nil {
+		t.Errorf("Healthy once there is room again: %v", err)
 	}
 }

@@ -24,7 +24,8 @@ type TranscriptEntry struct {
 // 1, 2, 3… per session after its last entry, and returns them as stored:
 // Seq and At set, and Content with any NUL byte or invalid UTF-8 replaced
 // by U+FFFD (see storableText). An unknown session gives ErrNotFound.
-func (s *Store) AppendTranscript(ctx context.Context, sessionID string, entries ...TranscriptEntry) ([]TranscriptEntry, error) {
+func (s *Store) AppendTranscript(ctx context.Context, sessionID string, entries ...TranscriptEntry) (_ []TranscriptEntry, err error) {
+	defer s.classify(&err)
 	if len(entries) == 0 {
 		return nil, nil
 	}
@@ -35,7 +36,8 @@ func (s *Store) AppendTranscript(ctx context.Context, sessionID string, entries 
 // and, in the same transaction, records that the session's output log has
 // been read up to offset: a daemon that dies at any point resumes reading
 // at the recorded offset and neither loses nor repeats output.
-func (s *Store) AppendOutput(ctx context.Context, sessionID string, offset int64, entries ...TranscriptEntry) ([]TranscriptEntry, error) {
+func (s *Store) AppendOutput(ctx context.Context, sessionID string, offset int64, entries ...TranscriptEntry) (_ []TranscriptEntry, err error) {
+	defer s.classify(&err)
 	return s.appendTranscript(ctx, sessionID, &offset, entries)
 }
 
@@ -46,6 +48,11 @@ func (s *Store) appendTranscript(ctx context.Context, sessionID string, offset *
 			return nil, fail(fmt.Errorf("direction %q, want \"in\" or \"out\"", e.Direction))
 		}
 	}
+	release, err := s.beginWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fail(err)
@@ -101,7 +108,8 @@ func (s *Store) appendTranscript(ctx context.Context, sessionID string, offset *
 
 // Transcript returns a session's entries after afterSeq, in order; limit <= 0
 // means all of them. An unknown session has no entries.
-func (s *Store) Transcript(ctx context.Context, sessionID string, afterSeq int64, limit int) ([]TranscriptEntry, error) {
+func (s *Store) Transcript(ctx context.Context, sessionID string, afterSeq int64, limit int) (_ []TranscriptEntry, err error) {
+	defer s.classify(&err)
 	q := `SELECT seq, direction, content, at FROM transcript_entries WHERE session_id = ? AND seq > ? ORDER BY seq`
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
@@ -135,4 +143,20 @@ func storableText(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// OutputBytes is how many bytes of output a session's transcript holds
+// (the recorder's limit counts them).
+func (s *Store) OutputBytes(ctx context.Context, sessionID string) (_ int64, err error) {
+	defer s.classify(&err)
+	size := `length(CAST(content AS BLOB))`
+	if s.engine == PostgreSQL {
+		size = `octet_length(content)`
+	}
+	var n int64
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(`+size+`), 0) FROM transcript_entries WHERE session_id = ? AND direction = 'out'`), sessionID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("transcript %s: %w", sessionID, err)
+	}
+	return n, nil
 }
