@@ -441,7 +441,18 @@ daemon_on_postgres() {
 		{ echo "pg_hba.conf has no local peer line"; return 1; }
 }
 
+# The package's scripts touch PostgreSQL only when the config asks for it:
+# under SQLite the upgrade with PostgreSQL running made nothing; once the
+# config says engine: postgresql, configure makes the role and database.
+no_role_and_db() {
+	eq "$(pg_query "select count(*) from pg_roles where rolname = 'teleclaude'")" 0 &&
+		eq "$(pg_query "select count(*) from pg_database where datname = 'teleclaude'")" 0
+}
+
 check_postgres() {
+	check sqlite-config-left-postgresql-alone no_role_and_db
+	write_config "{engine: postgresql, host: /var/run/postgresql, dbname: teleclaude, user: teleclaude}"
+	check postinst-configure-with-postgresql-config run pgconfigure.log /var/lib/dpkg/info/teleclaude.postinst configure "$(dpkg-query -W -f='${Version}' teleclaude)"
 	check postinst-created-role-and-database pg_role_and_db
 	check daemon-on-postgresql-with-peer-auth daemon_on_postgres
 	# Back to SQLite for the rest.
