@@ -17,11 +17,14 @@ export CGO_ENABLED := 0
 help:
 	@echo "make run    build, start a single-user daemon on SQLite, run telec against it"
 	@echo "make test   every check and test, with a throwaway PostgreSQL (root runs the multi-user tests)"
+	@echo "make test-go           the Go tests only, with a throwaway PostgreSQL (no static checks)"
+	@echo "make check  gofmt, go mod tidy, go vet, the darwin build, staticcheck"
 	@echo "make bench  benchmarks; figures go to docs/BENCHMARKS.md"
 	@echo "make build  bin/teleclaude and bin/telec"
 	@echo "make pkg    macOS Installer packages, dist/teleclaude_VERSION_darwin_{arm64,amd64}.pkg"
 	@echo "make packages          .deb and .rpm for amd64 and arm64 into dist/ (PKG_VERSION=v1.2.3 to set the version, ARCH=amd64 for one architecture)"
 	@echo "make release-snapshot  goreleaser check, then a local snapshot release into build/goreleaser"
+	@echo "make clean  remove bin/, build/ and dist/"
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/teleclaude ./cmd/telec
@@ -38,6 +41,7 @@ test-go:
 	scripts/with-postgres.sh $(GO) test -count=1 ./...
 
 check:
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum not tidy: run go mod tidy"; $(GO) mod tidy -diff; exit 1; }
 	@fmt=$$(gofmt -l cmd internal e2e bench packaging 2>/dev/null); if [ -n "$$fmt" ]; then echo "not gofmt'd: $$fmt"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=darwin GOARCH=arm64 $(GO) vet ./...

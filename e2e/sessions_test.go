@@ -139,7 +139,7 @@ func (d *daemon) refused(t *testing.T, acct account, code int, want string, args
 	}
 }
 
-// TestSessionsAsOwners is SPEC §4 end to end: three people and an
+// TestSessionsAsOwners is the access rules end to end (docs/DESIGN.md, "Request path"): three people and an
 // unmapped user against one daemon, running as the service user with no
 // more privilege than switching users.
 func TestSessionsAsOwners(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/cli"
 	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/instruktai/teleclaude/internal/runas"
 	"github.com/instruktai/teleclaude/internal/setupdb"
 	"github.com/spf13/cobra"
@@ -134,7 +134,7 @@ func runSetupDB(ctx context.Context, r *setupDBReport, osSuper string) error {
 		return err
 	}
 	r.PostgreSQL = "present"
-	if _, err := user.Lookup(t.Role); err != nil {
+	if _, err := osuser.Lookup(t.Role); err != nil {
 		return fmt.Errorf("the service user %s does not exist (the package creates it; or pass --service-user): %w", t.Role, err)
 	}
 	for _, s := range []struct{ name, as string }{{"create", osSuper}, {"verify", t.Role}} {

@@ -1,6 +1,6 @@
 // Package acl grants named users access to files through POSIX access
 // control lists, where plain owner/group/other bits cannot say "this user
-// and the service user, nobody else" (SPEC §4: each user's tmux socket).
+// and the service user, nobody else" (docs/DESIGN.md, "Session hosts").
 package acl
 
 // Perm is a set of permissions for one ACL entry.

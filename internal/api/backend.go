@@ -7,7 +7,6 @@ import (
 	"github.com/instruktai/teleclaude/internal/docs"
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/sessions"
-	"github.com/instruktai/teleclaude/internal/store"
 )
 
 // Backend is what the API needs from the daemon.
@@ -22,15 +21,15 @@ type Backend interface {
 // takes decisions (who may see, read, type, end) itself: the routes only
 // carry the caller's identity to it.
 type Sessions interface {
-	Start(ctx context.Context, c identity.Identity, req sessions.StartRequest) (store.Session, error)
-	List(ctx context.Context, c identity.Identity) ([]store.Session, error)
-	Get(ctx context.Context, c identity.Identity, id string) (store.Session, error)
+	Start(ctx context.Context, c identity.Identity, req sessions.StartRequest) (sessions.Session, error)
+	List(ctx context.Context, c identity.Identity) ([]sessions.Session, error)
+	Get(ctx context.Context, c identity.Identity, id string) (sessions.Session, error)
 	Send(ctx context.Context, c identity.Identity, id, text string, enter bool) error
-	Transcript(ctx context.Context, c identity.Identity, id string, asAdmin bool, after int64, limit int) ([]store.TranscriptEntry, bool, error)
-	End(ctx context.Context, c identity.Identity, id string) (store.Session, error)
+	Transcript(ctx context.Context, c identity.Identity, id string, asAdmin bool, after int64, limit int) ([]sessions.TranscriptEntry, bool, error)
+	End(ctx context.Context, c identity.Identity, id string) (sessions.Session, error)
 	Attach(ctx context.Context, c identity.Identity, id string) (socket, target string, err error)
-	Audit(ctx context.Context, f sessions.AuditFilter) ([]store.AuditRecord, error)
-	AuditMine(ctx context.Context, c identity.Identity, f sessions.AuditFilter) ([]store.AuditRecord, error)
+	Audit(ctx context.Context, f sessions.AuditFilter) ([]sessions.AuditRecord, error)
+	AuditMine(ctx context.Context, c identity.Identity, f sessions.AuditFilter) ([]sessions.AuditRecord, error)
 	// Generation moves whenever a list may have changed.
 	Generation() uint64
 }
@@ -47,7 +46,7 @@ var (
 	_ Docs     = (*docs.Library)(nil)
 )
 
-func sessionOut(s store.Session) apitype.Session {
+func sessionOut(s sessions.Session) apitype.Session {
 	return apitype.Session{
 		ID: s.ID, OwnerPerson: s.OwnerPerson, OwnerUID: s.OwnerUID, Project: s.Project, ProjectPath: s.ProjectPath,
 		Agent: s.Agent, Title: s.Title, Status: s.Status, ExitCode: s.ExitCode,
@@ -55,7 +54,7 @@ func sessionOut(s store.Session) apitype.Session {
 	}
 }
 
-func auditOut(rs []store.AuditRecord) []apitype.AuditRecord {
+func auditOut(rs []sessions.AuditRecord) []apitype.AuditRecord {
 	out := make([]apitype.AuditRecord, len(rs))
 	for i, r := range rs {
 		out[i] = apitype.AuditRecord{

@@ -11,37 +11,8 @@ import (
 
 	"github.com/instruktai/teleclaude/internal/apitype"
 	"github.com/instruktai/teleclaude/internal/errdefs"
-	"github.com/instruktai/teleclaude/internal/store"
 	"github.com/sirupsen/logrus"
 )
-
-// Error is an API error with the status and machine-readable code the client
-// sees. Handlers return one (or any error, which becomes a 500).
-type Error struct {
-	Status int
-	Code   string
-	Msg    string
-}
-
-func (e *Error) Error() string { return e.Msg }
-
-func errorf(status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Msg: fmt.Sprintf(format, args...)}
-}
-
-// Constructors for the kinds of failure SPEC §10 names.
-func BadRequest(format string, args ...any) *Error {
-	return errorf(http.StatusBadRequest, "bad_request", format, args...)
-}
-func Forbidden(format string, args ...any) *Error {
-	return errorf(http.StatusForbidden, "forbidden", format, args...)
-}
-func NotFound(format string, args ...any) *Error {
-	return errorf(http.StatusNotFound, "not_found", format, args...)
-}
-func Unavailable(format string, args ...any) *Error {
-	return errorf(http.StatusServiceUnavailable, "unavailable", format, args...)
-}
 
 // kindStatus is how the daemon's kinds of failure reach clients.
 var kindStatus = map[errdefs.Kind]struct {
@@ -55,31 +26,40 @@ var kindStatus = map[errdefs.Kind]struct {
 	errdefs.Unavailable: {http.StatusServiceUnavailable, "unavailable"},
 }
 
-// writeError maps err to a status and body. Unknown errors are logged with
-// their detail and shown to the client only as "internal error": the detail
-// may name paths or SQL the caller has no business seeing.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *Error
+// httpError is the one mapping from an error to what the client sees. The
+// parts that decide classify their failures through errdefs where they are
+// born; anything unclassified is a 500, logged with its detail and shown to
+// the client only as "internal error": the detail may name paths or SQL the
+// caller has no business seeing. ok is false when there is nobody to answer.
+func httpError(r *http.Request, err error) (status int, body apitype.Error, ok bool) {
 	var de *errdefs.Error
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &ae):
 	case errors.As(err, &mbe):
-		ae = errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is over %d bytes", mbe.Limit)
-	case errors.As(err, &de):
-		ae = &Error{Status: kindStatus[de.Kind].status, Code: kindStatus[de.Kind].code, Msg: de.Msg}
-		if ae.Status == 0 {
-			ae.Status, ae.Code = http.StatusInternalServerError, "internal"
-		}
-	case errors.Is(err, store.ErrNotFound):
-		ae = NotFound("not found")
+		return http.StatusRequestEntityTooLarge, apitype.Error{Error: fmt.Sprintf("request body is over %d bytes", mbe.Limit), Code: "too_large"}, true
+	case errors.As(err, &de) && kindStatus[de.Kind].status != 0:
+		k := kindStatus[de.Kind]
+		return k.status, apitype.Error{Error: de.Msg, Code: k.code}, true
 	case errors.Is(err, context.Canceled):
-		return // the client went away; nobody to answer
+		return 0, apitype.Error{}, false // the client went away
 	default:
 		logrus.WithFields(logrus.Fields{"method": r.Method, "path": r.URL.Path}).WithError(err).Error("request failed")
-		ae = errorf(http.StatusInternalServerError, "internal", "internal error; the daemon's log has the details")
+		return http.StatusInternalServerError, apitype.Error{Error: "internal error; the daemon's log has the details", Code: "internal"}, true
 	}
-	writeJSON(w, ae.Status, apitype.Error{Error: ae.Msg, Code: ae.Code})
+}
+
+// writeError answers with httpError's mapping of err.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if status, body, ok := httpError(r, err); ok {
+		writeJSON(w, status, body)
+	}
+}
+
+// reject answers a request the HTTP layer itself refuses before any part
+// that decides sees it (wrong method, a browser, an oversized body), with a
+// code of its own that no errdefs kind carries.
+func reject(w http.ResponseWriter, status int, code, format string, args ...any) {
+	writeJSON(w, status, apitype.Error{Error: fmt.Sprintf(format, args...), Code: code})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,16 +1,13 @@
 package api
 
 import (
-	"strconv"
 	"sync"
-
-	"github.com/instruktai/teleclaude/internal/identity"
 )
 
 // listCache keeps encoded session lists until any session changes. Lists
 // are read far more often than sessions start or end (a status bar polls
 // every second; output does not change a list), and every caller with the
-// same view shares an answer: admins see everything, others their own.
+// same view (sessions.ListView) shares an answer.
 //
 // Entries are tagged with the sessions' generation read before the list
 // was: a change moves the generation after it is written, so an entry can
@@ -26,13 +23,6 @@ const (
 	listCacheEntries = 1024
 	listCacheBody    = 4 << 20
 )
-
-func listKey(id identity.Identity) string {
-	if id.Role == identity.Admin {
-		return "admin"
-	}
-	return "uid:" + strconv.Itoa(id.UID)
-}
 
 func (c *listCache) get(gen uint64, key string) ([]byte, bool) {
 	c.mu.Lock()

@@ -18,12 +18,12 @@ func withPreferences(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		vals := r.Header.Values(prefs.Header)
 		if len(vals) > 1 {
-			writeError(w, r, errorf(http.StatusBadRequest, "bad_preferences", "%s: sent %d times; send it once", prefs.Header, len(vals)))
+			reject(w, http.StatusBadRequest, "bad_preferences", "%s: sent %d times; send it once", prefs.Header, len(vals))
 			return
 		}
 		p, err := prefs.FromHeader(r.Header.Get(prefs.Header))
 		if err != nil {
-			writeError(w, r, errorf(http.StatusBadRequest, "bad_preferences", "%s: %v (check the preferences: section of ~/.teleclaude/config.yml and the TELECLAUDE_* variables)", prefs.Header, err))
+			reject(w, http.StatusBadRequest, "bad_preferences", "%s: %v (check the preferences: section of ~/.teleclaude/config.yml and the TELECLAUDE_* variables)", prefs.Header, err)
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), prefsKey{}, p)))

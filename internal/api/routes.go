@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/errdefs"
 	"github.com/instruktai/teleclaude/internal/identity"
 )
 
@@ -35,7 +36,7 @@ func (s *Server) routes() []route {
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request, _ identity.Identity) error {
 	if err := s.Backend.Healthy(r.Context()); err != nil {
-		return Unavailable("unhealthy: %v", err)
+		return errdefs.Unavailablef("unhealthy: %v", err)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil

@@ -18,12 +18,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/instruktai/teleclaude/internal/errdefs"
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/peercred"
 	"github.com/sirupsen/logrus"
 )
 
-// MaxBody is the largest request body accepted (SPEC §10: 413 above it).
+// MaxBody is the largest request body accepted (413 above it).
 const MaxBody = 1 << 20
 
 // Host is the HTTP Host clients use on the socket (`curl --unix-socket S
@@ -122,7 +123,7 @@ func (s *Server) register(routes []route) {
 		s.mux.Handle(path, s.dispatch(methods))
 	}
 	s.mux.Handle("/", s.guard(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, NotFound("no such endpoint: %s %s", r.Method, r.URL.Path))
+		writeError(w, r, errdefs.NotFoundf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	}))
 }
 
@@ -142,12 +143,12 @@ func (s *Server) dispatch(methods map[string]route) http.Handler {
 		}
 		if !ok {
 			w.Header().Set("Allow", allow)
-			writeError(w, r, errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow))
+			reject(w, http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow)
 			return
 		}
 		id := IdentityFrom(r.Context())
 		if !id.Role.AtLeast(rt.min) {
-			writeError(w, r, Forbidden("%s %s needs role %s or higher; you are %s", r.Method, r.URL.Path, rt.min, describe(id)))
+			writeError(w, r, errdefs.Forbiddenf("%s %s needs role %s or higher; you are %s", r.Method, r.URL.Path, rt.min, describe(id)))
 			return
 		}
 		if err := rt.h(w, r, id); err != nil {
@@ -171,16 +172,16 @@ func (s *Server) guard(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, h := range []string{"Origin", "Referer", "Sec-Fetch-Site", "Sec-Fetch-Mode"} {
 			if r.Header.Get(h) != "" {
-				writeError(w, r, errorf(http.StatusForbidden, "browser_request", "requests with a %s header are refused: the API is for local programs, not web pages", h))
+				reject(w, http.StatusForbidden, "browser_request", "requests with a %s header are refused: the API is for local programs, not web pages", h)
 				return
 			}
 		}
 		if host := hostOnly(r.Host); host != Host && host != "localhost" && host != "" {
-			writeError(w, r, errorf(http.StatusForbidden, "bad_host", "unexpected Host %q; use http://%s/", r.Host, Host))
+			reject(w, http.StatusForbidden, "bad_host", "unexpected Host %q; use http://%s/", r.Host, Host)
 			return
 		}
 		if r.ContentLength > MaxBody {
-			writeError(w, r, errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is %d bytes, over the %d-byte limit", r.ContentLength, MaxBody))
+			reject(w, http.StatusRequestEntityTooLarge, "too_large", "request body is %d bytes, over the %d-byte limit", r.ContentLength, MaxBody)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
@@ -206,9 +207,9 @@ func readJSON(r *http.Request, v any) error {
 		case errors.As(err, &mbe):
 			return err
 		case errors.Is(err, io.EOF):
-			return BadRequest("request body is empty; send a JSON object")
+			return errdefs.Invalidf("request body is empty; send a JSON object")
 		default:
-			return BadRequest("bad JSON body: %v", err)
+			return errdefs.Invalidf("bad JSON body: %v", err)
 		}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -216,7 +217,7 @@ func readJSON(r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return err
 		}
-		return BadRequest("bad JSON body: unexpected content after the JSON value")
+		return errdefs.Invalidf("bad JSON body: unexpected content after the JSON value")
 	}
 	return nil
 }

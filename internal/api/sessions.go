@@ -17,7 +17,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, id identit
 	if _, err := query(r, nil); err != nil {
 		return err
 	}
-	gen, key := s.Sessions.Generation(), listKey(id)
+	gen, key := s.Sessions.Generation(), sessions.ListView(id)
 	if body, ok := s.lists.get(gen, key); ok {
 		writeBody(w, http.StatusOK, body)
 		return nil
@@ -154,7 +154,7 @@ func auditFilter(r *http.Request, allowed []string) (sessions.AuditFilter, error
 	f := sessions.AuditFilter{Actor: q.Get("actor"), Session: q.Get("session")}
 	if v := q.Get("since"); v != "" {
 		if f.Since, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			return f, BadRequest("since=%q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", v)
+			return f, errdefs.Invalidf("since=%q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", v)
 		}
 	}
 	limit, err := intParam(q, "limit")
@@ -239,7 +239,7 @@ func (s *Server) putDoc(w http.ResponseWriter, r *http.Request, id identity.Iden
 func query(r *http.Request, allowed []string) (url.Values, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, BadRequest("bad query string: %v", err)
+		return nil, errdefs.Invalidf("bad query string: %v", err)
 	}
 	for k, v := range q {
 		ok := false
@@ -248,12 +248,12 @@ func query(r *http.Request, allowed []string) (url.Values, error) {
 		}
 		if !ok {
 			if len(allowed) == 0 {
-				return nil, BadRequest("unknown parameter %q: %s takes none", k, r.URL.Path)
+				return nil, errdefs.Invalidf("unknown parameter %q: %s takes none", k, r.URL.Path)
 			}
-			return nil, BadRequest("unknown parameter %q (known: %v)", k, allowed)
+			return nil, errdefs.Invalidf("unknown parameter %q (known: %v)", k, allowed)
 		}
 		if len(v) > 1 {
-			return nil, BadRequest("parameter %q given %d times", k, len(v))
+			return nil, errdefs.Invalidf("parameter %q given %d times", k, len(v))
 		}
 	}
 	return q, nil
@@ -266,7 +266,7 @@ func boolParam(q url.Values, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, BadRequest("%s=%q: want true or false", name, v)
+		return false, errdefs.Invalidf("%s=%q: want true or false", name, v)
 	}
 	return b, nil
 }
@@ -278,7 +278,7 @@ func intParam(q url.Values, name string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, BadRequest("%s=%q: want a whole number, 0 or more", name, v)
+		return 0, errdefs.Invalidf("%s=%q: want a whole number, 0 or more", name, v)
 	}
 	return n, nil
 }

@@ -1,5 +1,5 @@
 // Package cli holds what both command-line programs share: the exit-code
-// contract (SPEC §1), JSON output, and socket selection.
+// contract, JSON output, and socket selection.
 package cli
 
 import (
@@ -13,9 +13,9 @@ import (
 	"strings"
 
 	"github.com/instruktai/teleclaude/internal/client"
-	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/prefs"
+	"github.com/instruktai/teleclaude/internal/strictyaml"
 	"github.com/spf13/cobra"
 )
 
@@ -42,7 +42,7 @@ func Usagef(format string, args ...any) error {
 func Code(err error) int {
 	var ue *UsageError
 	var ur *client.UnreachableError
-	var probs config.Problems
+	var probs strictyaml.Problems
 	var ae *client.APIError
 	switch {
 	case err == nil:

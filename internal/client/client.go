@@ -12,13 +12,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/user"
 	"runtime"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/osuser"
 )
@@ -235,13 +234,9 @@ func socketGroup(path, goos string) (string, bool) {
 	if err != nil {
 		return layout.ServiceUser(goos), os.IsPermission(err)
 	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
+	own, ok := fileown.Of(st)
 	if !ok || st.Mode().Perm()&0o060 == 0 {
 		return "", false
 	}
-	g, err := user.LookupGroupId(strconv.Itoa(int(sys.Gid)))
-	if err != nil {
-		return strconv.Itoa(int(sys.Gid)), true
-	}
-	return g.Name, true
+	return osuser.GroupName(own.GID), true
 }

@@ -1,4 +1,4 @@
-// Package config loads the system configuration and its secrets (SPEC §5),
+// Package config loads the system configuration and its secrets (docs/DESIGN.md, "Secrets"),
 // applies environment overrides and validates the result, reporting every
 // problem as file:line: message.
 package config

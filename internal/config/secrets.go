@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"runtime"
 	"strconv"
-	"syscall"
 
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/instruktai/teleclaude/internal/strictyaml"
 )
 
@@ -86,7 +86,7 @@ func secretsPermissions(p layout.Paths, file string, st fs.FileInfo) []string {
 		}
 		return nil
 	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
+	sys, ok := fileown.Of(st)
 	if !ok {
 		return nil
 	}
@@ -96,11 +96,11 @@ func secretsPermissions(p layout.Paths, file string, st fs.FileInfo) []string {
 		warns = append(warns, fmt.Sprintf("%s is readable by every user (mode %04o); fix: %s", file, perm, secretsFix(p, file)))
 	case perm&0o070 != 0:
 		warns = append(warns, fmt.Sprintf("%s is open to its group %s (mode %04o); users reach the socket through a group, so only root and the service user may read the secrets; fix: %s",
-			file, groupName(int(sys.Gid)), perm, secretsFix(p, file)))
+			file, orNumber("gid", sys.GID, osuser.GroupName(sys.GID)), perm, secretsFix(p, file)))
 	}
-	if !ownerMayHold(int(sys.Uid), p.ServiceUser) {
+	if !ownerMayHold(sys.UID, p.ServiceUser) {
 		warns = append(warns, fmt.Sprintf("%s is owned by %s, neither root nor the daemon's user: that account can change the daemon's secrets; fix: %s",
-			file, userName(int(sys.Uid)), secretsFix(p, file)))
+			file, orNumber("uid", sys.UID, osuser.UserName(sys.UID)), secretsFix(p, file)))
 	}
 	return warns
 }
@@ -120,20 +120,14 @@ func ownerMayHold(uid int, svc string) bool {
 	if svc == "" {
 		svc = layout.ServiceUser(runtime.GOOS)
 	}
-	u, err := user.Lookup(svc)
-	return err != nil || u.Uid == strconv.Itoa(uid)
+	u, err := osuser.Lookup(svc)
+	return err != nil || u.UID == uid
 }
 
-func userName(uid int) string {
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-		return u.Username
+// orNumber says "uid 4242" where osuser found no name, only the number.
+func orNumber(kind string, id int, name string) string {
+	if name == strconv.Itoa(id) {
+		return kind + " " + name
 	}
-	return "uid " + strconv.Itoa(uid)
-}
-
-func groupName(gid int) string {
-	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
-		return g.Name
-	}
-	return "gid " + strconv.Itoa(gid)
+	return name
 }

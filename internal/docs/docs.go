@@ -1,5 +1,5 @@
 // Package docs serves the shared docs: Markdown snippets whose front matter
-// names the lowest role that may read them (SPEC §4). Snippets shipped with
+// names the lowest role that may read them (docs/DESIGN.md, "Request path"). Snippets shipped with
 // the package are read-only; the runtime directory holds what admins and
 // members add, and a snippet there overrides a shipped one of the same name.
 package docs
@@ -157,8 +157,8 @@ func (l *Library) Put(role identity.Role, name string, content []byte) (doc Doc,
 		return Doc{}, false, fmt.Errorf("write doc: %w", err)
 	}
 	// The daemon's alone: who may read a doc is its role's to say, through
-	// the API. (SPEC §2 calls the directory world-readable; its names may
-	// be, but an admin's runbook must not be one cat away from a member.)
+	// the API. (The directory's names may be world-readable, but an
+	// admin's runbook must not be one cat away from a member.)
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return Doc{}, false, fmt.Errorf("write doc: %w", err)

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/testenv"
 )
@@ -157,7 +157,7 @@ func TestCanRead(t *testing.T) {
 		{0, 990, 0o604, false}, // the group's bits decide for the group
 	}
 	for _, tt := range tests {
-		if got := canRead(&syscall.Stat_t{Uid: tt.uid, Gid: tt.gid}, tt.perm, a); got != tt.want {
+		if got := canRead(fileown.Owner{UID: int(tt.uid), GID: int(tt.gid)}, tt.perm, a); got != tt.want {
 			t.Errorf("canRead(%d:%d %04o) = %v, want %v", tt.uid, tt.gid, tt.perm, got, tt.want)
 		}
 	}

@@ -1,6 +1,6 @@
 // Package identity turns the kernel's word about a caller (its uid) into a
 // person and a role, through one ladder of decisions, each logged with its
-// reason (SPEC §3).
+// reason (docs/DESIGN.md, "Request path").
 //
 // Nothing a client sends takes part: the only input is the peer credentials
 // read from the accepted socket.

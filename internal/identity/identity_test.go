@@ -6,6 +6,8 @@ import (
 	"os/user"
 	"strings"
 	"testing"
+
+	"github.com/instruktai/teleclaude/internal/peercred"
 )
 
 func TestRoleOrder(t *testing.T) {
@@ -55,20 +57,20 @@ func TestResolve(t *testing.T) {
 	tests := []struct {
 		name       string
 		r          Resolver
-		creds      Creds
+		creds      peercred.Creds
 		wantPerson string
 		wantRole   Role
 		wantReason string
 	}{
-		{"admin", Resolver{Person: personFn(false)}, Creds{UID: 1001}, "alice", Admin, "uid 1001 (alice) → person alice (os_username) → admin"},
-		{"person name differs from account", Resolver{Person: personFn(false)}, Creds{UID: 1002}, "robert", Member, "uid 1002 (bob) → person robert (os_username) → member"},
-		{"unmapped account", Resolver{Person: personFn(false)}, Creds{UID: 1003}, "", Public, "no person with this os_username"},
-		{"uid without account", Resolver{Person: personFn(false)}, Creds{UID: 4242}, "", Public, "uid 4242 has no OS account"},
-		{"root without mapping", Resolver{Person: personFn(false)}, Creds{UID: 0}, "", Public, "no person maps os_username root"},
-		{"root mapped", Resolver{Person: personFn(true)}, Creds{UID: 0}, "rootperson", Admin, "→ admin"},
-		{"service user is nobody special", Resolver{Person: personFn(false), DaemonUID: 999}, Creds{UID: 999}, "", Public, "public"},
-		{"single-user own uid", Resolver{SingleUser: true, DaemonUID: 1003}, Creds{UID: 1003}, "carol", Admin, "daemon's own user"},
-		{"single-user other uid", Resolver{SingleUser: true, DaemonUID: 1003}, Creds{UID: 1001}, "", Public, "not the daemon's user"},
+		{"admin", Resolver{Person: personFn(false)}, peercred.Creds{UID: 1001}, "alice", Admin, "uid 1001 (alice) → person alice (os_username) → admin"},
+		{"person name differs from account", Resolver{Person: personFn(false)}, peercred.Creds{UID: 1002}, "robert", Member, "uid 1002 (bob) → person robert (os_username) → member"},
+		{"unmapped account", Resolver{Person: personFn(false)}, peercred.Creds{UID: 1003}, "", Public, "no person with this os_username"},
+		{"uid without account", Resolver{Person: personFn(false)}, peercred.Creds{UID: 4242}, "", Public, "uid 4242 has no OS account"},
+		{"root without mapping", Resolver{Person: personFn(false)}, peercred.Creds{UID: 0}, "", Public, "no person maps os_username root"},
+		{"root mapped", Resolver{Person: personFn(true)}, peercred.Creds{UID: 0}, "rootperson", Admin, "→ admin"},
+		{"service user is nobody special", Resolver{Person: personFn(false), DaemonUID: 999}, peercred.Creds{UID: 999}, "", Public, "public"},
+		{"single-user own uid", Resolver{SingleUser: true, DaemonUID: 1003}, peercred.Creds{UID: 1003}, "carol", Admin, "daemon's own user"},
+		{"single-user other uid", Resolver{SingleUser: true, DaemonUID: 1003}, peercred.Creds{UID: 1001}, "", Public, "not the daemon's user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,7 +92,7 @@ func TestResolveRealAccount(t *testing.T) {
 		t.Skipf("no account for this uid: %v", err)
 	}
 	r := Resolver{Person: func(os string) (string, Role, bool) { return "me", Contributor, os == me.Username }}
-	id := r.Resolve(Creds{UID: os.Getuid(), PID: os.Getpid()})
+	id := r.Resolve(peercred.Creds{UID: os.Getuid(), PID: os.Getpid()})
 	if id.OSUsername != me.Username || id.Person != "me" || id.Role != Contributor {
 		t.Errorf("Resolve(own uid) = %+v, want %s → me → contributor", id, me.Username)
 	}

@@ -4,13 +4,8 @@ import (
 	"fmt"
 
 	"github.com/instruktai/teleclaude/internal/osuser"
+	"github.com/instruktai/teleclaude/internal/peercred"
 )
-
-// Creds is what the kernel says about the process at the other end of a
-// socket, as of its connect().
-type Creds struct {
-	UID, GID, PID int
-}
 
 // PersonFunc finds the person mapped to an OS account name and their role.
 type PersonFunc func(osUsername string) (person string, role Role, ok bool)
@@ -29,7 +24,7 @@ type Resolver struct {
 
 // Resolve decides who creds belong to. It never fails: whatever cannot be
 // established ends in the least privilege, public, with the reason saying why.
-func (r *Resolver) Resolve(c Creds) Identity {
+func (r *Resolver) Resolve(c peercred.Creds) Identity {
 	id := Identity{UID: c.UID, GID: c.GID, PID: c.PID, Role: Public}
 	lookup := r.LookupUser
 	if lookup == nil {

@@ -1,5 +1,5 @@
 // Package layout decides whether TeleClaude runs system-wide or for a single
-// user, and where its files live in that mode (SPEC §2).
+// user, and where its files live in that mode (docs/DESIGN.md, "Layers").
 //
 // The decision is made once at start, from an explicit environment switch, the
 // identity of the running user and the presence of the system config, in that
@@ -85,7 +85,7 @@ type Decision struct {
 	Reason string
 }
 
-// Decide applies the mode ladder of SPEC §2: explicit switch, service user,
+// Decide applies the mode ladder: explicit switch, service user,
 // system config present, otherwise single-user.
 func Decide(h Host) (Decision, error) {
 	switch v := h.Getenv(EnvSystemMode); v {

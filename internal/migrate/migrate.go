@@ -1,5 +1,5 @@
 // Package migrate moves a TeleClaude SQLite database into an empty
-// PostgreSQL database in one transaction, and proves the copy (SPEC §9).
+// PostgreSQL database in one transaction, and proves the copy (docs/DESIGN.md, "Storage and migration").
 //
 // The source is ours at any schema version, or the upstream Python
 // TeleClaude's. It is never written: it is opened read-only (immutable),

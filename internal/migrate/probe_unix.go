@@ -9,6 +9,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,9 +69,9 @@ func chownLike(path, like string) error {
 	if err != nil {
 		return err
 	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
+	own, ok := fileown.Of(st)
 	if !ok || os.Geteuid() != 0 {
 		return nil
 	}
-	return os.Chown(path, int(sys.Uid), int(sys.Gid))
+	return os.Chown(path, own.UID, own.GID)
 }

@@ -127,6 +127,37 @@ func GroupIDs(u User) ([]int, error) {
 	return ids, nil
 }
 
+// LookupGroup finds the gid of the group called name, in the files or,
+// through NSS, in the machine's directory.
+func LookupGroup(name string) (int, error) {
+	if !validName(name) {
+		return 0, fmt.Errorf("%q is not a group name: %w", name, ErrUnknown)
+	}
+	g, err := user.LookupGroup(name)
+	if err == nil {
+		return strconv.Atoi(g.Gid)
+	}
+	if !errors.As(err, new(user.UnknownGroupError)) {
+		return 0, fmt.Errorf("group %s: %w", name, err)
+	}
+	out, err := nss("group", name)
+	if errors.Is(err, errNoNSS) || errors.Is(err, ErrUnknown) {
+		return 0, fmt.Errorf("group %s: %w", name, ErrUnknown)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("group %s: %w", name, err)
+	}
+	f := strings.Split(firstLine(out), ":")
+	if len(f) < 3 || f[0] != name {
+		return 0, fmt.Errorf("group %s: getent answered %q", name, firstLine(out))
+	}
+	gid, err := strconv.Atoi(f[2])
+	if err != nil || gid < 0 {
+		return 0, fmt.Errorf("group %s: getent answered %q", name, firstLine(out))
+	}
+	return gid, nil
+}
+
 // GroupName names gid, or returns its number when no group has it.
 func GroupName(gid int) string {
 	key := strconv.Itoa(gid)

@@ -131,3 +131,34 @@ esac
 		t.Errorf("a directory user while the directory hangs = %+v, %v; want the one it named before", again, err)
 	}
 }
+
+// TestLookupGroupDirectory: a group only the directory knows (the socket's
+// group may be one) is found through getent, and its answer is checked.
+func TestLookupGroupDirectory(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "getent")
+	script := `#!/bin/sh
+case "$1 $3" in
+"group tc-dir-group") echo "tc-dir-group:*:2000000020:alice" ;;
+"group tc-liar") echo "root:x:0:" ;;
+*) exit 2 ;;
+esac
+`
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	oldPaths := getentPaths
+	getentPaths = []string{fake}
+	t.Cleanup(func() { getentPaths = oldPaths })
+	if gid, err := LookupGroup("tc-dir-group"); err != nil || gid != 2_000_000_020 {
+		t.Errorf("LookupGroup of a directory group = %d, %v", gid, err)
+	}
+	if _, err := LookupGroup("tc-liar"); err == nil || !strings.Contains(err.Error(), "getent answered") {
+		t.Errorf("an answer for another group = %v", err)
+	}
+	if _, err := LookupGroup("tc-no-such-group"); !errors.Is(err, ErrUnknown) {
+		t.Errorf("unknown group = %v, want ErrUnknown", err)
+	}
+	if gid, err := LookupGroup("root"); err != nil || gid != 0 {
+		t.Errorf("LookupGroup(root) = %d, %v", gid, err)
+	}
+}

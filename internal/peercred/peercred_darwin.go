@@ -3,7 +3,6 @@ package peercred
 import (
 	"fmt"
 
-	"github.com/instruktai/teleclaude/internal/identity"
 	"golang.org/x/sys/unix"
 )
 
@@ -12,16 +11,16 @@ const xucredVersion = 0
 // fromFD uses LOCAL_PEERCRED for the uid and groups and LOCAL_PEERPID for the
 // pid; the xucred structure carries no pid. A missing pid is not fatal: it
 // only enriches audit records.
-func fromFD(fd int) (identity.Creds, error) {
+func fromFD(fd int) (Creds, error) {
 	x, err := unix.GetsockoptXucred(fd, unix.SOL_LOCAL, unix.LOCAL_PEERCRED)
 	if err != nil {
-		return identity.Creds{}, fmt.Errorf("LOCAL_PEERCRED: %w", err)
+		return Creds{}, fmt.Errorf("LOCAL_PEERCRED: %w", err)
 	}
 	// XUCRED_VERSION in <sys/ucred.h>; another layout would be misread.
 	if x.Version != xucredVersion {
-		return identity.Creds{}, fmt.Errorf("LOCAL_PEERCRED: xucred version %d, want %d", x.Version, xucredVersion)
+		return Creds{}, fmt.Errorf("LOCAL_PEERCRED: xucred version %d, want %d", x.Version, xucredVersion)
 	}
-	c := identity.Creds{UID: int(x.Uid)}
+	c := Creds{UID: int(x.Uid)}
 	if x.Ngroups > 0 {
 		c.GID = int(x.Groups[0])
 	}

@@ -3,14 +3,13 @@ package peercred
 import (
 	"fmt"
 
-	"github.com/instruktai/teleclaude/internal/identity"
 	"golang.org/x/sys/unix"
 )
 
-func fromFD(fd int) (identity.Creds, error) {
+func fromFD(fd int) (Creds, error) {
 	u, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil {
-		return identity.Creds{}, fmt.Errorf("SO_PEERCRED: %w", err)
+		return Creds{}, fmt.Errorf("SO_PEERCRED: %w", err)
 	}
-	return identity.Creds{UID: int(u.Uid), GID: int(u.Gid), PID: int(u.Pid)}, nil
+	return Creds{UID: int(u.Uid), GID: int(u.Gid), PID: int(u.Pid)}, nil
 }

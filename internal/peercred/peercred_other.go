@@ -2,6 +2,4 @@
 
 package peercred
 
-import "github.com/instruktai/teleclaude/internal/identity"
-
-func fromFD(int) (identity.Creds, error) { return identity.Creds{}, ErrNotSupported }
+func fromFD(int) (Creds, error) { return Creds{}, ErrNotSupported }

@@ -1,4 +1,4 @@
-// Package prefs is the per-user layer of the configuration (SPEC §5): a
+// Package prefs is the per-user layer of the configuration (docs/DESIGN.md, "Layers"): a
 // short allow-list of preferences that each user keeps in their own
 // ~/.teleclaude/config.yml, under a `preferences:` section.
 //

@@ -14,10 +14,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
-	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/instruktai/teleclaude/internal/osuser"
 )
 
 // ErrNotRoot is returned when this process would have to switch users and
@@ -29,7 +29,7 @@ var ErrNotRoot = errors.New("only root can act as another user")
 // args, which must print the T as JSON on standard output.
 func JSON[T any](ctx context.Context, username string, local func() T, args ...string) (T, error) {
 	var out T
-	if me, err := user.Current(); err == nil && me.Username == username {
+	if me, err := osuser.Lookup(username); err == nil && me.UID == os.Getuid() {
 		return local(), nil
 	}
 	if os.Geteuid() != 0 {
@@ -62,7 +62,7 @@ func self(ctx context.Context, username string, args ...string) (*exec.Cmd, erro
 	if err != nil {
 		return nil, fmt.Errorf("find this program: %w", err)
 	}
-	u, err := user.Lookup(username)
+	u, err := osuser.Lookup(username)
 	if err != nil {
 		return nil, fmt.Errorf("OS user %s: %w", username, err)
 	}
@@ -80,28 +80,20 @@ func self(ctx context.Context, username string, args ...string) (*exec.Cmd, erro
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "HOME="+u.HomeDir, "USER="+u.Username, "LOGNAME="+u.Username)
+	cmd.Env = append(cmd.Env, "HOME="+u.Home, "USER="+u.Name, "LOGNAME="+u.Name)
 	return cmd, nil
 }
 
-func credential(u *user.User) (*syscall.Credential, error) {
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+// credential is u's uid, primary group and groups, as login would set them
+// (osuser.GroupIDs, so a directory group counts).
+func credential(u osuser.User) (*syscall.Credential, error) {
+	c := &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID)}
+	gids, err := osuser.GroupIDs(u)
 	if err != nil {
-		return nil, fmt.Errorf("uid of %s: %w", u.Username, err)
-	}
-	gid, err := strconv.ParseUint(u.Gid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("gid of %s: %w", u.Username, err)
-	}
-	c := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-	gids, err := u.GroupIds()
-	if err != nil {
-		return nil, fmt.Errorf("groups of %s: %w", u.Username, err)
+		return nil, err
 	}
 	for _, g := range gids {
-		if n, err := strconv.ParseUint(g, 10, 32); err == nil {
-			c.Groups = append(c.Groups, uint32(n))
-		}
+		c.Groups = append(c.Groups, uint32(g))
 	}
 	return c, nil
 }

@@ -1,4 +1,4 @@
-// Package sessionhost runs each user's sessions as that user (SPEC §4).
+// Package sessionhost runs each user's sessions as that user (docs/DESIGN.md, "Session hosts").
 //
 // Sessions never run as the service user: a session that did could open
 // the database, read every transcript and rewrite the audit log. So every
@@ -31,6 +31,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/instruktai/teleclaude/internal/acl"
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/sirupsen/logrus"
 )
 
@@ -93,7 +94,7 @@ type Owner struct {
 type Config struct {
 	RunDir string // the daemon's run directory; servers live in RunDir/users/<uid>
 	Tmux   string // the tmux program, absolute
-	// Kind is Systemd or Direct; Auto picks (see Detect).
+	// Kind is Systemd or Direct (Detect picks one for the machine).
 	Kind Kind
 	// DaemonUID is the daemon's own uid: an owner with it needs no switch.
 	DaemonUID int
@@ -221,23 +222,8 @@ func (h *Host) prepare(o Owner) error {
 }
 
 func mkdir(dir string, mode os.FileMode) error {
-	if err := os.Mkdir(dir, mode); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := fileown.PrivateDir(dir, mode); err != nil {
 		return fmt.Errorf("session host: %w", err)
-	}
-	st, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("session host: %w", err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("session host: %s is not a directory", dir)
-	}
-	if uid, ok := ownerOf(st); ok && uid != os.Getuid() {
-		return fmt.Errorf("session host: %s belongs to uid %d, not to the daemon (uid %d); remove it", dir, uid, os.Getuid())
-	}
-	if st.Mode().Perm() != mode {
-		if err := os.Chmod(dir, mode); err != nil {
-			return fmt.Errorf("session host: %w", err)
-		}
 	}
 	return nil
 }

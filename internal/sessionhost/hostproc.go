@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/peercred"
 	"github.com/instruktai/teleclaude/internal/sdnotify"
 	"github.com/instruktai/teleclaude/internal/socket"
@@ -64,11 +65,11 @@ func RunHost(ctx context.Context, o HostOptions) error {
 	if filepath.Base(o.Dir) != strconv.Itoa(h.uid) {
 		return fmt.Errorf("session host: %s is not the directory of uid %d", o.Dir, h.uid)
 	}
-	uid, ok := ownerOf(st)
+	own, ok := fileown.Of(st)
 	if !ok {
 		return fmt.Errorf("session host: cannot tell who owns %s", o.Dir)
 	}
-	h.daemonUID = uid
+	h.daemonUID = own.UID
 	h.srv = &tmux.Server{Bin: o.Tmux, Socket: filepath.Join(o.Dir, "tmux.sock"), Env: os.Environ()}
 	if err := h.ensureTmux(ctx); err != nil {
 		return err

@@ -1,9 +1,6 @@
 package sessionhost
 
 import (
-	"os"
-	"syscall"
-
 	"github.com/instruktai/teleclaude/internal/osuser"
 )
 
@@ -20,11 +17,4 @@ func LookupOwner(uid int) (Owner, error) {
 	}
 	// The primary group stays in the list, as login's initgroups leaves it.
 	return Owner{UID: uid, GID: u.GID, Groups: gids, Username: u.Name, Home: u.Home, Shell: osuser.LoginShell(u)}, nil
-}
-
-func ownerOf(st os.FileInfo) (int, bool) {
-	if s, ok := st.Sys().(*syscall.Stat_t); ok {
-		return int(s.Uid), true
-	}
-	return 0, false
 }

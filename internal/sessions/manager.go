@@ -1,5 +1,5 @@
 // Package sessions runs terminal and agent sessions for the people of a
-// machine and enforces who may do what with them (SPEC §4): starting one
+// machine and enforces who may do what with them (docs/DESIGN.md, "Request path"): starting one
 // in a configured project as its owner's own user, seeing, reading,
 // typing into and ending sessions, and the audit records an admin's look
 // at someone else's session leaves.
@@ -131,6 +131,14 @@ func New(o Options) *Manager {
 	return &Manager{o: o, live: map[string]*live{}, locks: map[string]*sync.Mutex{}, checking: map[int64]bool{}}
 }
 
+// The records the Manager hands out are the store's; these names let its
+// callers (the HTTP layer) use them without importing the store.
+type (
+	Session         = store.Session
+	TranscriptEntry = store.TranscriptEntry
+	AuditRecord     = store.AuditRecord
+)
+
 // StartRequest is what a caller asks to start.
 type StartRequest struct {
 	Project string
@@ -254,7 +262,7 @@ func (m *Manager) exitPath(s store.Session) string {
 	return filepath.Join(m.o.Host.Dir(int(*s.OwnerUID)), s.ID+".exit")
 }
 
-// checkOwner applies SPEC §4's owner rules in system mode: never the
+// checkOwner applies the owner rules in system mode: never the
 // service user, never a system account below sessions.min_uid. In
 // single-user mode the daemon's own user owns every session by design.
 func (m *Manager) checkOwner(cfg *config.Config, c identity.Identity) error {
@@ -362,9 +370,10 @@ func (m *Manager) noHost() error {
 	return errdefs.Unavailablef("sessions cannot run on this machine: %v", m.o.HostErr)
 }
 
-// get returns a session the caller may see: unknown ids are NotFound,
-// others' sessions Forbidden (non-admins learn nothing else about them).
-func (m *Manager) get(ctx context.Context, c identity.Identity, id string) (store.Session, error) {
+// load reads a session by id, for any caller: unknown ids are NotFound.
+// It decides nothing about who may see the session; every caller applies
+// its own rule from rules.go to what it returns, before answering.
+func (m *Manager) load(ctx context.Context, id string) (store.Session, error) {
 	if len(id) > 128 {
 		return store.Session{}, errdefs.Invalidf("session id is %d bytes; ids are short", len(id))
 	}
@@ -385,17 +394,12 @@ func forbidden(id string) error {
 // List returns the sessions the caller may see, by project then age:
 // admins all of them, everybody else their own.
 func (m *Manager) List(ctx context.Context, c identity.Identity) ([]store.Session, error) {
-	f := store.SessionFilter{}
-	if c.Role != identity.Admin {
-		uid := int64(c.UID)
-		f.OwnerUID = &uid
-	}
-	return m.o.Store.ListSessions(ctx, f)
+	return m.o.Store.ListSessions(ctx, listFilter(c))
 }
 
 // Get returns one session's metadata.
 func (m *Manager) Get(ctx context.Context, c identity.Identity, id string) (store.Session, error) {
-	s, err := m.get(ctx, c, id)
+	s, err := m.load(ctx, id)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -407,7 +411,7 @@ func (m *Manager) Get(ctx context.Context, c identity.Identity, id string) (stor
 
 // Send types text into the owner's running session, then Enter if enter.
 func (m *Manager) Send(ctx context.Context, c identity.Identity, id, text string, enter bool) error {
-	s, err := m.get(ctx, c, id)
+	s, err := m.load(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -464,7 +468,7 @@ func (m *Manager) Transcript(ctx context.Context, c identity.Identity, id string
 	if limit <= 0 || limit > MaxPage {
 		limit = MaxPage
 	}
-	s, err := m.get(ctx, c, id)
+	s, err := m.load(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
@@ -495,7 +499,7 @@ func (m *Manager) Transcript(ctx context.Context, c identity.Identity, id string
 
 // End ends a running session: its owner may, and an admin (audited).
 func (m *Manager) End(ctx context.Context, c identity.Identity, id string) (store.Session, error) {
-	s, err := m.get(ctx, c, id)
+	s, err := m.load(ctx, id)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -524,7 +528,7 @@ func (m *Manager) End(ctx context.Context, c identity.Identity, id string) (stor
 
 // Attach says how the owner's own tmux reaches the session.
 func (m *Manager) Attach(ctx context.Context, c identity.Identity, id string) (socket, target string, err error) {
-	s, err := m.get(ctx, c, id)
+	s, err := m.load(ctx, id)
 	if err != nil {
 		return "", "", err
 	}

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/instruktai/teleclaude/internal/ansi"
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/sessionhost"
 	"github.com/instruktai/teleclaude/internal/store"
 	"github.com/instruktai/teleclaude/internal/tmux"
@@ -289,8 +290,8 @@ func openSessionFile(path string, owner int, rw bool) (*os.File, error) {
 		f.Close()
 		return nil, err
 	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !st.Mode().IsRegular() || !ok || int(sys.Uid) != owner || sys.Nlink != 1 {
+	own, ok := fileown.Of(st)
+	if !st.Mode().IsRegular() || !ok || own.UID != owner || own.Nlink != 1 {
 		f.Close()
 		return nil, fmt.Errorf("%s is not the file the session's host created (mode %v); not reading it", path, st.Mode())
 	}

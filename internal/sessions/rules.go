@@ -1,11 +1,13 @@
 package sessions
 
 import (
+	"strconv"
+
 	"github.com/instruktai/teleclaude/internal/identity"
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
-// The access rules of SPEC §4, in one place. Ownership is by uid: the
+// The access rules, in one place (docs/DESIGN.md, "Request path"). Ownership is by uid: the
 // kernel vouches for it, and the session runs as that uid.
 
 // owns reports whether the caller owns the session. Unowned (legacy)
@@ -18,6 +20,27 @@ func owns(c identity.Identity, s store.Session) bool {
 // owner, or an admin (who sees every session, unowned ones included).
 func canSee(c identity.Identity, s store.Session) bool {
 	return owns(c, s) || c.Role == identity.Admin
+}
+
+// listFilter is the visibility rule for lists: admins see every session,
+// everybody else those of their own uid.
+func listFilter(c identity.Identity) store.SessionFilter {
+	f := store.SessionFilter{}
+	if c.Role != identity.Admin {
+		uid := int64(c.UID)
+		f.OwnerUID = &uid
+	}
+	return f
+}
+
+// ListView names the list that List returns to c: callers with the same
+// view get the same list, so a cache of lists keys on it. It is derived
+// from listFilter, so the two cannot disagree.
+func ListView(c identity.Identity) string {
+	if f := listFilter(c); f.OwnerUID != nil {
+		return "uid:" + strconv.FormatInt(*f.OwnerUID, 10)
+	}
+	return "all"
 }
 
 // transcriptAccess says whether the caller may read the transcript and

@@ -61,3 +61,34 @@ func TestRules(t *testing.T) {
 		})
 	}
 }
+
+// TestListView: the cache key and List's filter are one rule. Callers share
+// a view exactly when List would give them the same filter.
+func TestListView(t *testing.T) {
+	ids := []identity.Identity{
+		{UID: 5, Person: "a", Role: identity.Admin},
+		{UID: 6, Person: "b", Role: identity.Admin},
+		{UID: 5, Person: "c", Role: identity.Member},
+		{UID: 6, Person: "d", Role: identity.Member},
+		{UID: 6, Role: identity.Public},
+		{UID: 7, Person: "e", Role: identity.Newcomer},
+	}
+	key := func(f store.SessionFilter) string {
+		if f.OwnerUID == nil {
+			return "*"
+		}
+		return string(rune('0' + *f.OwnerUID))
+	}
+	for _, a := range ids {
+		for _, b := range ids {
+			sameView := ListView(a) == ListView(b)
+			sameList := key(listFilter(a)) == key(listFilter(b))
+			if sameView != sameList {
+				t.Errorf("%+v and %+v: same view %v, same list %v", a, b, sameView, sameList)
+			}
+		}
+	}
+	if ListView(ids[0]) != ListView(ids[1]) || ListView(ids[2]) == ListView(ids[3]) {
+		t.Error("admins must share one view, and others each their own")
+	}
+}

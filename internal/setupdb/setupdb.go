@@ -1,6 +1,6 @@
 // Package setupdb creates the PostgreSQL role and database that the
 // daemon's service user reaches with peer authentication over the local
-// socket (SPEC §6): no password anywhere. Every step is idempotent and says
+// socket (docs/DESIGN.md, "Storage and migration"): no password anywhere. Every step is idempotent and says
 // what it did or found, so that package scripts can run it on every upgrade.
 //
 // The caller runs Create as the PostgreSQL superuser's OS account and Verify

@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/instruktai/teleclaude/internal/fileown"
+	"github.com/instruktai/teleclaude/internal/osuser"
 )
 
 // Options says where and how to listen.
@@ -45,11 +46,11 @@ func Listen(opts Options) (*Listener, error) {
 	}
 	gid := -1
 	if opts.Group != "" {
-		g, err := user.LookupGroup(opts.Group)
+		g, err := osuser.LookupGroup(opts.Group)
 		if err != nil {
 			return nil, fmt.Errorf("socket group %q: %w (create it, or set socket.group)", opts.Group, err)
 		}
-		gid, _ = strconv.Atoi(g.Gid)
+		gid = g
 	}
 
 	tmpDir, err := os.MkdirTemp(dir, ".teleclaude-sock-")
@@ -142,27 +143,8 @@ func EnsurePrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create run directory: %w", err)
 	}
-	st, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("run directory: %w", err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("run directory %s is not a directory", dir)
-	}
-	if uid, ok := ownerUID(st); ok && uid != os.Getuid() {
-		return fmt.Errorf("run directory %s belongs to uid %d, not to us (uid %d): someone may be squatting it; remove it or set TELECLAUDE_RUN_DIR", dir, uid, os.Getuid())
-	}
-	if st.Mode().Perm() != 0o700 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("make run directory private: %w", err)
-		}
+	if err := fileown.PrivateDir(dir, 0o700); err != nil {
+		return fmt.Errorf("run directory: %w (or set TELECLAUDE_RUN_DIR)", err)
 	}
 	return nil
-}
-
-func ownerUID(st os.FileInfo) (int, bool) {
-	if s, ok := st.Sys().(*syscall.Stat_t); ok {
-		return int(s.Uid), true
-	}
-	return 0, false
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/instruktai/teleclaude/internal/errdefs"
 )
 
 // Session is one terminal or agent session and who owns it.
@@ -128,7 +130,7 @@ func scanSession(r scanner) (Session, error) {
 func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 	ss, err := scanSession(s.db.QueryRowContext(ctx, s.q(`SELECT `+sessionCols+` FROM sessions WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, fmt.Errorf("session %s: %w", id, ErrNotFound)
+		return Session{}, errdefs.NotFoundf("session %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("get session %s: %w", id, err)
@@ -190,13 +192,14 @@ func (s *Store) UpdateSessionStatus(ctx context.Context, id, status string, exit
 		return fmt.Errorf("update session %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("session %s: %w", id, ErrNotFound)
+		return errdefs.NotFoundf("session %s: %w", id, ErrNotFound)
 	}
 	return nil
 }
 
-// ErrStatusChanged is returned (wrapped) by TransitionSession when the
-// session is not in any of the statuses the change starts from.
+// ErrStatusChanged is returned (wrapped, of kind errdefs.Conflict) by
+// TransitionSession when the session is not in any of the statuses the
+// change starts from.
 var ErrStatusChanged = errors.New("the session's status has changed")
 
 // TransitionSession is UpdateSessionStatus for a session whose status is
@@ -218,7 +221,7 @@ func (s *Store) TransitionSession(ctx context.Context, id string, from []string,
 		if _, err := s.GetSession(ctx, id); err != nil {
 			return err
 		}
-		return fmt.Errorf("session %s: %w", id, ErrStatusChanged)
+		return errdefs.Conflictf("session %s: %w", id, ErrStatusChanged)
 	}
 	return nil
 }
@@ -239,7 +242,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		return fmt.Errorf("delete session %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("session %s: %w", id, ErrNotFound)
+		return errdefs.NotFoundf("session %s: %w", id, ErrNotFound)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("delete session %s: %w", id, err)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/instruktai/teleclaude/internal/errdefs"
 )
 
 func TestSessions(t *testing.T) {
@@ -46,7 +48,7 @@ func TestSessions(t *testing.T) {
 		if got, _ := s.GetSession(ctx, "s3"); got.OwnerPerson != nil || got.OwnerUID != nil || got.Meta != nil {
 			t.Errorf("unowned session: owner %v/%v, meta %s; want nil, nil, nil", got.OwnerPerson, got.OwnerUID, got.Meta)
 		}
-		if _, err := s.GetSession(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		if _, err := s.GetSession(ctx, "nope"); !errors.Is(err, ErrNotFound) || !isKind(err, errdefs.NotFound) {
 			t.Errorf("GetSession(nope): err = %v, want ErrNotFound", err)
 		}
 
@@ -222,7 +224,7 @@ func TestTransitionSession(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The second of two concurrent changes finds the status moved on.
-		if err := s.TransitionSession(ctx, "t1", []string{"starting"}, "running", nil, nil); !errors.Is(err, ErrStatusChanged) {
+		if err := s.TransitionSession(ctx, "t1", []string{"starting"}, "running", nil, nil); !errors.Is(err, ErrStatusChanged) || !isKind(err, errdefs.Conflict) {
 			t.Errorf("second transition from starting: %v, want ErrStatusChanged", err)
 		}
 		code := 3
@@ -232,8 +234,15 @@ func TestTransitionSession(t *testing.T) {
 		if got, _ := s.GetSession(ctx, "t1"); got.Status != "exited" || got.ExitCode == nil || *got.ExitCode != 3 || got.EndedAt == nil {
 			t.Errorf("after the transition: %+v", got)
 		}
-		if err := s.TransitionSession(ctx, "nope", []string{"running"}, "ended", nil, nil); !errors.Is(err, ErrNotFound) {
+		if err := s.TransitionSession(ctx, "nope", []string{"running"}, "ended", nil, nil); !errors.Is(err, ErrNotFound) || !isKind(err, errdefs.NotFound) {
 			t.Errorf("unknown session: %v, want ErrNotFound", err)
 		}
 	})
+}
+
+// isKind: the store classifies its failures where they are born, so the
+// HTTP layer maps them without knowing the store.
+func isKind(err error, k errdefs.Kind) bool {
+	got, ok := errdefs.KindOf(err)
+	return ok && got == k
 }

@@ -44,8 +44,8 @@ type Config struct {
 	DSN    string // PostgreSQL URL or keyword/value string, password included if any
 }
 
-// ErrNotFound is returned (wrapped) by GetSession, UpdateSessionStatus and
-// AppendTranscript when the session does not exist.
+// ErrNotFound is returned (wrapped, of kind errdefs.NotFound) by the
+// methods that read or change one session when it does not exist.
 var ErrNotFound = errors.New("not found")
 
 // ErrLocked is matched by errors.Is on the *LockedError that Open returns

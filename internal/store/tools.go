@@ -22,24 +22,6 @@ func LockSQLite(path, holder string) (func() error, error) {
 	return lockFile(path+".lock", holder)
 }
 
-// LatestSchemaVersion is the newest schema version this program knows (the
-// same in both dialects; TestMigrationsInStep keeps them so).
-func LatestSchemaVersion() (int64, error) {
-	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
-	if err != nil {
-		return 0, fmt.Errorf("embedded migrations: %w", err)
-	}
-	var latest int64
-	for _, f := range files {
-		v, err := goose.NumericComponent(f)
-		if err != nil {
-			return 0, fmt.Errorf("embedded migration %s: %w", f, err)
-		}
-		latest = max(latest, v)
-	}
-	return latest, nil
-}
-
 // MigrateSQLiteTo creates or upgrades the SQLite database at path to schema
 // version exactly, and no further: for tests that need a database written
 // by an older release.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/instruktai/teleclaude/internal/errdefs"
 )
 
 // TranscriptEntry is one piece of input or output of a session.
@@ -59,7 +61,7 @@ func (s *Store) appendTranscript(ctx context.Context, sessionID string, offset *
 	}
 	var id string
 	if err := tx.QueryRowContext(ctx, s.q(lock), sessionID).Scan(&id); errors.Is(err, sql.ErrNoRows) {
-		return nil, fail(fmt.Errorf("session %w", ErrNotFound))
+		return nil, fail(errdefs.NotFoundf("session %s: %w", sessionID, ErrNotFound))
 	} else if err != nil {
 		return nil, fail(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/instruktai/teleclaude/internal/errdefs"
 )
 
 func TestTranscript(t *testing.T) {
@@ -243,7 +245,7 @@ func TestAppendOutput(t *testing.T) {
 		if got, _ := s.GetSession(ctx, "o1"); got.OutputOffset != 20 {
 			t.Errorf("offset after a failed append = %d, want 20", got.OutputOffset)
 		}
-		if _, err := s.AppendOutput(ctx, "nope", 1); !errors.Is(err, ErrNotFound) {
+		if _, err := s.AppendOutput(ctx, "nope", 1); !errors.Is(err, ErrNotFound) || !isKind(err, errdefs.NotFound) {
 			t.Errorf("AppendOutput(unknown) = %v, want ErrNotFound", err)
 		}
 	})

@@ -27,7 +27,7 @@ func darwinSystem(t *testing.T) layout.Paths {
 }
 
 // TestLaunchDaemonPlist parses the plist as launchd would read it and checks
-// the keys of SPEC §7 against the paths the daemon and the package use.
+// the configuration keys against the paths the daemon and the package use.
 func TestLaunchDaemonPlist(t *testing.T) {
 	data, err := files.ReadFile(Identifier + ".plist")
 	if err != nil {

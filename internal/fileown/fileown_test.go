@@ -1,0 +1,54 @@
+package fileown
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestOf(t *testing.T) {
+	st, err := os.Stat(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := Of(st)
+	if !ok || o.UID != os.Getuid() || o.Nlink == 0 {
+		t.Errorf("Of = %+v, %v; want uid %d", o, ok, os.Getuid())
+	}
+	if _, ok := Of(fakeInfo{st}); ok {
+		t.Error("Of accepted a FileInfo without a Stat_t")
+	}
+}
+
+type fakeInfo struct{ os.FileInfo }
+
+func (fakeInfo) Sys() any { return nil }
+
+func TestPrivateDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // an existing directory of ours is narrowed, twice is fine
+		if err := PrivateDir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := os.Stat(dir); st.Mode().Perm() != 0o700 {
+			t.Errorf("mode %04o, want 0700", st.Mode().Perm())
+		}
+	}
+	file := filepath.Join(dir, "f")
+	os.WriteFile(file, nil, 0o600)
+	if err := PrivateDir(file, 0o700); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("a file: %v", err)
+	}
+	if os.Getuid() == 0 {
+		squat := filepath.Join(dir, "squat")
+		os.Mkdir(squat, 0o700)
+		os.Chown(squat, 4242, 4242)
+		if err := PrivateDir(squat, 0o700); err == nil || !strings.Contains(err.Error(), "squatting") {
+			t.Errorf("someone else's directory: %v", err)
+		}
+	}
+}
