@@ -51,8 +51,10 @@ start_session() {
 }
 check session-alice start_session alice
 check session-bob start_session bob
+# The host takes whoever owns its directory for its daemon; carol's own
+# directory will do here.
 cuid=$(id -u carol)
-install -d -o teleclaude -g teleclaude -m 0711 "/run/teleclaude/users/$cuid"
+install -d -o carol -g carol -m 0700 "/run/teleclaude/users/$cuid"
 setpriv --reuid=carol --regid="$(id -g carol)" --init-groups setsid \
 	/usr/bin/teleclaude session-host --dir "/run/teleclaude/users/$cuid" </dev/null >/dev/null 2>&1 &
 direct_session() {
