@@ -68,7 +68,7 @@ check three-hosts-running eq "$(sessions)" 3
 # --- Upgrade: every session keeps running ---------------------------------------
 check upgrade-exit-0 run upgrade.log apt-get install -y "$NEW"
 check upgrade-kept-the-sessions sh -c '. /root/pkgtest/lib.sh; for u in alice bob; do [ "$(systemctl is-active "teleclaude-sessions@$(id -u $u).service")" = active ] || exit 1; done; as carol tmux -S "/run/teleclaude/users/$0/tmux.sock" has-session -t direct' "$cuid"
-check upgrade-said-nothing-about-ending lacks "$(cat "$T/upgrade.log")" "ended"
+check upgrade-ended-nothing lacks "$(cat "$T/upgrade.log")" "sessions of"
 check upgrade-re-ran-setup-db file_has "$T/upgrade.log" "config.yml already points the daemon here"
 
 # --- Remove: every session ended, /run/teleclaude gone, one line says so ------
