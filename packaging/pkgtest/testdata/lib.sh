@@ -301,7 +301,8 @@ sessions_as_owner() {
 	procs=$(grep -l "/$unit\$" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3)
 	[ "$(echo "$procs" | wc -w)" -ge 3 ] || { echo "the unit holds only: $procs"; return 1; }
 	for p in $procs; do
-		eq "$(awk '/^Uid:/ {print $2}' "/proc/$p/status")" "$uid" || { echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline")"; return 1; }
+		_puid=$(awk '/^Uid:/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue # gone meanwhile (a short-lived helper)
+		eq "$_puid" "$uid" || { echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline")"; return 1; }
 	done
 	as "$_who" telec sessions send "$id" 'echo hello-$((6*7))' || return 1
 	wait_for sh -c ". /root/pkgtest/lib.sh; as $_who telec sessions transcript $id | grep -q '^hello-42'" || return 1
