@@ -22,7 +22,7 @@ help:
 	@echo "make bench  benchmarks; figures go to docs/BENCHMARKS.md"
 	@echo "make build  bin/teleclaude and bin/telec"
 	@echo "make pkg    the macOS Installer package, dist/teleclaude_VERSION_darwin_universal.pkg"
-	@echo "make packages          .deb and .rpm for amd64 and arm64 into dist/ (PKG_VERSION=v1.2.3 to set the version)"
+	@echo "make packages          .deb and .rpm for amd64 and arm64 into dist/ (PKG_VERSION=v1.2.3 to set the version, ARCH=amd64 for one architecture)"
 	@echo "make release-snapshot  goreleaser check, then a local snapshot release into build/goreleaser"
 	@echo "make clean  remove bin/, build/ and dist/"
 
@@ -63,7 +63,7 @@ bench: build
 # The Linux packages (packaging/nfpm.yaml): programs, man pages and
 # completions built and packed by packaging/mkpkgs with a pinned nfpm.
 packages:
-	$(GO) run ./packaging/mkpkgs -out dist $(if $(PKG_VERSION),-version $(PKG_VERSION))
+	$(GO) run ./packaging/mkpkgs -out dist $(if $(PKG_VERSION),-version $(PKG_VERSION)) $(if $(ARCH),-arch $(ARCH))
 
 release-snapshot:
 	GOBIN=$(abspath $(BIN)) $(GO) install $(GORELEASER)

@@ -286,6 +286,7 @@ type daemonOpts struct {
 	// extraFiles are open files the daemon inherits (from fd 3), as from a
 	// careless supervisor.
 	extraFiles []*os.File
+	bin        string // another build of teleclaude ("" for the tests' own)
 }
 
 // stdConfig is the test machine's config; PROJECTS stands for the daemon's
@@ -363,7 +364,7 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 		d.env = append(d.env, "TELECLAUDE_SOCKET="+o.socket)
 	}
 	d.env = append(d.env, o.extraEnv...)
-	d.cmd = exec.Command(teleBin, "serve")
+	d.cmd = exec.Command(cmp.Or(o.bin, teleBin), "serve")
 	d.cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=/nonexistent"}, d.env...)
 	d.cmd.Dir = "/"
 	if !o.runAsRoot {

@@ -61,10 +61,10 @@ func TestSetupDB(t *testing.T) {
 			Changed bool   `json:"changed"`
 		} `json:"steps"`
 	}](t, second)
-	if rep.PostgreSQL != "present" || len(rep.Steps) != 3 || rep.Steps[0].Action != "role "+svcUser+" exists" ||
+	if rep.PostgreSQL != "present" || len(rep.Steps) != 4 || rep.Steps[0].Action != "role "+svcUser+" exists" ||
 		rep.Steps[1].Action != "database "+peerDB+" exists, owned by "+svcUser || rep.Steps[0].Changed || rep.Steps[1].Changed ||
-		!strings.HasPrefix(rep.Steps[2].Action, "checked: ") {
-		t.Errorf("second run = %+v, want everything found and checked", rep)
+		!strings.HasPrefix(rep.Steps[2].Action, "checked: ") || !strings.Contains(rep.Steps[3].Action, "port: "+port+",") {
+		t.Errorf("second run = %+v, want everything found and checked, then the config line with its port", rep)
 	}
 
 	// Peer authentication is real: root, as the role, is refused.
@@ -115,5 +115,37 @@ func TestSetupDBNeedsRoot(t *testing.T) {
 	r := run(t, &member, nil, teleBin, "setup-db", "--socket-dir", sockDir, "--port", strconv.Itoa(int(cfg.Port)), "--service-user", svcUser, "--dbname", peerDB)
 	if r.code != 1 || !strings.Contains(r.stderr, "setup-db must run as root") {
 		t.Errorf("as %s: exit %d, %s", uMember, r.code, r.stderr)
+	}
+}
+
+// TestSetupDBFindsThePort: with no --port, setup-db finds the local server
+// on the port it listens on (the test server's is never 5432) and ends with
+// the database: line for config.yml, port: included.
+func TestSetupDBFindsThePort(t *testing.T) {
+	requireRoot(t)
+	admin := pgtest.AdminDSN(t)
+	sockDir := os.Getenv("TELECLAUDE_TEST_PG_SOCKET_DIR")
+	cfg, err := pgx.ParseConfig(admin)
+	if err != nil || sockDir == "" {
+		t.Fatalf("test server: %v, socket dir %q", err, sockDir)
+	}
+	port := strconv.Itoa(int(cfg.Port))
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if conn, err := pgx.Connect(ctx, admin); err == nil {
+			conn.Exec(ctx, "DROP DATABASE IF EXISTS "+peerDB+" WITH (FORCE)")
+			conn.Exec(ctx, `DROP ROLE IF EXISTS "`+svcUser+`"`)
+			conn.Close(ctx)
+		}
+	})
+	r := run(t, nil, nil, teleBin, "setup-db", "--socket-dir", sockDir, "--service-user", svcUser, "--dbname", peerDB)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, w := range []string{"found PostgreSQL in " + sockDir + " on port " + port, "created database " + peerDB,
+		"database: {engine: postgresql, host: " + sockDir + ", port: " + port + ", dbname: " + peerDB + ", user: " + svcUser + "}"} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("setup-db does not say %q:\n%s", w, r.stdout)
+		}
 	}
 }

@@ -8,9 +8,26 @@ bin=${1:-bin}
 export TELECLAUDE_SYSTEM_MODE=0
 
 log=$(mktemp)
+# A run directory of the demo's own (socket, session host, tmux server), so
+# that the end of the demo can stop everything it started: a session host
+# and its tmux server outlive the daemon by design.
+run=$(mktemp -d)
+export TELECLAUDE_RUN_DIR="$run"
+cleanup() {
+	kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	for sock in "$run"/users/*/tmux.sock; do
+		[ -S "$sock" ] && tmux -S "$sock" kill-server 2>/dev/null
+	done
+	# The host runs `teleclaude session-host --dir $run/users/UID`; $run is
+	# this demo's alone.
+	for host in $(pgrep -f -- "session-host --dir $run/" || true); do
+		kill "$host" 2>/dev/null
+	done
+	rm -rf "$run" "$log"
+}
 "$bin/teleclaude" serve >"$log" 2>&1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$log"' EXIT
+trap cleanup EXIT
 
 # Wait until the daemon answers (it is ready once the socket accepts).
 i=0
@@ -54,6 +71,7 @@ fi
 
 kill -TERM "$pid"
 wait "$pid" || { echo "daemon exited with $?" >&2; cat "$log" >&2; exit 1; }
-trap 'rm -f "$log"' EXIT
 echo "daemon log:"
 cat "$log"
+echo
+echo "(the demo's session host and tmux server are stopped with it)"

@@ -17,6 +17,9 @@ type CheckReport struct {
 	Warnings []string      `json:"warnings"`
 	// Summary describes the effective config when there is no problem.
 	Summary string `json:"summary,omitempty"`
+	// Database is the effective database setting when there is no
+	// problem: the package scripts read it to say where the data is.
+	Database *Database `json:"database,omitempty"`
 }
 
 // CheckedFile is one layer's file and whether it exists.
@@ -56,6 +59,8 @@ func Check(p layout.Paths, getenv Getenv, prefsPath string, whole bool) *CheckRe
 	}
 	if len(r.Problems) == 0 {
 		r.Summary = fmt.Sprintf("%d people, %d projects, %d agents; database %s", len(c.People), len(c.Projects), len(c.Agents), c.Database.Engine)
+		db := c.Database
+		r.Database = &db
 	}
 	return r
 }

@@ -116,13 +116,13 @@ func (a Agent) StartedBy() string {
 }
 
 type Database struct {
-	Engine  string `yaml:"engine"` // sqlite | postgresql
-	Path    string `yaml:"path"`
-	Host    string `yaml:"host"`
-	Port    int    `yaml:"port"`
-	DBName  string `yaml:"dbname"`
-	User    string `yaml:"user"`
-	SSLMode string `yaml:"sslmode"`
+	Engine  string `yaml:"engine" json:"engine"` // sqlite | postgresql
+	Path    string `yaml:"path" json:"path,omitempty"`
+	Host    string `yaml:"host" json:"host,omitempty"`
+	Port    int    `yaml:"port" json:"port,omitempty"`
+	DBName  string `yaml:"dbname" json:"dbname,omitempty"`
+	User    string `yaml:"user" json:"user,omitempty"`
+	SSLMode string `yaml:"sslmode" json:"sslmode,omitempty"`
 }
 
 type Socket struct {

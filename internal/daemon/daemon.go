@@ -156,8 +156,10 @@ func Run(ctx context.Context) error {
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
-	if err := dropInheritedCaps(); err != nil {
+	if note, err := dropInheritedCaps(); err != nil {
 		return err
+	} else if note != "" {
+		log.Info(note)
 	}
 	// Nothing the daemon creates is for others unless it says so (the
 	// socket, the shared docs and each user's directory set their modes).

@@ -7,7 +7,7 @@ import "syscall"
 func logToFile() bool { return true }
 
 // dropInheritedCaps: ambient and inheritable capabilities are Linux's.
-func dropInheritedCaps() error { return nil }
+func dropInheritedCaps() (string, error) { return "", nil }
 
 func setUmask() { syscall.Umask(0o077) }
 

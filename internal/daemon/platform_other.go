@@ -5,7 +5,7 @@ package daemon
 func logToFile() bool { return false }
 
 // dropInheritedCaps: ambient and inheritable capabilities are Linux's.
-func dropInheritedCaps() error { return nil }
+func dropInheritedCaps() (string, error) { return "", nil }
 
 func setUmask() {}
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
@@ -14,6 +16,7 @@ import (
 	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
 	"github.com/instruktai/teleclaude/internal/osuser"
+	"github.com/instruktai/teleclaude/internal/setupdb"
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
@@ -88,8 +91,8 @@ func DatabaseCheck(ctx context.Context, p layout.Paths, getenv config.Getenv) Ch
 	fix := fmt.Sprintf("check that %s is a SQLite database and that %s may read and write it and its directory", sc.Path, who)
 	if sc.Engine == store.PostgreSQL {
 		sc.DSN = cfg.DatabaseDSN(getenv)
-		where = fmt.Sprintf("postgresql database %s as %s on %s", cfg.Database.DBName, cfg.Database.User, cfg.Database.Host)
-		fix = "for PostgreSQL on this machine: sudo teleclaude setup-db; otherwise check database: in the config"
+		where = fmt.Sprintf("postgresql database %s as %s on %s port %d", cfg.Database.DBName, cfg.Database.User, cfg.Database.Host, cfg.Database.Port)
+		fix = postgresFix(cfg.Database)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -108,4 +111,25 @@ func DatabaseCheck(ctx context.Context, p layout.Paths, getenv config.Getenv) Ch
 		c.Status, c.Detail = Pass, fmt.Sprintf("%s: reachable as %s, schema v%d (current)", where, who, s.Current)
 	}
 	return c
+}
+
+// postgresFix is the fix for a PostgreSQL database that cannot be used.
+// On this machine's socket, the server may listen on another port than the
+// config names (Debian gives a second cluster 5433): then it names the
+// ports that answer.
+func postgresFix(db config.Database) string {
+	fix := "for PostgreSQL on this machine: sudo teleclaude setup-db; otherwise check database: in the config"
+	if !strings.HasPrefix(db.Host, "/") || setupdb.Probe(setupdb.Target{SocketDir: db.Host, Port: db.Port}) == nil {
+		return fix
+	}
+	ports := setupdb.Discover(db.Host)
+	if len(ports) == 0 {
+		return fmt.Sprintf("no PostgreSQL answers in %s: install and start it, then sudo teleclaude setup-db", db.Host)
+	}
+	names := make([]string, len(ports))
+	for i, p := range ports {
+		names[i] = strconv.Itoa(p)
+	}
+	return fmt.Sprintf("nothing answers on port %d, but PostgreSQL does in %s on port %s: set that port: in the database: line of the config, then sudo teleclaude setup-db",
+		db.Port, db.Host, strings.Join(names, ", "))
 }

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/instruktai/teleclaude/internal/config"
 	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/pgtest"
 	"github.com/instruktai/teleclaude/internal/testenv"
 )
 
@@ -160,5 +162,30 @@ func TestCanRead(t *testing.T) {
 		if got := canRead(fileown.Owner{UID: int(tt.uid), GID: int(tt.gid)}, tt.perm, a); got != tt.want {
 			t.Errorf("canRead(%d:%d %04o) = %v, want %v", tt.uid, tt.gid, tt.perm, got, tt.want)
 		}
+	}
+}
+
+// TestPostgresFixNamesThePort: a config that points at a port where no
+// PostgreSQL answers, beside one where the test server does, gets a fix
+// that names the live port.
+func TestPostgresFixNamesThePort(t *testing.T) {
+	pgtest.AdminDSN(t) // skips without the test server, or fails when it is required
+	dir := os.Getenv("TELECLAUDE_TEST_PG_SOCKET_DIR")
+	entries, _ := os.ReadDir(dir)
+	live := ""
+	for _, e := range entries {
+		if n, ok := strings.CutPrefix(e.Name(), ".s.PGSQL."); ok && !strings.HasSuffix(n, ".lock") {
+			live = n
+		}
+	}
+	if live == "" {
+		t.Fatalf("no PostgreSQL socket in %s", dir)
+	}
+	fix := postgresFix(config.Database{Engine: "postgresql", Host: dir, Port: 1})
+	if !strings.Contains(fix, "nothing answers on port 1") || !strings.Contains(fix, "on port "+live) {
+		t.Errorf("fix = %q, want port %s named", fix, live)
+	}
+	if fix := postgresFix(config.Database{Engine: "postgresql", Host: t.TempDir(), Port: 5432}); !strings.Contains(fix, "no PostgreSQL answers") {
+		t.Errorf("fix with no server = %q", fix)
 	}
 }

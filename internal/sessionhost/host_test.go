@@ -39,6 +39,17 @@ func TestMain(m *testing.M) {
 		case "refuse-capabilities":
 			fmt.Println(refuseCapabilities())
 			os.Exit(0)
+		case "shed-capabilities":
+			err := shedCapabilities()
+			status, _ := os.ReadFile("/proc/self/status")
+			var caps []string
+			for _, line := range strings.Split(string(status), "\n") {
+				if strings.HasPrefix(line, "Cap") && !strings.HasPrefix(line, "CapBnd") {
+					caps = append(caps, strings.ReplaceAll(line, "\t", ""))
+				}
+			}
+			fmt.Println(err, strings.Join(caps, " "), os.Getenv(shedEnv) == "")
+			os.Exit(0)
 		}
 	}
 	os.Exit(m.Run())

@@ -56,7 +56,7 @@ type pendingSpec struct {
 // never talks to the owner's tmux itself: a tmux server can make its
 // clients open files, and run programs, with the client's credentials.
 func RunHost(ctx context.Context, o HostOptions) error {
-	if err := refuseCapabilities(); err != nil {
+	if err := shedCapabilities(); err != nil {
 		return fmt.Errorf("session host: %w", err)
 	}
 	h := &host{o: o, uid: os.Getuid(), specs: map[string]pendingSpec{}, started: map[string]chan string{}, sock: filepath.Join(o.Dir, "host.sock")}

@@ -13,7 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -174,4 +177,46 @@ func Verify(ctx context.Context, t Target) (Step, error) {
 func isCode(err error, code string) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == code
+}
+
+// Discover lists the ports of the PostgreSQL servers that answer on this
+// machine, lowest first: those of the clusters Debian's pg_lsclusters
+// lists (when it is installed), and those whose socket file is in
+// socketDir. A second cluster on Debian gets 5433, and an admin may choose
+// any port, so none is assumed.
+func Discover(socketDir string) []int {
+	candidates := map[int]bool{}
+	if out, err := exec.Command("pg_lsclusters", "--no-header").Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			// Ver Cluster Port Status Owner Data-directory Log-file
+			if f := strings.Fields(line); len(f) >= 4 && strings.HasPrefix(f[3], "online") {
+				if p, err := strconv.Atoi(f[2]); err == nil {
+					candidates[p] = true
+				}
+			}
+		}
+	}
+	if entries, err := os.ReadDir(socketDir); err == nil {
+		for _, e := range entries {
+			if n, ok := strings.CutPrefix(e.Name(), ".s.PGSQL."); ok {
+				if p, err := strconv.Atoi(n); err == nil {
+					candidates[p] = true
+				}
+			}
+		}
+	}
+	var ports []int
+	for p := range candidates {
+		if p > 0 && p <= 65535 && Probe(Target{SocketDir: socketDir, Port: p}) == nil {
+			ports = append(ports, p)
+		}
+	}
+	sort.Ints(ports)
+	return ports
+}
+
+// ConfigLine is the database setting of config.yml that reaches t as the
+// daemon will: over the socket, as the role, with no password.
+func (t Target) ConfigLine() string {
+	return fmt.Sprintf("database: {engine: postgresql, host: %s, port: %d, dbname: %s, user: %s}", t.SocketDir, t.Port, t.DBName, t.Role)
 }

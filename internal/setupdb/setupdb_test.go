@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -131,5 +132,26 @@ func TestProbe(t *testing.T) {
 	defer live.Close()
 	if err := Probe(Target{SocketDir: dir, Port: 5433}); err != nil {
 		t.Errorf("live socket: %v", err)
+	}
+}
+
+// TestDiscover finds the test server on its port, which is never 5432,
+// from its socket file alone; a directory with no live socket finds none.
+func TestDiscover(t *testing.T) {
+	tg, _ := server(t)
+	if got := Discover(tg.SocketDir); !slices.Contains(got, tg.Port) {
+		t.Errorf("Discover(%s) = %v, want it to hold %d", tg.SocketDir, got, tg.Port)
+	}
+	dead := t.TempDir()
+	l, err := net.Listen("unix", filepath.Join(dead, ".s.PGSQL.5499"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close() // the file may stay behind, as a crashed server's does
+	if got := Discover(dead); len(got) != 0 {
+		t.Errorf("Discover of a directory without a server = %v", got)
+	}
+	if line := tg.ConfigLine(); !strings.Contains(line, "port: "+strconv.Itoa(tg.Port)) {
+		t.Errorf("ConfigLine() = %q, want the port", line)
 	}
 }

@@ -77,6 +77,14 @@ func run(describe string, arches, formats []string, out, nfpm string, prepareOnl
 	if _, err := os.Stat("packaging/nfpm.yaml"); err != nil {
 		return errors.New("run me from the repository's top directory (packaging/nfpm.yaml not found)")
 	}
+	if len(arches) == 0 {
+		return errors.New("no architecture given (-arch amd64,arm64)")
+	}
+	for _, a := range arches {
+		if a != "amd64" && a != "arm64" {
+			return fmt.Errorf("architecture %q: want amd64 or arm64", a)
+		}
+	}
 	for _, f := range formats {
 		if f != "deb" && f != "rpm" {
 			return fmt.Errorf("format %q: want deb or rpm", f)
@@ -144,11 +152,28 @@ func run(describe string, arches, formats []string, out, nfpm string, prepareOnl
 			if err := changelog(pv, v, epoch); err != nil {
 				return err
 			}
-			cmd := exec.Command(nfpm, "package", "--config", "packaging/nfpm.yaml", "--packager", format, "--target", out+"/")
+			// The rpm is finished here (scriptlet dependencies) before
+			// it goes to out.
+			target := out
+			if format == "rpm" {
+				target = filepath.Join(build, "rpm_"+arch)
+				if err := os.RemoveAll(target); err != nil {
+					return err
+				}
+				if err := os.MkdirAll(target, 0o755); err != nil {
+					return err
+				}
+			}
+			cmd := exec.Command(nfpm, "package", "--config", "packaging/nfpm.yaml", "--packager", format, "--target", target+"/")
 			cmd.Env = append(env, "GOARCH="+arch, "PKG_VERSION="+pv, "PKG_RELEASE="+release)
 			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 			if err := cmd.Run(); err != nil {
 				return fmt.Errorf("nfpm %s %s: %w", format, arch, err)
+			}
+			if format == "rpm" {
+				if err := finishRPM(target, out); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -329,6 +354,27 @@ func installNfpm() (string, error) {
 		return "", fmt.Errorf("install %s: %w", nfpmModule, err)
 	}
 	return filepath.Join(tools, "nfpm"), nil
+}
+
+// finishRPM gives the one rpm nfpm wrote into dir its scriptlet
+// dependencies and moves it to out.
+func finishRPM(dir, out string) error {
+	rpms, err := filepath.Glob(filepath.Join(dir, "*.rpm"))
+	if err != nil || len(rpms) != 1 {
+		return fmt.Errorf("want one rpm in %s, have %v (%v)", dir, rpms, err)
+	}
+	if err := setScriptletSenses(rpms[0], scriptletRequires); err != nil {
+		return err
+	}
+	// Copied, not renamed: out may be on another file system.
+	b, err := os.ReadFile(rpms[0])
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, filepath.Base(rpms[0])), b, 0o644); err != nil {
+		return err
+	}
+	return os.Remove(rpms[0])
 }
 
 // lock takes an exclusive lock on path and returns its release.

@@ -301,7 +301,8 @@ sessions_as_owner() {
 	procs=$(grep -l "/$unit\$" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3)
 	[ "$(echo "$procs" | wc -w)" -ge 3 ] || { echo "the unit holds only: $procs"; return 1; }
 	for p in $procs; do
-		eq "$(awk '/^Uid:/ {print $2}' "/proc/$p/status")" "$uid" || { echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline")"; return 1; }
+		_puid=$(awk '/^Uid:/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue # gone meanwhile (a short-lived helper)
+		eq "$_puid" "$uid" || { echo "process $p: $(tr '\0' ' ' <"/proc/$p/cmdline")"; return 1; }
 	done
 	as "$_who" telec sessions send "$id" 'echo hello-$((6*7))' || return 1
 	wait_for sh -c ". /root/pkgtest/lib.sh; as $_who telec sessions transcript $id | grep -q '^hello-42'" || return 1
@@ -441,7 +442,18 @@ daemon_on_postgres() {
 		{ echo "pg_hba.conf has no local peer line"; return 1; }
 }
 
+# The package's scripts touch PostgreSQL only when the config asks for it:
+# under SQLite the upgrade with PostgreSQL running made nothing; once the
+# config says engine: postgresql, configure makes the role and database.
+no_role_and_db() {
+	eq "$(pg_query "select count(*) from pg_roles where rolname = 'teleclaude'")" 0 &&
+		eq "$(pg_query "select count(*) from pg_database where datname = 'teleclaude'")" 0
+}
+
 check_postgres() {
+	check sqlite-config-left-postgresql-alone no_role_and_db
+	write_config "{engine: postgresql, host: /var/run/postgresql, dbname: teleclaude, user: teleclaude}"
+	check postinst-configure-with-postgresql-config run pgconfigure.log /var/lib/dpkg/info/teleclaude.postinst configure "$(dpkg-query -W -f='${Version}' teleclaude)"
 	check postinst-created-role-and-database pg_role_and_db
 	check daemon-on-postgresql-with-peer-auth daemon_on_postgres
 	# Back to SQLite for the rest.

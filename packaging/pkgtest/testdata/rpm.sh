@@ -2,8 +2,10 @@
 # The .rpm on a booted Debian 12, installed with Debian's rpm (--nodeps: the
 # rpm database knows nothing of the Debian packages). Its scriptlets must do
 # what Fedora's guidelines say: %pre makes the user, %post applies the
-# presets without starting anything, an upgrade restarts a running daemon,
-# an erase stops and disables it and keeps the data and the user.
+# presets without starting anything (Fedora's default preset disables
+# every unit a package does not list, and this one ships none), an upgrade
+# restarts a running daemon, an erase stops and disables it, ends every
+# user's sessions, and keeps the data and the user.
 set -u
 . /root/pkgtest/lib.sh
 : >"$RES"
@@ -12,14 +14,23 @@ OLD=$(ls "$T"/old/*.rpm)
 NEW=$(ls "$T"/new/*.rpm)
 scripts=$T/rpm-scripts
 
+# Fedora's last word on presets (99-default-disable.preset).
+echo 'disable *' >/usr/lib/systemd/system-preset/99-default-disable.preset
+
 # --- Install -------------------------------------------------------------------
 check rpm-install-exit-0 run install.log rpm -i --nodeps "$OLD"
 check rpm-user-and-group-no-shell-no-home check_account
 check rpm-directories-owners-modes check_dirs
 check rpm-units-in-usr-lib check_units_files
 check rpm-config-noreplace sh -c 'rpm -q --configfiles teleclaude | sort | tr "\n" " " | grep -qx "/etc/teleclaude/config.yml /etc/teleclaude/secrets.yml "'
-check rpm-units-enabled-not-started enabled_not_started
+not_enabled() {
+	eq "$(enabled teleclaude.service)" disabled && eq "$(enabled teleclaude.socket)" disabled &&
+		eq "$(state teleclaude.service)" inactive
+}
+check rpm-units-not-enabled-by-the-package not_enabled
 check rpm-next-steps-printed sh -c 'grep -q "Next steps" $0 && grep -q "usermod -aG teleclaude USER" $0' "$T/install.log"
+check rpm-banner-says-how-to-enable file_has "$T/install.log" "systemctl enable --now teleclaude.socket teleclaude.service"
+systemctl enable teleclaude.socket teleclaude.service
 check rpm-verify-clean sh -c 'out=$(rpm -V --nodeps teleclaude) || { echo "$out"; exit 1; }'
 
 # --- Running -------------------------------------------------------------------
@@ -40,10 +51,14 @@ rpm -q --qf '%{POSTIN}' teleclaude >"$scripts/post"
 rpm -q --qf '%{PREUN}' teleclaude >"$scripts/preun"
 rpm -q --qf '%{POSTUN}' teleclaude >"$scripts/postun"
 check rpm-scriptlets-read-back sh -c 'grep -q systemd-sysusers $0/pre && grep -q "preset teleclaude" $0/post' "$scripts"
+# %post on a first install applies the presets, which disable the units
+# here as on Fedora: once that is done, running it again changes nothing.
+sh "$scripts/post" 1 >/dev/null 2>&1
 before=$(state_snapshot)
 check rpm-pre-twice twice sh "$scripts/pre" 1
 check rpm-post-twice twice sh "$scripts/post" 1
 check rpm-scriptlets-twice-changed-nothing same_state "$before"
+systemctl enable teleclaude.socket teleclaude.service
 
 # --- Upgrade with an edited config (rpm -U) -------------------------------------
 # The edited secrets as packages before this one made them, root:teleclaude
@@ -77,7 +92,12 @@ systemctl start teleclaude.service
 rpm -q --qf '%{PREUN}' teleclaude >"$scripts/preun"
 rpm -q --qf '%{POSTUN}' teleclaude >"$scripts/postun"
 check rpm-erase-scriptlets-read-back sh -c 'grep -q "disable --now" $0/preun && grep -q try-restart $0/postun' "$scripts"
+check rpm-session-before-erase sh -c '. /root/pkgtest/lib.sh; as alice telec sessions start --project demo --agent shell'
 check rpm-erase-exit-0 run erase.log rpm -e --nodeps teleclaude
+check rpm-erase-ended-the-sessions file_has "$T/erase.log" "ended 1 session of 1 user"
+check rpm-erase-stopped-the-session-units sh -c '! systemctl list-units --plain --no-legend "teleclaude-sessions@*" | grep -q .'
+check rpm-erase-removed-run-dir test ! -e /run/teleclaude
+check rpm-erase-says-where-the-data-is file_has "$T/erase.log" "SQLite database in /var/lib/teleclaude/teleclaude.db"
 check rpm-erase-stopped sh -c '[ "$(systemctl is-active teleclaude.service)" = inactive ] && [ "$(systemctl is-active teleclaude.socket)" = inactive ]'
 check rpm-erase-disabled sh -c '! ls /etc/systemd/system/*.wants/teleclaude* 2>/dev/null'
 check rpm-erase-saved-edited-config file_has /etc/teleclaude/config.yml.rpmsave "Edited by the admin"
@@ -89,7 +109,7 @@ check rpm-postun-erase-twice twice sh "$scripts/postun" 0
 # --- Reinstall ---------------------------------------------------------------------
 write_config
 check rpm-reinstall-exit-0 run reinstall2.log rpm -i --nodeps "$NEW"
-check rpm-reinstall-enabled-again sh -c '[ "$(systemctl is-enabled teleclaude.service)" = enabled ]'
-check rpm-reinstall-serves sh -c 'systemctl start teleclaude.service && . /root/pkgtest/lib.sh && [ "$(whoami_role alice)" = admin ]'
+check rpm-reinstall-not-enabled-by-the-package not_enabled
+check rpm-reinstall-serves sh -c 'systemctl enable --now teleclaude.socket teleclaude.service && . /root/pkgtest/lib.sh && [ "$(whoami_role alice)" = admin ]'
 
 finish
