@@ -8,7 +8,7 @@
 // `make release` does with goreleaser's), then:
 //
 //   - deb/: pool/ and dists/stable/, its indexes written by apt-ftparchive
-//     (Debian's own tool, which honours SOURCE_DATE_EPOCH), Release signed
+//     (Debian's own tool), dated the commit's time, Release signed
 //     here (InRelease, Release.gpg). The .deb themselves stay unsigned: apt
 //     checks the archive's signature, and nothing in apt checks a .deb's.
 //   - rpm/: the .rpm signed by rpmsign (rpm's own tool; the signature is an
@@ -341,7 +341,11 @@ func aptRepo(dir string, debs map[string]string, s *signer, epoch time.Time) err
 	for _, a := range arches {
 		archList = append(archList, a.deb)
 	}
+	// The commit's time: apt refuses a Release dated in the future, and
+	// apt-ftparchive 2.6 dates it now whatever SOURCE_DATE_EPOCH says.
+	date := epoch.UTC().Format("Mon, 02 Jan 2006 15:04:05 UTC")
 	cmd := exec.Command("apt-ftparchive",
+		"-o", "APT::FTPArchive::Release::Date="+date,
 		"-o", "APT::FTPArchive::Release::Origin=TeleClaude",
 		"-o", "APT::FTPArchive::Release::Label=TeleClaude",
 		"-o", "APT::FTPArchive::Release::Suite="+suite,
@@ -357,10 +361,8 @@ func aptRepo(dir string, debs map[string]string, s *signer, epoch time.Time) err
 	if err != nil {
 		return fmt.Errorf("apt-ftparchive release: %v: %s", err, stderr.String())
 	}
-	// apt refuses a release with a Date in the future; the date is the
-	// commit's, which is not.
-	if !bytes.Contains(release, []byte("\nDate: "+epoch.UTC().Format("Mon, 02 Jan 2006 15:04:05 UTC"))) {
-		return fmt.Errorf("apt-ftparchive did not date Release from SOURCE_DATE_EPOCH:\n%s", release)
+	if !bytes.Contains(release, []byte("\nDate: "+date+"\n")) {
+		return fmt.Errorf("apt-ftparchive did not date Release %s:\n%s", date, release)
 	}
 	if err := os.WriteFile(filepath.Join(dir, dists, "Release"), release, 0o644); err != nil {
 		return err
@@ -449,7 +451,12 @@ func rpmSign(files []string, s *signer) error {
 	}
 	// The trailing ! freezes gpg's clock at that time.
 	faked := strconv.FormatInt(s.at.Unix(), 10) + "!"
+	gpg, err := exec.LookPath("gpg")
+	if err != nil {
+		return err
+	}
 	args := []string{
+		"--define", "__gpg " + gpg, // Debian's rpm looks for gpg2
 		"--define", "_gpg_name " + fmt.Sprintf("%X", s.key.PublicKey.Fingerprint) + "!",
 		"--define", "_gpg_path " + home,
 		"--define", "_gpg_digest_algo sha256",

@@ -124,10 +124,16 @@ func expiry(created time.Time, lifetime *uint32) string {
 }
 
 func (s *signer) config() *packet.Config {
+	// go-crypto salts v4 signatures with a random notation unless told
+	// not to; the salt hardens EdDSA against fault attacks on the signing
+	// machine, and would make every build's signatures differ. gpg, which
+	// signs the .rpm, does not salt v4 signatures either.
+	deterministic := false
 	return &packet.Config{
-		DefaultHash:  crypto.SHA256,
-		SigningKeyId: s.key.PublicKey.KeyId,
-		Time:         func() time.Time { return s.at },
+		DefaultHash:                           crypto.SHA256,
+		SigningKeyId:                          s.key.PublicKey.KeyId,
+		Time:                                  func() time.Time { return s.at },
+		NonDeterministicSignaturesViaNotation: &deterministic,
 	}
 }
 
@@ -153,6 +159,40 @@ func (s *signer) clearsign(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	if _, err := w.Write(data); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return withChecksum(b.Bytes())
+}
+
+// withChecksum re-armors the signature block of a clearsigned text with
+// the armor checksum line, which go-crypto's clearsign leaves out (RFC 9580
+// allows that) and gpgv 2.2, which apt runs on Debian 12 and Ubuntu 22.04,
+// stumbles over ("invalid radix64 character 2D skipped", exit 2). The
+// signed text is left as go-crypto wrote it.
+func withChecksum(signed []byte) ([]byte, error) {
+	const begin = "\n-----BEGIN PGP SIGNATURE-----"
+	i := bytes.Index(signed, []byte(begin))
+	if i < 0 {
+		return nil, errors.New("clearsign wrote no signature block")
+	}
+	blk, err := armor.Decode(bytes.NewReader(signed[i+1:]))
+	if err != nil {
+		return nil, err
+	}
+	sig, err := io.ReadAll(blk.Body)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Write(signed[:i+1])
+	w, err := armor.EncodeWithChecksumOption(&b, "PGP SIGNATURE", nil, true)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(sig); err != nil {
 		return nil, err
 	}
 	if err := w.Close(); err != nil {
