@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -241,5 +243,52 @@ func TestFailedBuildLeavesOldRepo(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Dir(out))
 	if len(ents) != 1 {
 		t.Errorf("left beside the output: %v", ents)
+	}
+}
+
+// -sign, as goreleaser runs it on SHA256SUMS: a detached signature that
+// gpgv verifies with the published key, the same on a second run, and
+// none at all with a bad key.
+func TestSignFile(t *testing.T) {
+	needGPG(t)
+	home := t.TempDir()
+	t.Cleanup(func() { exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run() })
+	gpg := func(args ...string) []byte {
+		out, err := exec.Command("gpg", append([]string{"--batch", "--homedir", home, "--pinentry-mode", "loopback", "--passphrase", ""}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("gpg %v: %v", args, err)
+		}
+		return out
+	}
+	gpg("--quick-gen-key", "Release <release@example.invalid>", "rsa3072", "sign", "1y")
+	key := filepath.Join(home, "key.asc")
+	os.WriteFile(key, gpg("--armor", "--export-secret-keys"), 0o600)
+	keyring := filepath.Join(home, "pub.gpg")
+	os.WriteFile(keyring, gpg("--export"), 0o644)
+
+	sums := filepath.Join(t.TempDir(), "SHA256SUMS")
+	os.WriteFile(sums, []byte("0123  teleclaude_1.0.0_darwin_arm64.pkg\n"), 0o644)
+	t.Setenv("TELECLAUDE_SIGNING_KEY", key)
+	t.Setenv("SOURCE_DATE_EPOCH", "1767225600")
+	var sigs []string
+	for i := 0; i < 2; i++ {
+		if err := run("", "", "", defaultURL, false, sums); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(sums + ".asc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, string(b))
+	}
+	if sigs[0] != sigs[1] {
+		t.Errorf("two signatures of one file at one time differ")
+	}
+	if out, err := exec.Command("gpgv", "--keyring", keyring, sums+".asc", sums).CombinedOutput(); err != nil {
+		t.Errorf("gpgv SHA256SUMS.asc: %v\n%s", err, out)
+	}
+	os.WriteFile(sums, []byte("0124  teleclaude_1.0.0_darwin_arm64.pkg\n"), 0o644)
+	if out, err := exec.Command("gpgv", "--keyring", keyring, sums+".asc", sums).CombinedOutput(); err == nil {
+		t.Errorf("gpgv accepts a changed SHA256SUMS:\n%s", out)
 	}
 }
