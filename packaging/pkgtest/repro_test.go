@@ -5,6 +5,7 @@ package pkgtest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRepoReproducible: `make repo` in two clones of this commit, one after
@@ -37,7 +39,10 @@ func TestRepoReproducible(t *testing.T) {
 		cmd := exec.Command("sh", "-c", "umask "+umask+" && make repo")
 		cmd.Dir = clone
 		cmd.Env = append(append(os.Environ(), env...), "TELECLAUDE_SIGNING_KEY="+b.key, "SOURCE_DATE_EPOCH=")
+		start := time.Now()
 		out, err := cmd.CombinedOutput()
+		// A figure for docs/BENCHMARKS.md, not a check.
+		t.Logf("make repo in clone %d: %s", i+1, time.Since(start).Round(100*time.Millisecond))
 		if err != nil {
 			t.Fatalf("make repo in clone %d: %v\n%s", i+1, err, tail(string(out), 40))
 		}
@@ -74,6 +79,9 @@ func TestRepoReproducible(t *testing.T) {
 		}
 	}
 	t.Logf("%d files compared", len(names))
+	for _, d := range []string{"deb", "rpm"} {
+		t.Logf("size of %s/ per architecture: %s", d, archSizes(t, filepath.Join(work, "a", "dist", "repo", d)))
+	}
 }
 
 func treeSums(t *testing.T, dir string) map[string]string {
@@ -135,4 +143,30 @@ func TestRepoLint(t *testing.T) {
 	if err != nil || !regexp.MustCompile(`\b2 packages and 0 specfiles checked; 0 errors, 0 warnings`).Match(out) {
 		t.Errorf("rpmlint on the signed packages: %v", err)
 	}
+}
+
+// archSizes sums the repository's files by the architecture in their
+// names; the rest (indexes, signatures) is "metadata".
+func archSizes(t *testing.T, dir string) string {
+	t.Helper()
+	sizes := map[string]int64{}
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		key := "metadata"
+		for _, a := range []string{"amd64", "arm64", "x86_64", "aarch64"} {
+			if strings.Contains(filepath.Base(p), a) && (strings.HasSuffix(p, ".deb") || strings.HasSuffix(p, ".rpm")) {
+				key = a
+			}
+		}
+		sizes[key] += fi.Size()
+		return nil
+	})
+	var parts []string
+	for k, v := range sizes {
+		parts = append(parts, fmt.Sprintf("%s %.1f MiB (%d bytes)", k, float64(v)/(1<<20), v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
 }
