@@ -24,7 +24,7 @@ publish() { ln -sfn "$1" "$W/current"; }
 
 serve() {
 	python3 -m http.server --bind 127.0.0.1 --directory "$W" 8080 >"$T/http.log" 2>&1 &
-	wait_for /usr/lib/apt/apt-helper download-file "$URL/teleclaude.sources" /tmp/probe
+	wait_for /usr/lib/apt/apt-helper download-file http://127.0.0.1:8080/v1/BUILD /tmp/probe
 }
 
 fresh_update() {
@@ -88,7 +88,7 @@ session_survived() {
 	as alice telec sessions transcript "$id" | grep -q '^before-42' || { echo "the transcript lost what came before"; return 1; }
 }
 
-serve
+check http-server-on-loopback serve
 # The user's setup, as the README says, from the files the release ships.
 cp "$W/v1/teleclaude-archive-keyring.gpg" /usr/share/keyrings/
 cp "$W/v1/teleclaude.sources" /etc/apt/sources.list.d/
