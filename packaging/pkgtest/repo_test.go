@@ -258,6 +258,14 @@ func TestRepoRPM(t *testing.T) {
 	gpgv := tool(t, "gpgv", "gpgv")
 	b := repos(t)
 	work := t.TempDir()
+	// dnf checks repomd.xml.asc through gpgme, which starts a gpg-agent
+	// for the keyring it keeps in its cache; it ends with the test.
+	t.Cleanup(func() {
+		homes, _ := filepath.Glob(filepath.Join(work, "dnf-*", "cache", "*", "pubring"))
+		for _, h := range homes {
+			exec.Command("gpgconf", "--homedir", h, "--kill", "gpg-agent").Run()
+		}
+	})
 
 	db := filepath.Join(work, "rpmdb")
 	os.MkdirAll(db, 0o755)
