@@ -26,19 +26,36 @@ func TestRepoReproducible(t *testing.T) {
 	t.Parallel()
 	tool(t, "git", "git")
 	tool(t, "make", "make")
-	b := repos(t)
+	tool(t, "gpg", "gpg")
+	tool(t, "apt-ftparchive", "apt-utils")
+	tool(t, "createrepo_c", "createrepo-c")
+	tool(t, "rpmsign", "rpm")
 	root := repoRoot(t)
 	work := t.TempDir()
+	// Its own key: the test needs none of repos()'s packages.
+	key, _, err := newKey(work, "release", "--quick-gen-key", "TeleClaude test <test@example.invalid>", "rsa3072", "sign", "1y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both clones check out this one commit, whatever HEAD is by the time
+	// the second one is made.
+	rev, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatalf("git rev-parse HEAD: %v", err)
+	}
 	var sums []map[string]string
 	for i, env := range [][]string{{"TZ=UTC"}, {"TZ=Pacific/Auckland"}} {
 		clone := filepath.Join(work, []string{"a", "b"}[i])
 		if out, err := exec.Command("git", "clone", "--quiet", "--no-hardlinks", root, clone).CombinedOutput(); err != nil {
 			t.Fatalf("git clone: %v\n%s", err, out)
 		}
+		if out, err := exec.Command("git", "-C", clone, "checkout", "--quiet", strings.TrimSpace(string(rev))).CombinedOutput(); err != nil {
+			t.Fatalf("git checkout: %v\n%s", err, out)
+		}
 		umask := []string{"022", "077"}[i]
 		cmd := exec.Command("sh", "-c", "umask "+umask+" && make repo")
 		cmd.Dir = clone
-		cmd.Env = append(append(os.Environ(), env...), "TELECLAUDE_SIGNING_KEY="+b.key, "SOURCE_DATE_EPOCH=")
+		cmd.Env = append(append(os.Environ(), env...), "TELECLAUDE_SIGNING_KEY="+key, "SOURCE_DATE_EPOCH=")
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		// A figure for docs/BENCHMARKS.md, not a check.
@@ -60,8 +77,7 @@ func TestRepoReproducible(t *testing.T) {
 	sort.Strings(names)
 	var kinds = map[string]bool{}
 	for _, n := range names {
-		a, b := sums[0][n], sums[1][n]
-		if a != b {
+		if a, b := sums[0][n], sums[1][n]; a != b {
 			t.Errorf("%s differs: %q vs %q", n, a, b)
 		}
 		switch {
