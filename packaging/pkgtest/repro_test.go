@@ -141,9 +141,14 @@ func TestRepoLint(t *testing.T) {
 		t.Errorf("lintian: %v", err)
 	}
 
-	// rpmlint as TestRpmlint runs it, in a copy of the root.
+	// rpmlint as TestRpmlint runs it, in a copy of the root, which has
+	// imported the key as the README tells users to (rpmlint checks the
+	// signature against rpm's database: "unknown-key" without it).
 	root := overlay(t, debianRoot(t))
-	copyInto(t, root, "root/lint", append(rpms, "../rpm/rpmlint.toml")...)
+	copyInto(t, root, "root/lint", append(rpms, "../rpm/rpmlint.toml", filepath.Join(b.v1, "teleclaude.asc"))...)
+	if out, err := exec.Command("chroot", root, "rpm", "--import", "/root/lint/teleclaude.asc").CombinedOutput(); err != nil {
+		t.Fatalf("rpm --import in the root: %v\n%s", err, out)
+	}
 	shim := filepath.Join(root, "root/shim")
 	os.MkdirAll(shim, 0o755)
 	writeFile(t, filepath.Join(shim, "cpio"), []byte("#!/bin/sh\nexec /usr/bin/cpio --no-absolute-filenames \"$@\"\n"))
