@@ -12,7 +12,7 @@ BIN         := bin
 # Linux, and darwin cross-compiles from here.
 export CGO_ENABLED := 0
 
-.PHONY: help build run test test-go check bench packages release-snapshot pkg clean
+.PHONY: help build run test test-go check bench packages repo release release-snapshot pkg clean
 
 help:
 	@echo "make run    build, start a single-user daemon on SQLite, run telec against it"
@@ -23,6 +23,8 @@ help:
 	@echo "make build  bin/teleclaude and bin/telec"
 	@echo "make pkg    the macOS Installer package, dist/teleclaude_VERSION_darwin_universal.pkg"
 	@echo "make packages          .deb and .rpm for amd64 and arm64 into dist/ (PKG_VERSION=v1.2.3 to set the version, ARCH=amd64 for one architecture)"
+	@echo "make repo              signed APT and RPM repositories into dist/repo (TELECLAUDE_SIGNING_KEY=key.asc, REPO_URL=https://...)"
+	@echo "make release           goreleaser for the tag at HEAD + signed SHA256SUMS, then dist/repo (SNAPSHOT=1 untagged)"
 	@echo "make release-snapshot  goreleaser check, then a local snapshot release into build/goreleaser"
 	@echo "make clean  remove bin/, build/ and dist/"
 
@@ -64,6 +66,26 @@ bench: build
 # completions built and packed by packaging/mkpkgs with a pinned nfpm.
 packages:
 	$(GO) run ./packaging/mkpkgs -out dist $(if $(PKG_VERSION),-version $(PKG_VERSION)) $(if $(ARCH),-arch $(ARCH))
+
+# The signed APT and RPM repositories of this commit, into dist/repo
+# (packaging/mkrepo; docs/PACKAGING.md says how to publish them). The key:
+# TELECLAUDE_SIGNING_KEY (+ TELECLAUDE_SIGNING_PASSPHRASE). REPO_URL is where
+# dist/repo will be served; REPO_REPLACE=1 replaces a dist/repo of another
+# version.
+REPO_URL ?=
+repo:
+	$(GO) run ./packaging/mkrepo -out dist/repo $(if $(PKG_VERSION),-version $(PKG_VERSION)) $(if $(REPO_URL),-url '$(REPO_URL)') $(if $(REPO_REPLACE),-replace)
+
+# A release of the tag at HEAD: goreleaser (archives, .deb, .rpm, the macOS
+# .pkg, SHA256SUMS and SHA256SUMS.asc into build/goreleaser), then the
+# repositories into dist/repo from goreleaser's .deb and .rpm. Nothing is
+# published (docs/PACKAGING.md, "Publishing a release"). SNAPSHOT=1 for an
+# untagged commit.
+release:
+	GOBIN=$(abspath $(BIN)) $(GO) install $(GORELEASER)
+	$(GO) run ./packaging/mkrepo -check-key
+	$(BIN)/goreleaser release --clean $(if $(SNAPSHOT),--snapshot,--skip=publish)
+	$(GO) run ./packaging/mkrepo -in build/goreleaser -out dist/repo $(if $(REPO_URL),-url '$(REPO_URL)') $(if $(REPO_REPLACE),-replace)
 
 release-snapshot:
 	GOBIN=$(abspath $(BIN)) $(GO) install $(GORELEASER)
