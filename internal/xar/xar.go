@@ -36,6 +36,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -101,6 +103,14 @@ func (s *Signer) cms(tocSum []byte) ([]byte, error) {
 	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
 	if err := sd.AddSignerChain(s.Chain[0], s.Key, s.Chain[1:], pkcs7.SignerInfoConfig{}); err != nil {
 		return nil, fmt.Errorf("xar: CMS signature: %w", err)
+	}
+	// The library names the signature sha256WithRSAEncryption; RFC 3370
+	// has CMS signers name plain rsaEncryption (NULL parameters), the form
+	// every verifier takes and the one Apple's own signers write. The
+	// signature value is the same either way.
+	for i := range sd.GetSignedData().SignerInfos {
+		sd.GetSignedData().SignerInfos[i].DigestEncryptionAlgorithm = pkix.AlgorithmIdentifier{
+			Algorithm: pkcs7.OIDEncryptionAlgorithmRSA, Parameters: asn1.NullRawValue}
 	}
 	sd.Detach()
 	return sd.Finish()
