@@ -175,6 +175,9 @@ func TestSigned(t *testing.T) {
 	if len(b) != len(a) || !bytes.Equal(b[:cmsAt], a[:cmsAt]) || !bytes.Equal(b[cmsEnd:], a[cmsEnd:]) {
 		t.Errorf("signing twice gave archives that differ outside the CMS signature")
 	}
+	if bytes.Equal(b[cmsAt:cmsEnd], a[cmsAt:cmsEnd]) {
+		t.Errorf("two signings a second apart gave the same CMS signature: no signing time in it?")
+	}
 	if _, err := xartest.Verify(t, b, c.Root); err != nil {
 		t.Errorf("the second signing: %v", err)
 	}
