@@ -12,15 +12,20 @@
 // pkgutil, bsdtar) check the TOC against the checksum at the start of the
 // heap and each file's data against its checksums.
 //
-// A signed archive (Signer) carries what productsign writes: a
-// <signature style="RSA"> in the TOC with the signing certificate chain
-// (leaf first) in an XML-DSig KeyInfo, and the signature in the heap right
-// after the TOC checksum. The signature is PKCS #1 v1.5 over the TOC
-// checksum taken as a SHA-1 digest, as xar's --digestinfo-to-sign makes
-// it: whoever holds the leaf's public key checks the TOC, and through the
-// TOC's checksums every file. (productsign also adds a CMS
-// <x-signature>; Installer and pkgutil check the RSA one, which is all
-// this writes.)
+// A signed archive (Signer) carries the two signatures productsign writes,
+// both over the TOC checksum and both naming the signing certificate chain
+// (leaf first) in an XML-DSig KeyInfo in the TOC; the heap holds the TOC
+// checksum, then the RSA signature, then the CMS one, then the files:
+//
+//   - <signature style="RSA">: PKCS #1 v1.5 over the TOC checksum taken as
+//     a SHA-1 digest, as xar's --digestinfo-to-sign makes it.
+//   - <x-signature style="CMS">: a detached CMS SignedData whose content is
+//     the TOC checksum's 20 bytes, SHA-256 digested, with signed attributes
+//     (content type, message digest, signing time) and the chain as its
+//     certificates. Installer and pkgutil read this one.
+//
+// Whoever holds the leaf's public key checks the TOC, and through the TOC's
+// checksums every file.
 package xar
 
 import (
@@ -31,6 +36,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -42,6 +49,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/smallstep/pkcs7"
 )
 
 // File is one file of the archive. Its parent directories are created
@@ -81,10 +90,36 @@ func (s *Signer) size() (int, error) {
 	return pub.Size(), nil
 }
 
+// cms makes the x-signature over the TOC checksum. Its signing time is the
+// moment of signing, as productsign's is, so unlike the rest of a signed
+// archive these bytes differ from one build to the next; their length does
+// not (fixed-length time, digest and RSA signature), which Write relies on
+// to place it before the TOC is final.
+func (s *Signer) cms(tocSum []byte) ([]byte, error) {
+	sd, err := pkcs7.NewSignedData(tocSum)
+	if err != nil {
+		return nil, err
+	}
+	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
+	if err := sd.AddSignerChain(s.Chain[0], s.Key, s.Chain[1:], pkcs7.SignerInfoConfig{}); err != nil {
+		return nil, fmt.Errorf("xar: CMS signature: %w", err)
+	}
+	// The library names the signature sha256WithRSAEncryption; RFC 3370
+	// has CMS signers name plain rsaEncryption (NULL parameters), the form
+	// every verifier takes and the one Apple's own signers write. The
+	// signature value is the same either way.
+	for i := range sd.GetSignedData().SignerInfos {
+		sd.GetSignedData().SignerInfos[i].DigestEncryptionAlgorithm = pkix.AlgorithmIdentifier{
+			Algorithm: pkcs7.OIDEncryptionAlgorithmRSA, Parameters: asn1.NullRawValue}
+	}
+	sd.Detach()
+	return sd.Finish()
+}
+
 // Write writes an archive of files to w, signed when signer is not nil.
 // created is the TOC's creation time and every entry's modification time,
 // so equal inputs give equal archives (and, RSA PKCS #1 v1.5 being
-// deterministic, equal signatures).
+// deterministic, equal RSA signatures; see Signer.cms for the CMS one).
 func Write(w io.Writer, files []File, created time.Time, signer *Signer) error {
 	stamp := created.UTC().Format("2006-01-02T15:04:05Z")
 	t := toc{CreationTime: created.UTC().Format("2006-01-02T15:04:05"),
@@ -97,12 +132,20 @@ func Write(w io.Writer, files []File, created time.Time, signer *Signer) error {
 		if err != nil {
 			return err
 		}
-		sig := &signature{Style: "RSA", Offset: sha1.Size, Size: int64(n)}
-		for _, c := range signer.Chain {
-			sig.KeyInfo.Certs = append(sig.KeyInfo.Certs, base64.StdEncoding.EncodeToString(c.Raw))
+		// A trial signature over a stand-in checksum gives the CMS
+		// signature's length, and refuses a chain whose certificates do not
+		// issue one another before anything is written.
+		trial, err := signer.cms(make([]byte, sha1.Size))
+		if err != nil {
+			return err
 		}
-		t.Signature = sig
-		heap.Write(make([]byte, n)) // the signature, made below
+		var certs []string
+		for _, c := range signer.Chain {
+			certs = append(certs, base64.StdEncoding.EncodeToString(c.Raw))
+		}
+		t.Signature = &signature{Style: "RSA", Offset: sha1.Size, Size: int64(n), KeyInfo: keyInfo{Certs: certs}}
+		t.XSignature = &signature{Style: "CMS", Offset: sha1.Size + int64(n), Size: int64(len(trial)), KeyInfo: keyInfo{Certs: certs}}
+		heap.Write(make([]byte, n+len(trial))) // the signatures, made below
 	}
 	ids := 0
 	dirs := map[string]*entry{}
@@ -194,6 +237,14 @@ func Write(w io.Writer, files []File, created time.Time, signer *Signer) error {
 			return fmt.Errorf("xar: a signature of %d bytes, %d expected", len(sig), t.Signature.Size)
 		}
 		copy(heap.Bytes()[sha1.Size:], sig)
+		cms, err := signer.cms(tocSum[:])
+		if err != nil {
+			return err
+		}
+		if int64(len(cms)) != t.XSignature.Size {
+			return fmt.Errorf("xar: a CMS signature of %d bytes, %d expected", len(cms), t.XSignature.Size)
+		}
+		copy(heap.Bytes()[t.XSignature.Offset:], cms)
 	}
 
 	hdr := make([]byte, 0, headerSize)
@@ -220,6 +271,7 @@ type toc struct {
 	CreationTime string      `xml:"creation-time"`
 	Checksum     tocChecksum `xml:"checksum"`
 	Signature    *signature  `xml:"signature,omitempty"`
+	XSignature   *signature  `xml:"x-signature,omitempty"`
 	Files        []*entry    `xml:"file"`
 }
 

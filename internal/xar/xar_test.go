@@ -2,8 +2,10 @@ package xar
 
 import (
 	"bytes"
+	"compress/zlib"
 	"crypto/x509"
 	"encoding/binary"
+	"encoding/xml"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,8 +127,10 @@ func TestRejectsBadNames(t *testing.T) {
 
 // TestSigned signs with a throwaway chain: openssl verifies the signature
 // over the TOC checksum with the leaf's key and the chain up to the test's
-// root; bsdtar still reads and checks the archive; a byte flipped in the
-// TOC, the stored checksum, the signature or a file fails verification.
+// root, and openssl cms verifies the CMS x-signature over the same checksum
+// with the chain it carries; bsdtar still reads and checks the archive; a
+// byte flipped in the TOC, the stored checksum, either signature or a file
+// fails verification.
 func TestSigned(t *testing.T) {
 	c := xartest.NewChain(t, xartest.LeafOptions{})
 	var buf bytes.Buffer
@@ -145,28 +149,61 @@ func TestSigned(t *testing.T) {
 	if out, err := bsdtar(t, a, "-xO"); err != nil || !strings.Contains(out, string(sample()[1].Data)) {
 		t.Errorf("bsdtar reading the signed archive: %v: %.300s", err, out)
 	}
+	tocLen := int(binary.BigEndian.Uint64(a[8:]))
+	heap := headerSize + tocLen
+	zr, err := zlib.NewReader(bytes.NewReader(a[headerSize:heap]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		TOC toc `xml:"toc"`
+	}
+	if err := xml.NewDecoder(zr).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	xs := doc.TOC.XSignature
+	cmsAt, cmsEnd := heap+int(xs.Offset), heap+int(xs.Offset+xs.Size)
+
+	// Only the CMS signature's signing time may differ between two
+	// signings; its length and everything around it stay the same.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
 	var again bytes.Buffer
-	if err := Write(&again, sample(), when, signer); err != nil || !bytes.Equal(again.Bytes(), a) {
-		t.Errorf("signing twice gave different archives (%v)", err)
+	if err := Write(&again, sample(), when, signer); err != nil {
+		t.Fatal(err)
+	}
+	b := again.Bytes()
+	if len(b) != len(a) || !bytes.Equal(b[:cmsAt], a[:cmsAt]) || !bytes.Equal(b[cmsEnd:], a[cmsEnd:]) {
+		t.Errorf("signing twice gave archives that differ outside the CMS signature")
+	}
+	if bytes.Equal(b[cmsAt:cmsEnd], a[cmsAt:cmsEnd]) {
+		t.Errorf("two signings a second apart gave the same CMS signature: no signing time in it?")
+	}
+	if _, err := xartest.Verify(t, b, c.Root); err != nil {
+		t.Errorf("the second signing: %v", err)
 	}
 	// Another root does not vouch for the chain.
 	if _, err := xartest.Verify(t, a, xartest.NewChain(t, xartest.LeafOptions{}).Root); err == nil {
 		t.Error("the chain verified against an unrelated root")
 	}
 
-	tocLen := int(binary.BigEndian.Uint64(a[8:]))
-	heap := headerSize + tocLen
 	for name, at := range map[string]int{
 		"TOC":              headerSize + tocLen/2,
 		"stored checksum":  heap + 3,
 		"signature":        heap + 20 + 100,
 		"last byte of sig": heap + 20 + 255,
+		"CMS signature":    cmsAt + (cmsEnd-cmsAt)/2,
+		"last byte of CMS": cmsEnd - 1,
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad := bytes.Clone(a)
 			bad[at] ^= 0x01
-			if _, err := xartest.Verify(t, bad, c.Root); err == nil {
-				t.Errorf("a byte flipped in the %s still verifies", name)
+			_, err := xartest.Verify(t, bad, c.Root)
+			if err == nil {
+				t.Fatalf("a byte flipped in the %s still verifies", name)
+			}
+			// The RSA signature is untouched there: the CMS check caught it.
+			if at >= cmsAt && !strings.Contains(err.Error(), "x-signature") {
+				t.Errorf("a byte flipped in the %s: %v, want the x-signature to fail", name, err)
 			}
 		})
 	}
@@ -189,6 +226,8 @@ func TestSignerRejects(t *testing.T) {
 	for name, s := range map[string]*Signer{
 		"key of another certificate": {Key: other.Key, Chain: []*x509.Certificate{c.Leaf}},
 		"no certificate":             {Key: c.Key},
+		// The root did not issue the leaf: the CMS chain would be broken.
+		"chain out of order": {Key: c.Key, Chain: []*x509.Certificate{c.Leaf, c.Root, c.Intermediate}},
 	} {
 		var buf bytes.Buffer
 		if err := Write(&buf, sample(), when, s); err == nil {

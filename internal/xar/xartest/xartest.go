@@ -114,12 +114,22 @@ func PEM(certs ...*x509.Certificate) []byte {
 	return b.Bytes()
 }
 
+type sigElem struct {
+	Style  string   `xml:"style,attr"`
+	Offset int64    `xml:"offset"`
+	Size   int64    `xml:"size"`
+	Certs  []string `xml:"KeyInfo>X509Data>X509Certificate"`
+}
+
 // Verify checks a signed archive with openssl against root as the only
 // trusted certificate: that the TOC checksum in the heap is the SHA-1 of
 // the compressed TOC, that the RSA signature in the heap verifies over
 // that digest with the public key of the first certificate the TOC names,
-// and that the named chain leads from that certificate to root. It returns
-// the TOC's certificates.
+// and that the named chain leads from that certificate to root; and that
+// the CMS x-signature, right after the RSA one and naming the same chain,
+// verifies (openssl cms) as a detached signature of the TOC checksum by a
+// signer whose chain, taken from the CMS's own certificates, leads to root.
+// It returns the TOC's certificates.
 func Verify(t testing.TB, archive []byte, root *x509.Certificate) ([]*x509.Certificate, error) {
 	t.Helper()
 	openssl := testenv.Tool(t, "openssl")
@@ -146,12 +156,8 @@ func Verify(t testing.TB, archive []byte, root *x509.Certificate) ([]*x509.Certi
 				Offset int64  `xml:"offset"`
 				Size   int64  `xml:"size"`
 			} `xml:"checksum"`
-			Signature *struct {
-				Style  string   `xml:"style,attr"`
-				Offset int64    `xml:"offset"`
-				Size   int64    `xml:"size"`
-				Certs  []string `xml:"KeyInfo>X509Data>X509Certificate"`
-			} `xml:"signature"`
+			Signature  *sigElem `xml:"signature"`
+			XSignature *sigElem `xml:"x-signature"`
 		} `xml:"toc"`
 	}
 	if err := xml.Unmarshal(x, &doc); err != nil {
@@ -161,6 +167,14 @@ func Verify(t testing.TB, archive []byte, root *x509.Certificate) ([]*x509.Certi
 	cs := doc.TOC.Checksum
 	if sig == nil || sig.Style != "RSA" || len(sig.Certs) == 0 || cs.Style != "sha1" {
 		return nil, fmt.Errorf("no RSA signature with certificates in the TOC (checksum %q)", cs.Style)
+	}
+	xsig := doc.TOC.XSignature
+	if xsig == nil || xsig.Style != "CMS" {
+		return nil, fmt.Errorf("no CMS x-signature in the TOC")
+	}
+	if xsig.Offset != sig.Offset+sig.Size || strings.Join(xsig.Certs, "|") != strings.Join(sig.Certs, "|") {
+		return nil, fmt.Errorf("the x-signature (at %d, %d certificates) does not follow the RSA one (%d+%d, %d certificates)",
+			xsig.Offset, len(xsig.Certs), sig.Offset, sig.Size, len(sig.Certs))
 	}
 	part := func(off, n int64) ([]byte, error) {
 		if off < 0 || n < 0 || off+n > int64(len(heap)) {
@@ -173,6 +187,10 @@ func Verify(t testing.TB, archive []byte, root *x509.Certificate) ([]*x509.Certi
 		return nil, err
 	}
 	signature, err := part(sig.Offset, sig.Size)
+	if err != nil {
+		return nil, err
+	}
+	cms, err := part(xsig.Offset, xsig.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +208,7 @@ func Verify(t testing.TB, archive []byte, root *x509.Certificate) ([]*x509.Certi
 	}
 
 	dir := t.TempDir()
-	files := map[string][]byte{"toc.z": ztoc, "stored": stored, "sig": signature, "leaf.pem": PEM(certs[0]),
+	files := map[string][]byte{"toc.z": ztoc, "stored": stored, "sig": signature, "cms.der": cms, "leaf.pem": PEM(certs[0]),
 		"untrusted.pem": PEM(certs[1:]...), "root.pem": PEM(root)}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
@@ -230,6 +248,12 @@ func Verify(t testing.TB, archive []byte, root *x509.Certificate) ([]*x509.Certi
 	}
 	if out, err := run(append(args, "leaf.pem")...); err != nil || !strings.Contains(string(out), "leaf.pem: OK") {
 		return nil, fmt.Errorf("chain: %v %s", err, out)
+	}
+	// -ignore_critical as above; no -certfile, so the intermediate must
+	// come from the CMS's certificates.
+	if _, err := run("cms", "-verify", "-inform", "DER", "-in", "cms.der", "-binary", "-content", "stored",
+		"-ignore_critical", "-CAfile", "root.pem", "-out", "content"); err != nil {
+		return nil, fmt.Errorf("x-signature: %v", err)
 	}
 	return certs, nil
 }
