@@ -20,11 +20,15 @@ func TestCreateSessionWithinRace(t *testing.T) {
 		if err := s.CreateSession(ctx, other); err != nil {
 			t.Fatal(err)
 		}
-		// Twenty connections open before the race, so that the creates run
-		// side by side rather than queue for new connections.
-		s.DB().SetMaxIdleConns(20)
+		// Connections open before the race, so that the creates run side
+		// by side rather than queue for new connections. Well under the
+		// store's own cap on PostgreSQL (maxPGConns, of which the instance
+		// lock pins one): pinning all would wait forever for a connection
+		// none of them gives back.
+		warm := min(20, maxPGConns/2)
+		s.DB().SetMaxIdleConns(warm)
 		var conns []*sql.Conn
-		for range 20 {
+		for range warm {
 			c, err := s.DB().Conn(ctx)
 			if err != nil {
 				t.Fatal(err)
