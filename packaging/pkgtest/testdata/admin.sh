@@ -62,7 +62,7 @@ direct_session() {
 	as carol tmux -S "/run/teleclaude/users/$cuid/tmux.sock" new-session -d -s direct sleep 1000
 }
 check session-carol-direct-host direct_session
-sessions() { cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' ' ' | grep -o "session-host --dir /run/teleclaude/users/[0-9]*" | sort -u | wc -l; }
+sessions() { cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' ' ' | grep -o "session-host --dir /run/teleclaude/users/[0-9][0-9]*" | sort -u | wc -l; }
 check three-hosts-running eq "$(sessions)" 3
 
 # --- Upgrade: every session keeps running ---------------------------------------
