@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/osuser"
 )
 
@@ -80,16 +80,16 @@ func closedTo(dir string, uid int, groups []int) string {
 		if err != nil {
 			return p
 		}
-		sys, ok := st.Sys().(*syscall.Stat_t)
+		own, ok := fileown.Of(st)
 		if !ok {
 			return ""
 		}
 		perm := st.Mode().Perm()
 		var x bool
 		switch {
-		case int(sys.Uid) == uid:
+		case own.UID == uid:
 			x = perm&0o100 != 0
-		case slices.Contains(groups, int(sys.Gid)):
+		case slices.Contains(groups, own.GID):
 			x = perm&0o010 != 0
 		default:
 			x = perm&0o001 != 0

@@ -2,13 +2,12 @@ package doctor
 
 import (
 	"fmt"
-	"os/user"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/osuser"
 )
 
 // people checks that the setup can serve anyone: a config with no people
@@ -22,12 +21,11 @@ func people(cfg *config.Config, group string) Check {
 		c.Fix = "add each person under people: in " + cfg.File + " ({name, role, os_username}), then: sudo systemctl reload teleclaude"
 		return c
 	}
-	g, err := user.LookupGroup(group)
+	gid, err := osuser.LookupGroup(group)
 	if err != nil {
 		c.Detail = fmt.Sprintf("%d people", len(cfg.People))
 		return c // the socket group check already says so
 	}
-	gid, _ := strconv.Atoi(g.Gid)
 	var outside, fixes []string
 	for _, p := range cfg.People {
 		if p.OSUsername == "" {
