@@ -6,18 +6,17 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/user"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/instruktai/teleclaude/internal/config"
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/layout"
+	"github.com/instruktai/teleclaude/internal/osuser"
 	"github.com/instruktai/teleclaude/internal/prefs"
 	"github.com/instruktai/teleclaude/internal/secretscan"
 	"github.com/instruktai/teleclaude/internal/strictyaml"
@@ -429,13 +428,7 @@ type owner struct {
 // caller's, secrets 0600, and a note says what to run as root; so does a
 // service user that does not exist yet (secrets root:root 0600 until then).
 func splitOwners(o SplitOptions, notes *[]string) (map[string]owner, error) {
-	me := owner{uid: -1, gid: -1, name: strconv.Itoa(os.Getuid()), group: strconv.Itoa(os.Getgid())}
-	if u, err := user.Current(); err == nil {
-		me.name = u.Username
-	}
-	if g, err := user.LookupGroupId(me.group); err == nil {
-		me.group = g.Name
-	}
+	me := owner{uid: -1, gid: -1, name: osuser.UserName(os.Getuid()), group: osuser.GroupName(os.Getgid())}
 	withMode := func(w owner, m os.FileMode) owner { w.mode = m; return w }
 	if os.Geteuid() != 0 {
 		*notes = append(*notes, fmt.Sprintf("not root: the files are yours; as root, run: chown root:%s config.yml && chown %s:%s secrets.yml && chmod 0600 secrets.yml",
@@ -444,8 +437,8 @@ func splitOwners(o SplitOptions, notes *[]string) (map[string]owner, error) {
 	}
 	root := owner{uid: 0, gid: 0, name: "root", group: rootGroup()}
 	sec := withMode(root, 0o600)
-	if u, err := user.Lookup(o.ServiceUser); err == nil && o.ServiceUser != "" {
-		sec.uid, _ = strconv.Atoi(u.Uid)
+	if u, err := osuser.Lookup(o.ServiceUser); err == nil && o.ServiceUser != "" {
+		sec.uid = u.UID
 		sec.name = o.ServiceUser
 	} else {
 		*notes = append(*notes, fmt.Sprintf("the service user %s does not exist (yet): secrets.yml is root:%s 0600, which the daemon cannot read; once it exists, run: chown %s:%s secrets.yml",
@@ -463,31 +456,25 @@ func rootGroup() string { return layout.RootGroup(runtime.GOOS) }
 // prefsOwner is --user, or else the owner of the one-file config: it was
 // that user's file.
 func prefsOwner(o SplitOptions) (owner, error) {
-	var u *user.User
+	var u osuser.User
 	var err error
 	if o.User != "" {
-		u, err = user.Lookup(o.User)
+		u, err = osuser.Lookup(o.User)
 	} else {
 		st, serr := os.Stat(o.From)
 		if serr != nil {
 			return owner{}, serr
 		}
-		sys, ok := st.Sys().(*syscall.Stat_t)
+		own, ok := fileown.Of(st)
 		if !ok {
 			return owner{}, fmt.Errorf("cannot tell who owns %s; pass --user", o.From)
 		}
-		u, err = user.LookupId(strconv.Itoa(int(sys.Uid)))
+		u, err = osuser.LookupID(own.UID)
 	}
 	if err != nil {
 		return owner{}, fmt.Errorf("owner of the preferences: %w (pass --user NAME)", err)
 	}
-	w := owner{name: u.Username, group: u.Gid}
-	w.uid, _ = strconv.Atoi(u.Uid)
-	w.gid, _ = strconv.Atoi(u.Gid)
-	if g, err := user.LookupGroupId(u.Gid); err == nil {
-		w.group = g.Name
-	}
-	return w, nil
+	return owner{uid: u.UID, gid: u.GID, name: u.Name, group: osuser.GroupName(u.GID)}, nil
 }
 
 // writeNew creates path, writes data, and gives it its owner and mode; the
