@@ -26,10 +26,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/instruktai/teleclaude/packaging/internal/srcdate"
 )
 
 // nfpmModule is the nfpm we run. v2.45.2 is the one goreleaser v2.15.0
@@ -109,13 +110,11 @@ func run(describe string, arches, formats []string, out, nfpm string, prepareOnl
 	if err != nil {
 		return err
 	}
-	epoch := os.Getenv("SOURCE_DATE_EPOCH")
-	if epoch == "" {
-		if epoch, err = git("log", "-1", "--format=%ct"); err != nil {
-			return err
-		}
+	epoch, err := srcdate.Epoch()
+	if err != nil {
+		return err
 	}
-	env := append(os.Environ(), "SOURCE_DATE_EPOCH="+epoch)
+	env := append(os.Environ(), srcdate.Env(epoch))
 
 	// The docs are made by a build for this machine, which can run here.
 	hostArch := runtime.GOARCH
@@ -325,18 +324,14 @@ func gzipFile(src, dst string) error {
 // changelog writes the one-entry changelog (nfpm's chglog format) for the
 // package version pv: the .deb's changelog.Debian.gz and the .rpm's
 // %changelog. The history itself is git's.
-func changelog(pv string, v version, epoch string) error {
-	sec, err := strconv.ParseInt(epoch, 10, 64)
-	if err != nil {
-		return fmt.Errorf("SOURCE_DATE_EPOCH=%q: %w", epoch, err)
-	}
+func changelog(pv string, v version, epoch time.Time) error {
 	entry := fmt.Sprintf(`- semver: %s-%s
   date: %s
   packager: %s
   deb: {urgency: medium, distributions: [stable]}
   changes:
     - note: "Build of %s; the changes are in git's history."
-`, pv, release, time.Unix(sec, 0).UTC().Format(time.RFC3339), maintainer, v.String())
+`, pv, release, epoch.Format(time.RFC3339), maintainer, v.String())
 	return os.WriteFile(filepath.Join(build, "changelog.yml"), []byte(entry), 0o644)
 }
 

@@ -41,6 +41,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/instruktai/teleclaude/packaging/internal/srcdate"
 )
 
 // suite is the one APT suite: the packages are static Go programs that
@@ -88,7 +90,7 @@ func main() {
 // checkKey lets `make release` stop before goreleaser's minutes when the
 // key would stop it after them.
 func checkKey() error {
-	epoch, err := sourceDate()
+	epoch, err := srcdate.Epoch()
 	if err != nil {
 		return err
 	}
@@ -101,7 +103,7 @@ func checkKey() error {
 }
 
 func run(in, version, out, url string, replace bool, signOnly string) error {
-	epoch, err := sourceDate()
+	epoch, err := srcdate.Epoch()
 	if err != nil {
 		return err
 	}
@@ -158,7 +160,7 @@ func run(in, version, out, url string, replace bool, signOnly string) error {
 			args = append(args, "-version", version)
 		}
 		cmd := exec.Command("go", args...)
-		cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(epoch.Unix(), 10))
+		cmd.Env = append(os.Environ(), srcdate.Env(epoch))
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("mkpkgs: %w", err)
@@ -193,23 +195,6 @@ func run(in, version, out, url string, replace bool, signOnly string) error {
 		return err
 	}
 	return swapIn(stage, out)
-}
-
-// sourceDate is SOURCE_DATE_EPOCH, or the last commit's time.
-func sourceDate() (time.Time, error) {
-	e := os.Getenv("SOURCE_DATE_EPOCH")
-	if e == "" {
-		b, err := exec.Command("git", "log", "-1", "--format=%ct").Output()
-		if err != nil {
-			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH is not set and git log failed: %v", err)
-		}
-		e = strings.TrimSpace(string(b))
-	}
-	n, err := strconv.ParseInt(e, 10, 64)
-	if err != nil || n <= 0 {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970", e)
-	}
-	return time.Unix(n, 0).UTC(), nil
 }
 
 // checkOld refuses an existing output that holds another version (or is
@@ -310,7 +295,7 @@ func aptRepo(dir string, debs map[string]string, s *signer, epoch time.Time) err
 		}
 	}
 	dists := filepath.Join("dists", suite)
-	env := append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(epoch.Unix(), 10), "LC_ALL=C.UTF-8")
+	env := append(os.Environ(), srcdate.Env(epoch), "LC_ALL=C.UTF-8")
 	for _, a := range arches {
 		idx := filepath.Join(dir, dists, component, "binary-"+a.deb)
 		if err := os.MkdirAll(idx, 0o755); err != nil {
