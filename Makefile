@@ -77,15 +77,21 @@ repo:
 	$(GO) run ./packaging/mkrepo -out dist/repo $(if $(PKG_VERSION),-version $(PKG_VERSION)) $(if $(REPO_URL),-url '$(REPO_URL)') $(if $(REPO_REPLACE),-replace)
 
 # A release of the tag at HEAD: goreleaser (archives, .deb, .rpm, the macOS
-# .pkg, SHA256SUMS and SHA256SUMS.asc into build/goreleaser), then the
-# repositories into dist/repo from goreleaser's .deb and .rpm. Nothing is
+# .pkg and SHA256SUMS into build/goreleaser), SHA256SUMS.asc signed after
+# it (see .goreleaser.yaml), then the repositories into dist/repo from
+# goreleaser's .deb and .rpm, and the checksums and their signature read
+# back with gpgv and sha256sum. Nothing is
 # published (docs/PACKAGING.md, "Publishing a release"). SNAPSHOT=1 for an
 # untagged commit.
 release:
 	GOBIN=$(abspath $(BIN)) $(GO) install $(GORELEASER)
 	$(GO) run ./packaging/mkrepo -check-key
 	$(BIN)/goreleaser release --clean $(if $(SNAPSHOT),--snapshot,--skip=publish)
+	cp build/macpkg/*.pkg build/goreleaser/
+	$(GO) run ./packaging/mkrepo -sign build/goreleaser/SHA256SUMS
 	$(GO) run ./packaging/mkrepo -in build/goreleaser -out dist/repo $(if $(REPO_URL),-url '$(REPO_URL)') $(if $(REPO_REPLACE),-replace)
+	gpgv --keyring $(abspath dist/repo/teleclaude-archive-keyring.gpg) build/goreleaser/SHA256SUMS.asc build/goreleaser/SHA256SUMS
+	cd build/goreleaser && sha256sum --strict -c SHA256SUMS
 
 release-snapshot:
 	GOBIN=$(abspath $(BIN)) $(GO) install $(GORELEASER)
