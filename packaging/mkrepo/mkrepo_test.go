@@ -246,7 +246,7 @@ func TestFailedBuildLeavesOldRepo(t *testing.T) {
 	}
 }
 
-// -sign, as goreleaser runs it on SHA256SUMS: a detached signature that
+// -sign, as make release runs it on SHA256SUMS: a detached signature that
 // gpgv verifies with the published key, the same on a second run, and
 // none at all with a bad key.
 func TestSignFile(t *testing.T) {
