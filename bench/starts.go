@@ -125,8 +125,12 @@ logging: {level: warn}
 	return d, dir, db, err
 }
 
+// killUserTmux ends the session host and the tmux server the bench's
+// daemon started in dir (both outlive a daemon, by design).
 func killUserTmux(tmuxBin, dir string) {
-	exec.Command(tmuxBin, "-S", filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()), "tmux.sock"), "kill-server").Run()
+	udir := filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()))
+	exec.Command(tmuxBin, "-S", filepath.Join(udir, "tmux.sock"), "kill-server").Run()
+	exec.Command("pkill", "-u", fmt.Sprint(os.Getuid()), "-f", "session-host --dir "+udir+" ").Run()
 }
 
 // floodCmd prints the flood in file: 20 MiB of base64 text (15 MiB of
