@@ -317,6 +317,8 @@ func TestRunDirRemovedSessionsKept(t *testing.T) {
 		t.Fatalf("hosts %v and tmux servers %v of %s, want one each", oldHost, oldTmux, max.name)
 	}
 	emptyDir(t, filepath.Join(d.dir, "run"))
+	// The daemon's socket is back within seconds (TestRunDirRemoved).
+	waitFor(t, func() bool { return d.telec(t, max, "status").code == 0 })
 	removedAt := len(strings.Split(outputOf(d.transcript(t, max, a.ID)), "\n"))
 	waitFor(t, func() bool { p := pids(hostPat); return len(p) == 1 && p[0] != oldHost[0] })
 	time.Sleep(3 * time.Second)
