@@ -45,6 +45,7 @@ func (b *bench) starts() error {
 		var mu sync.Mutex
 		var lat []time.Duration
 		failed := 0
+		why := map[string]int{} // refusals by their code
 		for range c.rounds {
 			var ids []string
 			var wg sync.WaitGroup
@@ -57,7 +58,7 @@ func (b *bench) starts() error {
 					defer mu.Unlock()
 					if err != nil {
 						failed++
-						fmt.Fprintln(os.Stderr, "start:", err)
+						why[refusal(err)]++
 						return
 					}
 					lat = append(lat, took)
@@ -76,7 +77,12 @@ func (b *bench) starts() error {
 		}
 		note := ""
 		if failed > 0 {
-			note = fmt.Sprintf("%d of %d refused", failed, failed+len(lat))
+			var ws []string
+			for w, n := range why {
+				ws = append(ws, fmt.Sprintf("%d %s", n, w))
+			}
+			sort.Strings(ws)
+			note = fmt.Sprintf("%d of %d refused (%s)", failed, failed+len(lat), strings.Join(ws, ", "))
 		}
 		b.row(fmt.Sprintf("session start, %d at once, p50 / p99 (%d starts)", c.at, len(lat)), ms(lat[len(lat)/2])+" / "+ms(lat[len(lat)*99/100]), note, "")
 	}
@@ -302,6 +308,21 @@ func recordFlood(hc *http.Client, st *store.Store, dir string) (time.Duration, e
 		return 0, fmt.Errorf("the transcript holds %d bytes of the flood's %d", got, floodWant)
 	}
 	return took, nil
+}
+
+// refusal names a failed start by its HTTP status and code, or its error.
+func refusal(err error) string {
+	var status int
+	var body struct {
+		Code string `json:"code"`
+	}
+	if _, e := fmt.Sscanf(err.Error(), "%d", &status); e == nil {
+		if i := strings.IndexByte(err.Error(), '{'); i >= 0 && json.Unmarshal([]byte(err.Error()[i:]), &body) == nil && body.Code != "" {
+			return fmt.Sprintf("%d %s", status, body.Code)
+		}
+		return fmt.Sprint(status)
+	}
+	return err.Error()
 }
 
 func startOne(hc *http.Client, agent string) (string, time.Duration, error) {
