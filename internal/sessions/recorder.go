@@ -191,7 +191,10 @@ func (m *Manager) pollOutput(ctx context.Context) pollResult {
 		}
 		before := l.offset
 		err := m.drain(ctx, l, false)
+		// One that failed (its database unavailable, say) waits for the
+		// next Poll rather than be tried again at once.
 		switch {
+		case err != nil:
 		case l.more:
 			res = pollBacklog
 		case l.offset != before:
