@@ -30,11 +30,13 @@ func main() {
 	runs := flag.Int("runs", 200, "whole-process runs per command")
 	requests := flag.Int("requests", 40000, "API requests per throughput measurement")
 	clients := flag.Int("clients", 8, "concurrent API clients")
-	sections := flag.String("sections", "api,starts,migrate", "what to measure: api, starts, migrate (comma-separated)")
+	sections := flag.String("sections", "api,starts,recording,migrate", "what to measure: api, starts, recording, migrate (comma-separated)")
+	recRuns := flag.Int("recording-runs", 3, "floods per engine in the recording section (and as many bare tmux ones)")
 	migSessions := flag.Int("migrate-sessions", 20000, "sessions in the migration benchmark's database")
 	migRows := flag.Int("migrate-rows", 1000000, "transcript rows in the migration benchmark's database")
 	flag.Parse()
 	b := &bench{bin: *bin}
+	b.recRuns = *recRuns
 	err := b.run(*sections, *runs, *requests, *clients, *migSessions, *migRows)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -43,8 +45,10 @@ func main() {
 }
 
 type bench struct {
-	bin  string
-	rows [][]string
+	bin     string
+	rows    [][]string
+	recRuns int
+	flood   string // the recording's flood file
 }
 
 func (b *bench) row(cols ...string) { b.rows = append(b.rows, cols) }
@@ -59,6 +63,11 @@ func (b *bench) run(sections string, runs, requests, clients, migSessions, migRo
 	}
 	if strings.Contains(sections, "starts") {
 		if err := b.starts(); err != nil {
+			return err
+		}
+	}
+	if strings.Contains(sections, "recording") {
+		if err := b.recording(b.recRuns); err != nil {
 			return err
 		}
 	}

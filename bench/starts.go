@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,47 +16,24 @@ import (
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/store"
 )
 
 // starts measures session starts through the API (POST /v1/sessions,
 // answered once the session runs) at 1, 10 and 50 at once, against a
-// single-user daemon on SQLite whose agent is cat; and recording: how long
-// a 20 MiB flood takes to reach the transcript, beside bare tmux writing
-// the same flood to a file with pipe-pane.
+// single-user daemon on SQLite whose agent is cat.
 func (b *bench) starts() error {
 	tmuxBin, err := exec.LookPath("tmux")
 	if err != nil {
 		b.row("session starts", "(no tmux)", "", "")
 		return nil
 	}
-	dir, err := os.MkdirTemp("", "tc-bench-")
-	if err != nil {
-		return err
-	}
-	proj := filepath.Join(dir, "proj")
-	if err := os.MkdirAll(filepath.Join(dir, ".teleclaude"), 0o700); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(proj, 0o755); err != nil {
-		return err
-	}
-	cfg := fmt.Sprintf(`projects:
-  - {name: p, path: %q}
-agents:
-  cat: {command: ["/bin/cat"]}
-  flood: {command: ["/bin/sh", "-c", "head -c 15728640 /dev/urandom | base64 -w 76; exec cat"]}
-sessions: {default_agent: cat, max_running: 200}
-logging: {level: warn}
-`, proj)
-	if err := os.WriteFile(filepath.Join(dir, ".teleclaude", "config.yml"), []byte(cfg), 0o600); err != nil {
-		return err
-	}
-	d, err := b.startIn(dir, []string{"TELECLAUDE_SYSTEM_MODE=0", "HOME=" + dir})
+	d, dir, err := b.sessionDaemon("sqlite", "")
 	if err != nil {
 		return err
 	}
 	defer d.stop()
-	defer exec.Command(tmuxBin, "-S", filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()), "tmux.sock"), "kill-server").Run()
+	defer killUserTmux(tmuxBin, dir)
 	hc := client(d.sock)
 	// The first start also starts the user's session host: not counted.
 	if id, _, err := startOne(hc, "cat"); err != nil {
@@ -67,6 +45,7 @@ logging: {level: warn}
 		var mu sync.Mutex
 		var lat []time.Duration
 		failed := 0
+		why := map[string]int{} // refusals by their code
 		for range c.rounds {
 			var ids []string
 			var wg sync.WaitGroup
@@ -79,7 +58,7 @@ logging: {level: warn}
 					defer mu.Unlock()
 					if err != nil {
 						failed++
-						fmt.Fprintln(os.Stderr, "start:", err)
+						why[refusal(err)]++
 						return
 					}
 					lat = append(lat, took)
@@ -98,21 +77,158 @@ logging: {level: warn}
 		}
 		note := ""
 		if failed > 0 {
-			note = fmt.Sprintf("%d of %d refused", failed, failed+len(lat))
+			var ws []string
+			for w, n := range why {
+				ws = append(ws, fmt.Sprintf("%d %s", n, w))
+			}
+			sort.Strings(ws)
+			note = fmt.Sprintf("%d of %d refused (%s)", failed, failed+len(lat), strings.Join(ws, ", "))
 		}
 		b.row(fmt.Sprintf("session start, %d at once, p50 / p99 (%d starts)", c.at, len(lat)), ms(lat[len(lat)/2])+" / "+ms(lat[len(lat)*99/100]), note, "")
 	}
-	return b.recording(hc, tmuxBin, dir)
+	return nil
 }
 
+// sessionDaemon starts a single-user daemon on engine in a tree of its own
+// with a project and two agents: cat, and flood (the recording's 20 MiB).
+func (b *bench) sessionDaemon(engine, dsn string) (*daemonProc, string, error) {
+	d, dir, _, err := b.sessionDaemonDB(engine, dsn)
+	return d, dir, err
+}
+
+// sessionDaemonDB is sessionDaemon, also saying where its database is.
+func (b *bench) sessionDaemonDB(engine, dsn string) (*daemonProc, string, store.Config, error) {
+	var db store.Config
+	dir, err := os.MkdirTemp("", "tc-bench-")
+	if err != nil {
+		return nil, "", db, err
+	}
+	proj := filepath.Join(dir, "proj")
+	if err := os.MkdirAll(filepath.Join(dir, ".teleclaude"), 0o700); err != nil {
+		return nil, "", db, err
+	}
+	if err := os.MkdirAll(proj, 0o755); err != nil {
+		return nil, "", db, err
+	}
+	cfg := fmt.Sprintf(`projects:
+  - {name: p, path: %q}
+agents:
+  cat: {command: ["/bin/cat"]}
+  flood: {command: ["/bin/sh", "-c", %q]}
+sessions: {default_agent: cat, max_running: 200}
+logging: {level: warn}
+`, proj, floodCmd(b.flood))
+	if err := os.WriteFile(filepath.Join(dir, ".teleclaude", "config.yml"), []byte(cfg), 0o600); err != nil {
+		return nil, "", db, err
+	}
+	db = store.Config{Engine: store.SQLite, Path: filepath.Join(dir, "teleclaude.db")}
+	env := []string{"TELECLAUDE_SYSTEM_MODE=0", "HOME=" + dir, "TELECLAUDE_DB_PATH=" + db.Path}
+	if engine == "postgresql" {
+		db = store.Config{Engine: store.PostgreSQL, DSN: freshDB(dsn, dir)}
+		env = append(env, "TELECLAUDE_DB_ENGINE=postgresql", "TELECLAUDE_DB_DSN="+db.DSN)
+	}
+	d, err := b.startIn(dir, env)
+	return d, dir, db, err
+}
+
+// killUserTmux ends the session host and the tmux server the bench's
+// daemon started in dir (both outlive a daemon, by design).
+func killUserTmux(tmuxBin, dir string) {
+	udir := filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()))
+	exec.Command(tmuxBin, "-S", filepath.Join(udir, "tmux.sock"), "kill-server").Run()
+	exec.Command("pkill", "-u", fmt.Sprint(os.Getuid()), "-f", "session-host --dir "+udir+" ").Run()
+}
+
+// floodCmd prints the flood in file: 20 MiB of base64 text (15 MiB of
+// random bytes, 76 characters a line), made beforehand so that making it is
+// not timed.
+func floodCmd(file string) string { return fmt.Sprintf("cat '%s'; exec cat", file) }
+
+// floodWant is the flood's size as text: base64 -w 76 of 15 MiB.
+const floodWant = 15728640 / 57 * 77
+
 // recording compares the transcript's intake with bare tmux: the same 20
-// MiB of base64 text printed in a session, first with pipe-pane into a file
-// (done when the file holds it all), then through the daemon (done when the
-// transcript does).
-func (b *bench) recording(hc *http.Client, tmuxBin, dir string) error {
-	const want = 15728640 / 57 * 77 // base64 -w 76 of 15 MiB: 20 MiB of text with newlines
+// MiB of base64 text printed in a session, with pipe-pane into a file (done
+// when the file holds it all), and through the daemon (done when the
+// transcript does), on each engine; runs times each, alternating, so that
+// the machine's load falls on both alike.
+func (b *bench) recording(runs int) error {
+	tmuxBin, err := exec.LookPath("tmux")
+	if err != nil {
+		b.row("recording", "(no tmux)", "", "")
+		return nil
+	}
+	flood, err := os.CreateTemp("", "tc-flood-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(flood.Name())
+	gen := exec.Command("sh", "-c", "head -c 15728640 /dev/urandom | base64 -w 76")
+	gen.Stdout = flood
+	if err := gen.Run(); err != nil {
+		return err
+	}
+	flood.Close()
+	b.flood = flood.Name()
+	engines := []struct{ name, dsn string }{{"sqlite", ""}, {"postgresql", os.Getenv("TELECLAUDE_TEST_PG_DSN")}}
+	for _, eng := range engines {
+		if eng.name == "postgresql" && eng.dsn == "" {
+			b.row("20 MiB of output into the transcript, PostgreSQL", "skipped: no TELECLAUDE_TEST_PG_DSN", "", "")
+			continue
+		}
+		d, dir, dbc, err := b.sessionDaemonDB(eng.name, eng.dsn)
+		if err != nil {
+			return err
+		}
+		// The bench reads how far the transcript has got beside the
+		// daemon, as a second reader of its database.
+		st, err := store.Open(context.Background(), dbc, store.WithoutLock())
+		if err != nil {
+			d.stop()
+			return err
+		}
+		hc := client(d.sock)
+		// The user's session host is started once, as for a user who
+		// has a session already: not counted.
+		if id, _, err := startOne(hc, "cat"); err == nil {
+			endOne(hc, id)
+		}
+		var bare, rec []time.Duration
+		for range runs {
+			t, err := bareFlood(tmuxBin, dir, b.flood)
+			if err != nil {
+				d.stop()
+				return err
+			}
+			bare = append(bare, t)
+			t, err = recordFlood(hc, st, dir)
+			if err != nil {
+				st.Close()
+				d.stop()
+				return err
+			}
+			rec = append(rec, t)
+		}
+		st.Close()
+		killUserTmux(tmuxBin, dir)
+		d.stop()
+		var each []string
+		for i := range rec {
+			each = append(each, fmt.Sprintf("%.2f", float64(rec[i])/float64(bare[i])))
+		}
+		b.row(fmt.Sprintf("20 MiB of output into the transcript, %s (start to stored, median of %d)", eng.name, runs), ms(median(rec)),
+			"bare tmux, pipe-pane to a file: "+ms(median(bare)), ratio(median(rec), median(bare))+" (runs: "+strings.Join(each, ", ")+")")
+	}
+	return nil
+}
+
+// bareFlood is the reference: a tmux server of its own, a session printing
+// the flood and pipe-pane appending it to a file; done when the file has
+// it all.
+func bareFlood(tmuxBin, dir, flood string) (time.Duration, error) {
 	sock := filepath.Join(dir, "bare.sock")
 	out := filepath.Join(dir, "bare.out")
+	os.Remove(out)
 	tm := func(args ...string) error {
 		if o, err := exec.Command(tmuxBin, append([]string{"-S", sock, "-f", "/dev/null"}, args...)...).CombinedOutput(); err != nil {
 			return fmt.Errorf("tmux %v: %v %s", args, err, o)
@@ -121,38 +237,65 @@ func (b *bench) recording(hc *http.Client, tmuxBin, dir string) error {
 	}
 	defer exec.Command(tmuxBin, "-S", sock, "kill-server").Run()
 	t0 := time.Now()
-	if err := tm("new-session", "-d", "-x", "200", "-y", "50", "-s", "bare", "sleep 0.2; head -c 15728640 /dev/urandom | base64 -w 76; exec cat", ";", "pipe-pane", "-t", "bare", "cat >> "+out); err != nil {
-		return err
+	if err := tm("new-session", "-d", "-x", "200", "-y", "50", "-s", "bare", "sleep 0.2; "+floodCmd(flood), ";", "pipe-pane", "-t", "bare", "cat >> "+out); err != nil {
+		return 0, err
 	}
 	for {
 		st, err := os.Stat(out)
-		if err == nil && st.Size() >= want {
-			break
+		if err == nil && st.Size() >= floodWant {
+			return time.Since(t0), nil
 		}
 		if time.Since(t0) > 5*time.Minute {
-			return fmt.Errorf("bare tmux: the flood did not arrive")
+			return 0, fmt.Errorf("bare tmux: the flood did not arrive")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	bare := time.Since(t0)
+}
 
-	t0 = time.Now()
+// recordFlood starts a flood session and waits until the database has
+// recorded its log up to the log's end, the log holding at least the
+// flood; then (not timed) checks that the transcript has all of it.
+func recordFlood(hc *http.Client, st *store.Store, dir string) (time.Duration, error) {
+	t0 := time.Now()
 	id, _, err := startOne(hc, "flood")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer endOne(hc, id)
+	log := filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()), id+".out")
+	ctx := context.Background()
+	for {
+		if time.Since(t0) > 5*time.Minute {
+			return 0, fmt.Errorf("the flood did not reach the transcript")
+		}
+		time.Sleep(10 * time.Millisecond)
+		fi, err := os.Stat(log)
+		if err != nil || fi.Size() < floodWant {
+			continue
+		}
+		s, err := st.GetSession(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if s.OutputOffset >= fi.Size() {
+			break
+		}
+	}
+	took := time.Since(t0)
 	var got int
-	for after := int64(0); got < want; {
+	for after := int64(0); ; {
 		resp, err := hc.Get(fmt.Sprintf("http://teleclaude/v1/sessions/%s/transcript?after=%d", id, after))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		var es []apitype.TranscriptEntry
 		err = json.NewDecoder(resp.Body).Decode(&es)
 		resp.Body.Close()
 		if err != nil {
-			return err
+			return 0, err
+		}
+		if len(es) == 0 {
+			break
 		}
 		for _, e := range es {
 			if e.Direction == "out" && !strings.HasPrefix(e.Content, "\n[teleclaude") {
@@ -160,16 +303,26 @@ func (b *bench) recording(hc *http.Client, tmuxBin, dir string) error {
 			}
 			after = e.Seq
 		}
-		if time.Since(t0) > 5*time.Minute {
-			return fmt.Errorf("the flood did not reach the transcript (%d of %d bytes)", got, want)
-		}
-		if len(es) == 0 {
-			time.Sleep(20 * time.Millisecond)
-		}
 	}
-	took := time.Since(t0)
-	b.row("20 MiB of output into the transcript (start to stored)", ms(took), "bare tmux, pipe-pane to a file: "+ms(bare), ratio(took, bare))
-	return nil
+	if got < floodWant {
+		return 0, fmt.Errorf("the transcript holds %d bytes of the flood's %d", got, floodWant)
+	}
+	return took, nil
+}
+
+// refusal names a failed start by its HTTP status and code, or its error.
+func refusal(err error) string {
+	var status int
+	var body struct {
+		Code string `json:"code"`
+	}
+	if _, e := fmt.Sscanf(err.Error(), "%d", &status); e == nil {
+		if i := strings.IndexByte(err.Error(), '{'); i >= 0 && json.Unmarshal([]byte(err.Error()[i:]), &body) == nil && body.Code != "" {
+			return fmt.Sprintf("%d %s", status, body.Code)
+		}
+		return fmt.Sprint(status)
+	}
+	return err.Error()
 }
 
 func startOne(hc *http.Client, agent string) (string, time.Duration, error) {

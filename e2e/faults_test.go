@@ -289,3 +289,55 @@ func TestRunDirRemoved(t *testing.T) {
 		t.Errorf("the daemon did not say why it exited:\n%s", sd.stderr)
 	}
 }
+
+// TestRunDirRemovedSessionsKept: the run directory is emptied under two
+// running sessions. Their host and tmux server run on with their sockets
+// gone; the new host the daemon starts retires the old one and has the
+// tmux server make its socket again: the sessions stay running, their
+// output after the removal is recorded, and no second tmux server (nor an
+// orphaned host) is left.
+func TestRunDirRemovedSessionsKept(t *testing.T) {
+	requireRoot(t)
+	cfg := strings.Replace(stdConfig, "agents:\n", "agents:\n  ticker: {command: [\"/bin/sh\", \"-c\", \"i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.2; done\"]}\n", 1)
+	d := startDaemon(t, daemonOpts{config: cfg})
+	max := lookup(t, uMember)
+	a := d.startSession(t, max, "--project", "demo", "--agent", "ticker")
+	b := d.startSession(t, max, "--project", "demo", "--agent", "ticker")
+	d.waitOutput(t, max, a.ID, "tick-2\n")
+	d.waitOutput(t, max, b.ID, "tick-2\n")
+
+	udir := filepath.Join(d.dir, "run", "users", strconv.Itoa(max.uid))
+	pids := func(pattern string) []string {
+		out, _ := exec.Command("pgrep", "-u", strconv.Itoa(max.uid), "-f", pattern).Output()
+		return strings.Fields(string(out))
+	}
+	hostPat, tmuxPat := "session-host --dir "+udir+" ", "tmux -S "+filepath.Join(udir, "tmux.sock")+" "
+	oldHost, oldTmux := pids(hostPat), pids(tmuxPat)
+	if len(oldHost) != 1 || len(oldTmux) != 1 {
+		t.Fatalf("hosts %v and tmux servers %v of %s, want one each", oldHost, oldTmux, max.name)
+	}
+	emptyDir(t, filepath.Join(d.dir, "run"))
+	// The daemon's socket is back within seconds (TestRunDirRemoved).
+	waitFor(t, func() bool { return d.telec(t, max, "status").code == 0 })
+	removedAt := len(strings.Split(outputOf(d.transcript(t, max, a.ID)), "\n"))
+	waitFor(t, func() bool { p := pids(hostPat); return len(p) == 1 && p[0] != oldHost[0] })
+	time.Sleep(3 * time.Second)
+	for _, id := range []string{a.ID, b.ID} {
+		if st := decode[apitype.Session](t, d.telec(t, max, "sessions", "show", id, "--json")); st.Status != "running" {
+			t.Errorf("session %s after the run directory was removed: %s, want running", id, st.Status)
+		}
+	}
+	want := fmt.Sprintf("tick-%d\n", removedAt+15)
+	d.waitOutput(t, max, a.ID, want)
+	d.waitOutput(t, max, b.ID, want)
+	if p := pids(tmuxPat); len(p) != 1 || p[0] != oldTmux[0] {
+		t.Errorf("tmux servers of %s after the removal: %v, want the old one, %v, alone", max.name, p, oldTmux)
+	}
+	if p := pids(hostPat); len(p) != 1 {
+		t.Errorf("hosts of %s after the removal: %v, want one", max.name, p)
+	}
+	// The sessions answer the new host: ending one works.
+	if r := d.telec(t, max, "sessions", "end", a.ID); r.code != 0 {
+		t.Errorf("end after the run directory was removed: %d %s", r.code, r.stderr)
+	}
+}

@@ -28,6 +28,12 @@ func Strip(p []byte, final bool) (text []byte, n int) {
 	out := make([]byte, 0, len(p))
 	i := 0
 	for i < len(p) {
+		// Most output is runs of printable ASCII: copied a run at a time.
+		if j := printableRun(p[i:]); j > 0 {
+			out = append(out, p[i:i+j]...)
+			i += j
+			continue
+		}
 		c := p[i]
 		switch {
 		case c == esc:
@@ -74,6 +80,17 @@ func Strip(p []byte, final bool) (text []byte, n int) {
 		}
 	}
 	return out, i
+}
+
+// printableRun is how many bytes at the start of p are printable ASCII
+// (0x20 to 0x7e).
+func printableRun(p []byte) int {
+	for i, c := range p {
+		if c < 0x20 || c > 0x7e {
+			return i
+		}
+	}
+	return len(p)
 }
 
 // seqLen measures the escape sequence at the start of p (p[0] is ESC). It

@@ -73,6 +73,8 @@ func RunHost(ctx context.Context, o HostOptions) error {
 	}
 	h.daemonUID = own.UID
 	h.srv = &tmux.Server{Bin: o.Tmux, Socket: filepath.Join(o.Dir, "tmux.sock"), Env: os.Environ()}
+	h.retireOthers()
+	h.adoptTmux(ctx)
 	if err := h.ensureTmux(ctx); err != nil {
 		return err
 	}

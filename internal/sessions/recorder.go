@@ -33,7 +33,7 @@ import (
 // reads of it, so that one chatty session cannot hold up the others or the
 // memory.
 const (
-	maxRead     = 1 << 20
+	maxRead     = 4 << 20
 	readPerPoll = 4 << 20
 )
 
@@ -78,6 +78,8 @@ type live struct {
 	storedKnown bool
 	skipped     int64
 	limitNoted  bool
+	// more: the last drain stopped at readPerPoll with more to read.
+	more bool
 }
 
 // newLive is the record of s, reading its log from the offset stored.
@@ -93,26 +95,50 @@ func (m *Manager) track(s store.Session) *live {
 	return l
 }
 
+// busyPoll is how soon the logs are read again after a poll that found
+// output: a session printing a lot is recorded as it goes (and a backlog
+// left by readPerPoll is read on at once), while idle sessions cost one
+// look per Poll.
+const busyPoll = 20 * time.Millisecond
+
 // Run records output and follows status until ctx ends. Call Reconcile
 // first. The loop only reads files; whatever asks a host (a status check,
 // ending a finished session) runs beside it, so that one user's slow or
 // silent host delays nobody else's transcript.
 func (m *Manager) Run(ctx context.Context) {
-	t := time.NewTicker(m.o.Poll)
+	t := time.NewTimer(m.o.Poll)
 	defer t.Stop()
 	defer m.bg.Wait()
-	for n := 1; ; n++ {
+	lastStatus := time.Now()
+	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		m.pollOutput(ctx)
-		if n%4 == 0 {
-			m.pollStatus(ctx)
+		next := m.o.Poll
+		switch m.pollOutput(ctx) {
+		case pollBacklog:
+			next = 0
+		case pollRead:
+			next = min(busyPoll, m.o.Poll)
 		}
+		if time.Since(lastStatus) >= 4*m.o.Poll {
+			m.pollStatus(ctx)
+			lastStatus = time.Now()
+		}
+		t.Reset(next)
 	}
 }
+
+// What a poll of the logs found.
+type pollResult int
+
+const (
+	pollIdle    pollResult = iota // nothing new
+	pollRead                      // output, all of it read
+	pollBacklog                   // more than one poll reads of a log
+)
 
 // warn logs a problem about a session once, until it changes.
 func (m *Manager) warn(l *live, what string, err error) {
@@ -135,8 +161,9 @@ func (m *Manager) snapshot() []*live {
 	return out
 }
 
-func (m *Manager) pollOutput(ctx context.Context) {
+func (m *Manager) pollOutput(ctx context.Context) pollResult {
 	now := time.Now()
+	res := pollIdle
 	for _, l := range m.snapshot() {
 		m.mu.Lock()
 		due := !l.finalizeAt.IsZero() && !now.Before(l.finalizeAt) && !l.finalizing
@@ -162,12 +189,23 @@ func (m *Manager) pollOutput(ctx context.Context) {
 		if !lock.TryLock() {
 			continue
 		}
+		before := l.offset
 		err := m.drain(ctx, l, false)
+		// One that failed (its database unavailable, say) waits for the
+		// next Poll rather than be tried again at once.
+		switch {
+		case err != nil:
+		case l.more:
+			res = pollBacklog
+		case l.offset != before:
+			res = max(res, pollRead)
+		}
 		lock.Unlock()
 		if err != nil && ctx.Err() == nil {
 			m.warn(l, "reading session output", err)
 		}
 	}
+	return res
 }
 
 // drain moves output from l's log into the transcript, the caller holding
@@ -200,6 +238,7 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 		return err
 	}
 	end := st.Size()
+	defer func() { l.more = l.offset < end }()
 	for read := int64(0); l.offset < end && (final || read < readPerPoll); {
 		if l.stored >= m.o.MaxOutput || l.offset >= rawPerKept*m.o.MaxOutput {
 			if err := m.skip(ctx, l, end); err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/instruktai/teleclaude/internal/sessionhost"
 	"github.com/instruktai/teleclaude/internal/store"
@@ -257,5 +258,36 @@ func TestTitleRefusesInvisibleCharacters(t *testing.T) {
 		if err := checkTitle(title); err != nil {
 			t.Errorf("checkTitle(%q): %v", title, err)
 		}
+	}
+}
+
+// TestRunReadsABacklogOn: a log that holds more than one poll reads is
+// read on at once, not a share per Poll (which held a flood to 16 MiB/s):
+// 12 MiB are stored within one Poll after the first.
+func TestRunReadsABacklogOn(t *testing.T) {
+	m, l, log := recorderWith(t, DefaultMaxOutput)
+	m.o.Poll = 2 * time.Second
+	m.live[l.s.ID] = l
+	burst := strings.Repeat(strings.Repeat("z", 99)+"\n", 3*readPerPoll/100)
+	appendTo(t, log, burst)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	// Polls at 2s, then 4s and 6s were it a share per Poll; the status
+	// check (which needs a host) would come at 8s.
+	deadline := time.Now().Add(m.o.Poll + 3*time.Second)
+	for {
+		s, err := m.o.Store.GetSession(ctx, l.s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.OutputOffset == int64(len(burst)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d bytes stored after %s; want all of them within a Poll of the first", s.OutputOffset, len(burst), m.o.Poll+3*time.Second)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/instruktai/teleclaude/internal/errdefs"
 )
 
 // TestConcurrentStarts does what fifty session starts at once do to the
@@ -84,4 +88,44 @@ func TestConcurrentStarts(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWriteWaitCutShort: a write waiting for another write of this
+// daemon (a recorder's append holding the lock) waits its turn as long as
+// its caller lets it, and when the caller's context ends first it says so
+// (503, the context's error in the chain). Before, the wait was SQLite's
+// busy handler, which the driver stops as soon as the context ends, so
+// concurrent starts whose clients gave up failed with a bare 500
+// "sqlite3: database is locked", busy_timeout or not.
+func TestWriteWaitCutShort(t *testing.T) {
+	s := open(t, Config{Engine: SQLite, Path: filepath.Join(t.TempDir(), "t.db")})
+	ctx := context.Background()
+	uid := int64(1000)
+	// A write of this daemon holding the lock for d, as appendTranscript
+	// takes it.
+	hold := func(d time.Duration) {
+		t.Helper()
+		release, err := s.beginWrite(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := s.DB().BeginTx(ctx, nil) // BEGIN IMMEDIATE
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.AfterFunc(d, func() { tx.Rollback(); release() })
+	}
+	hold(time.Second)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	err := s.CreateSession(short, &Session{ID: "cut", OwnerUID: &uid, Status: "starting"})
+	if kind, _ := errdefs.KindOf(err); !errors.Is(err, context.DeadlineExceeded) || kind != errdefs.Unavailable || strings.Contains(err.Error(), "database is locked") {
+		t.Errorf("a write whose wait its context cut short: %v; want Unavailable with the context's error, not \"database is locked\"", err)
+	}
+	time.Sleep(time.Second)
+	// A write with time to wait gets its turn.
+	hold(500 * time.Millisecond)
+	if err := s.CreateSession(ctx, &Session{ID: "waits", OwnerUID: &uid, Status: "starting"}); err != nil {
+		t.Errorf("a write that may wait, the lock held for 0.5s: %v", err)
+	}
 }

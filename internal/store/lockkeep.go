@@ -16,8 +16,10 @@ import (
 // lockCheckEvery is how often the PostgreSQL instance lock's connection is
 // looked at. A server restart ends it, and with it the lock: until it is
 // taken again, another daemon could take the database, so this one writes
-// nothing in between. It bounds how long a lost lock goes unnoticed.
-const lockCheckEvery = time.Second
+// nothing in between. It bounds how long a lost lock goes unnoticed
+// (docs/DESIGN.md, "Storage and migration"): a ping of an idle connection
+// four times a second costs the server next to nothing.
+const lockCheckEvery = 250 * time.Millisecond
 
 // lockKeeper holds the PostgreSQL advisory lock across the loss of its
 // connection (a server restart, a killed backend): it takes the lock again

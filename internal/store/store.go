@@ -441,7 +441,8 @@ func (s *Store) beginWrite(ctx context.Context) (release func(), err error) {
 	case s.wgate <- struct{}{}:
 		return func() { <-s.wgate }, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the turn to write to %s: %w", s.where, ctx.Err())
+		return nil, &errdefs.Error{Kind: errdefs.Unavailable, Msg: "the database was busy with other writes for longer than this request could wait: try again shortly",
+			Err: fmt.Errorf("waiting for the turn to write to %s: %w", s.where, ctx.Err())}
 	}
 }
 
