@@ -17,6 +17,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
@@ -442,7 +443,7 @@ func (s *source) copyToWorkDir(ctx context.Context, dir string) (string, error) 
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
-		err := copyFile(s.path+suffix, dst+suffix)
+		err := fileown.CopyPrivate(s.path+suffix, dst+suffix)
 		if errors.Is(err, fs.ErrNotExist) && suffix != "" {
 			continue
 		}
@@ -451,23 +452,6 @@ func (s *source) copyToWorkDir(ctx context.Context, dir string) (string, error) 
 		}
 	}
 	return dst, nil
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // upgradeCopy brings the private copy to the latest schema with the
