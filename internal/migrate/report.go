@@ -42,14 +42,17 @@ type Report struct {
 
 // TableReport is one target table.
 type TableReport struct {
-	Name           string          `json:"name"`
-	From           string          `json:"from,omitempty"` // the source table when it has another name or shape
-	SourceRows     int64           `json:"source_rows"`
-	TargetRows     int64           `json:"target_rows"`
-	SourceChecksum string          `json:"source_checksum"`
-	TargetChecksum string          `json:"target_checksum"`
-	Verified       bool            `json:"verified"`
-	Columns        []*ColumnReport `json:"columns"`
+	Name           string `json:"name"`
+	From           string `json:"from,omitempty"` // the source table when it has another name or shape
+	SourceRows     int64  `json:"source_rows"`
+	TargetRows     int64  `json:"target_rows"`
+	SourceChecksum string `json:"source_checksum"`
+	TargetChecksum string `json:"target_checksum"`
+	Verified       bool   `json:"verified"`
+	// Keys are the keys and indexes made on an upstream table after the
+	// copy.
+	Keys    []string        `json:"keys,omitempty"`
+	Columns []*ColumnReport `json:"columns"`
 }
 
 // ColumnReport says where a target column's values came from and what was
@@ -150,6 +153,9 @@ func (r *Report) Print(w io.Writer) {
 					src = "—"
 				}
 				fmt.Fprintf(w, "  %-20s ← %-28s %s%s\n", c.To, src, c.Action, formsText(c.Forms))
+			}
+			if len(t.Keys) > 0 {
+				fmt.Fprintf(w, "  keys and indexes made after the copy: %s\n", strings.Join(t.Keys, "; "))
 			}
 		}
 	}

@@ -66,6 +66,13 @@ func pgTypeFor(declared string) (aff, pg string, isBool bool) {
 	return aff, "text", false
 }
 
+// UpstreamType is the PostgreSQL type an upstream column of the declared
+// SQLite type is copied as (for the benchmark's reference pipelines).
+func UpstreamType(declared string) string {
+	_, pg, _ := pgTypeFor(declared)
+	return pg
+}
+
 // planUpstreamTables plans one table of the upstream schema for every
 // ordinary source table other than sessions.
 func planUpstreamTables(src *source, o Options, rep *Report) ([]*tablePlan, error) {
@@ -108,6 +115,19 @@ func planUpstreamTables(src *source, o Options, rep *Report) ([]*tablePlan, erro
 		if !slices.Contains(knownUpstreamTables, t) {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("table %s is not in upstream's schema as this program knows it (up to 451f0fb): carried whole to %s.%s all the same", t, UpstreamSchema, t))
 		}
+		var notes []string
+		if tp.keys, tp.indexes, notes, err = upstreamKeys(src, tp); err != nil {
+			return nil, err
+		}
+		for _, k := range tp.keys {
+			tp.report.Keys = append(tp.report.Keys, k.name+" "+k.def)
+		}
+		for _, k := range tp.indexes {
+			tp.report.Keys = append(tp.report.Keys, k.name)
+		}
+		for _, n := range notes {
+			rep.Notes = append(rep.Notes, UpstreamSchema+"."+t+": "+n)
+		}
 		tp.open = rawReaderOf(src, tp, o, rep)
 		tp.verifyRow = verifyRawRow(tp, o.Coerce)
 		plans = append(plans, tp)
@@ -127,6 +147,7 @@ type rawReader struct {
 	rep    *Report
 	canon  []byte
 	orig   map[string]any
+	mangle func(table, column string, v any) any
 }
 
 func rawReaderOf(src *source, tp *tablePlan, o Options, rep *Report) func() (rowReader, error) {
@@ -143,7 +164,7 @@ func rawReaderOf(src *source, tp *tablePlan, o Options, rep *Report) func() (row
 		if err != nil {
 			return nil, fmt.Errorf("source %s: read %s: %w", src.path, tp.name, explainSQLite(err))
 		}
-		return &rawReader{src: src, tp: tp, st: st, vals: make([]any, len(tp.cols)), coerce: o.Coerce, rep: rep}, nil
+		return &rawReader{src: src, tp: tp, st: st, vals: make([]any, len(tp.cols)), coerce: o.Coerce, rep: rep, mangle: o.mangle}, nil
 	}
 }
 
@@ -177,6 +198,9 @@ func (r *rawReader) next() (bool, error) {
 			r.rep.addCoercion(Coercion{Table: UpstreamSchema + "." + r.tp.name, Row: r.st.ColumnText(len(r.tp.raw)), Column: c.name, From: describeValue(v), To: describeAny(nearest),
 				Kept: fmt.Sprintf("%s.%s.%s", UpstreamSchema, r.tp.name, coercedColumn)})
 			out = nearest
+		}
+		if r.mangle != nil {
+			out = r.mangle(r.tp.name, c.name, out)
 		}
 		r.vals[i] = out
 	}
