@@ -213,10 +213,12 @@ func verifyUpstreamSessions(tp *tablePlan, srcCols []string) func(buf []byte, ra
 			j = j[1:]
 		}
 		var m struct {
-			Upstream map[string]json.RawMessage   `json:"upstream"`
+			Upstream map[string]any               `json:"upstream"`
 			Coerced  map[string]map[string]string `json:"teleclaude_coerced"`
 		}
-		if err := json.Unmarshal(j, &m); err != nil {
+		d := json.NewDecoder(bytes.NewReader(j))
+		d.UseNumber()
+		if err := d.Decode(&m); err != nil {
 			return nil, fmt.Errorf("meta: %w", err)
 		}
 		for _, c := range cols {
@@ -251,21 +253,15 @@ func verifyUpstreamSessions(tp *tablePlan, srcCols []string) func(buf []byte, ra
 	}
 }
 
-// appendMetaValue renders a value of meta.upstream as upstreamCanon
-// renders the SQLite value it came from.
-func appendMetaValue(buf []byte, col string, js json.RawMessage) ([]byte, error) {
+// appendMetaValue renders a value of meta.upstream (decoded, numbers as
+// json.Number) as upstreamCanon renders the SQLite value it came from.
+func appendMetaValue(buf []byte, col string, v any) ([]byte, error) {
 	if isUpstreamJSON(col) {
-		c, err := canonJSON(js)
+		c, err := canonAny(nil, v)
 		if err != nil {
 			return nil, err
 		}
 		return appendLen(buf, 'J', c), nil
-	}
-	d := json.NewDecoder(bytes.NewReader(js))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
 	}
 	switch v := v.(type) {
 	case bool:
@@ -282,6 +278,62 @@ func appendMetaValue(buf []byte, col string, js json.RawMessage) ([]byte, error)
 			return nil, fmt.Errorf("number %q", v)
 		}
 		return appendLen(buf, 'R', []byte(r.RatString())), nil
+	}
+	return nil, fmt.Errorf("unexpected %T", v)
+}
+
+// canonAny is canonJSON for a document already decoded (numbers as
+// json.Number), which has no duplicate keys left to keep: jsonb's, read
+// back.
+func canonAny(out []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(out, "null"...), nil
+	case bool:
+		if v {
+			return append(out, "true"...), nil
+		}
+		return append(out, "false"...), nil
+	case json.Number:
+		r, ok := new(big.Rat).SetString(string(v))
+		if !ok {
+			return nil, fmt.Errorf("number %q", v)
+		}
+		return append(out, r.RatString()...), nil
+	case string:
+		b, _ := json.Marshal(v)
+		return append(out, b...), nil
+	case []any:
+		out = append(out, '[')
+		for i, e := range v {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			var err error
+			if out, err = canonAny(out, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(out, ']'), nil
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out = append(out, '{')
+		for i, k := range keys {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			b, _ := json.Marshal(k)
+			out = append(append(out, b...), ':')
+			var err error
+			if out, err = canonAny(out, v[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(out, '}'), nil
 	}
 	return nil, fmt.Errorf("unexpected %T", v)
 }

@@ -217,3 +217,22 @@ func TestCopyDocs(t *testing.T) {
 		t.Error("a file that is not Markdown was copied")
 	}
 }
+
+// TestCanonAnyAgrees: a document decoded and rendered by canonAny (the
+// target side) renders as canonJSON renders its text (the source side).
+func TestCanonAnyAgrees(t *testing.T) {
+	for _, s := range []string{`{"b": 1.50, "a": [1, 2, {"z": null}], "é": "x\ny", "n": 1e2}`, `[]`, `"s"`, `null`, `-0.0`,
+		`{"<&>": "\u003c", "k": [true, false, {"": 12345678901234567890}]}`} {
+		d := json.NewDecoder(strings.NewReader(s))
+		d.UseNumber()
+		var v any
+		if err := d.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		a, err1 := canonAny(nil, v)
+		b, err2 := canonJSON([]byte(s))
+		if err1 != nil || err2 != nil || string(a) != string(b) {
+			t.Errorf("%s: canonAny %s (%v), canonJSON %s (%v)", s, a, err1, b, err2)
+		}
+	}
+}
