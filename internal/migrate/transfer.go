@@ -45,6 +45,12 @@ func transfer(ctx context.Context, o Options, src *source, tgt *target, plans []
 			return err
 		}
 	}
+	src.startAfterHash()
+	// Sorting a million keys in 64 MB (PostgreSQL's default) spills to
+	// disk; this transaction's index builds may use more.
+	if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+		return fmt.Errorf("target %s: %w", tgt.desc, explainPG(err))
+	}
 	if err := deferred.rebuild(ctx, tx, o, rep); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package migrate
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -79,4 +80,33 @@ func TestUnreportedChangeFailsVerification(t *testing.T) {
 			assertEmpty(t, dsn2)
 		})
 	}
+}
+
+// TestSourceChangedDuringCopy: a source file written by another process
+// while its rows are read (here: a byte appended once the first row is
+// read) fails the migration with ErrSourceChanged, and nothing is
+// committed.
+func TestSourceChangedDuringCopy(t *testing.T) {
+	src, dsn := newPair(t, genOpts{transcripts: 10})
+	once := false
+	_, err := migrateT(t, src, dsn, func(o *Options) {
+		o.Owner = &Owner{Person: "mig", UID: 4242}
+		o.afterRows = func(table string, n int64) {
+			if once {
+				return
+			}
+			once = true
+			f, err := os.OpenFile(src, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			f.Write([]byte{0})
+			f.Close()
+		}
+	})
+	if !errors.Is(err, ErrSourceChanged) {
+		t.Fatalf("migrate with the source written during the copy = %v; want ErrSourceChanged", err)
+	}
+	assertEmpty(t, dsn)
 }
