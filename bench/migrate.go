@@ -595,7 +595,7 @@ func upstreamInsert(c *sqlite3.Conn, table string, n int) (pipeTable, string, er
 	defer st.Close()
 	st.BindText(1, table)
 	const long = "the quick brown fox jumps over the lazy dog — ünïcødé 🚀 compiling output, tests passing, 0123456789; "
-	var cols, qcols, exprs, defs []string
+	var qcols, exprs, defs []string
 	for st.Step() {
 		name, typ := st.ColumnText(0), strings.ToUpper(st.ColumnText(1))
 		var e string
@@ -622,7 +622,6 @@ func upstreamInsert(c *sqlite3.Conn, table string, n int) (pipeTable, string, er
 		default:
 			e = "'" + name + "-' || i || ' ' || substr(?1, 1 + i % 100, 10 + i % 40)"
 		}
-		cols = append(cols, name)
 		qcols = append(qcols, `"`+name+`"`)
 		exprs = append(exprs, e)
 		defs = append(defs, `"`+name+`" `+migrate.UpstreamType(st.ColumnText(1)))

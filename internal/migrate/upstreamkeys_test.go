@@ -105,10 +105,7 @@ func TestUpstreamKeysAndIndexes(t *testing.T) {
 		}
 		for _, ix := range queryStrings(t, sc, `SELECT name || '|' || "unique" || '|' || origin || '|' || partial FROM pragma_index_list('`+tb+`') WHERE origin != 'pk'`) {
 			f := strings.Split(ix, "|")
-			var cols []string
-			for _, c := range queryStrings(t, sc, `SELECT name || CASE WHEN "desc" THEN ' DESC' ELSE '' END FROM pragma_index_xinfo('`+f[0]+`') WHERE key = 1 ORDER BY seqno`) {
-				cols = append(cols, c)
-			}
+			cols := queryStrings(t, sc, `SELECT name || CASE WHEN "desc" THEN ' DESC' ELSE '' END FROM pragma_index_xinfo('`+f[0]+`') WHERE key = 1 ORDER BY seqno`)
 			made++
 			if f[2] == "u" {
 				var plain []string
