@@ -73,7 +73,9 @@ type LeftBehind struct {
 	Why    string `json:"why"`
 }
 
-// Coercion is one value that --coerce carried in its nearest form.
+// Coercion is one value carried in its nearest form: an upstream one under
+// --coerce (its original kept where Kept says), or one of this program's
+// own database in the form the daemon itself would have stored.
 type Coercion struct {
 	Table  string `json:"table"`
 	Row    string `json:"row"` // the session id, else the rowid
@@ -170,9 +172,12 @@ func (r *Report) Print(w io.Writer) {
 		}
 	}
 	if r.Coerced > 0 {
-		fmt.Fprintf(w, "\ncoerced (--coerce): %d values carried in their nearest form, each original kept beside it:\n", r.Coerced)
+		fmt.Fprintf(w, "\ncoerced: %d values carried in their nearest form, not as they were:\n", r.Coerced)
 		for _, c := range r.Coercions {
-			kept := ""
+			// Upstream's under --coerce keep their original; this
+			// program's own database holds what the daemon would have
+			// stored (U+FFFD for a NUL, the last of two JSON keys).
+			kept := "; the original is not kept (as the daemon itself stores such a value)"
 			if c.Kept != "" {
 				kept = "; original in " + c.Kept
 			}
