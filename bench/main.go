@@ -30,7 +30,7 @@ func main() {
 	runs := flag.Int("runs", 200, "whole-process runs per command")
 	requests := flag.Int("requests", 40000, "API requests per throughput measurement")
 	clients := flag.Int("clients", 8, "concurrent API clients")
-	sections := flag.String("sections", "api,starts,recording,migrate", "what to measure: api, starts, recording, migrate (comma-separated)")
+	sections := flag.String("sections", "api,starts,recording,migrate,upstream", "what to measure: api, starts, recording, migrate, upstream (comma-separated)")
 	recRuns := flag.Int("recording-runs", 3, "floods per engine in the recording section (and as many bare tmux ones)")
 	migSessions := flag.Int("migrate-sessions", 20000, "sessions in the migration benchmark's database")
 	migRows := flag.Int("migrate-rows", 1000000, "transcript rows in the migration benchmark's database")
@@ -73,6 +73,11 @@ func (b *bench) run(sections string, runs, requests, clients, migSessions, migRo
 	}
 	if strings.Contains(sections, "migrate") {
 		if err := b.migrateBench(os.Getenv("TELECLAUDE_TEST_PG_DSN"), migSessions, migRows); err != nil {
+			return err
+		}
+	}
+	if strings.Contains(sections, "upstream") {
+		if err := b.upstreamBench(os.Getenv("TELECLAUDE_TEST_PG_DSN"), *upstreamRows); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -11,11 +12,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/ncruces/go-sqlite3"
+
+	"github.com/instruktai/teleclaude/internal/migrate"
+	"github.com/instruktai/teleclaude/internal/migrate/migratetest"
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
@@ -78,7 +84,7 @@ func (b *bench) migrateBench(admin string, sessions, rows int) error {
 	if _, err := exec.LookPath("sqlite3"); err != nil {
 		pipeErr = fmt.Errorf("no sqlite3 (apt-get install sqlite3)")
 	} else {
-		pipe, pipeErr = pipeline(src, pipeDSN)
+		pipe, pipeErr = pipeline(src, pipeDSN, benchTables)
 		if pipeErr == nil {
 			pipeErr = expectRows(pipeDSN, "transcript_entries", rows)
 		}
@@ -283,12 +289,12 @@ func mb(x float64) string {
 
 // pipeline copies each table with sqlite3 -csv piped into psql's \copy,
 // tables one after another in dependency order.
-func pipeline(src, dsn string) (measured, error) {
+func pipeline(src, dsn string, tables []pipeTable) (measured, error) {
 	var total measured
 	t0 := time.Now()
-	for _, tb := range benchTables {
-		lite, litePeak := timed("sqlite3", "-csv", src, "SELECT "+tb.cols+" FROM "+tb.name)
-		pg, pgPeak := timed("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", `\copy `+tb.name+" ("+tb.cols+") FROM STDIN WITH (FORMAT csv)")
+	for _, tb := range tables {
+		lite, litePeak := timed("sqlite3", "-csv", src, "SELECT "+tb.cols+" FROM "+tb.src)
+		pg, pgPeak := timed("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", `\copy `+tb.dst+" ("+tb.cols+") FROM STDIN WITH (FORMAT csv)")
 		pipe, err := lite.StdoutPipe()
 		if err != nil {
 			return measured{}, err
@@ -306,7 +312,7 @@ func pipeline(src, dsn string) (measured, error) {
 		err1, err2 := lite.Wait(), pg.Wait()
 		peakMB := litePeak() + pgPeak() // read either way: it removes the files
 		if err1 != nil || err2 != nil {
-			return measured{}, fmt.Errorf("%s: sqlite3 %v, psql %v: %s", tb.name, err1, err2, errs.String())
+			return measured{}, fmt.Errorf("%s: sqlite3 %v, psql %v: %s", tb.src, err1, err2, errs.String())
 		}
 		total.rssMB = max(total.rssMB, peakMB)
 	}
@@ -316,10 +322,10 @@ func pipeline(src, dsn string) (measured, error) {
 
 // benchTables are the daemon's tables and columns, for the sqlite3
 // pipelines, in an order that respects the foreign keys.
-var benchTables = []struct{ name, cols string }{
-	{"sessions", "id, owner_person, owner_uid, project, agent, title, status, exit_code, tmux_name, created_at, updated_at, ended_at, meta, project_path, output_offset"},
-	{"transcript_entries", "id, session_id, seq, direction, content, at"},
-	{"audit_log", "id, actor_person, actor_uid, actor_pid, action, target_session_id, detail, at, target_owner_person, target_owner_uid"},
+var benchTables = []pipeTable{
+	{src: "sessions", dst: "sessions", cols: "id, owner_person, owner_uid, project, agent, title, status, exit_code, tmux_name, created_at, updated_at, ended_at, meta, project_path, output_offset"},
+	{src: "transcript_entries", dst: "transcript_entries", cols: "id, session_id, seq, direction, content, at"},
+	{src: "audit_log", dst: "audit_log", cols: "id, actor_person, actor_uid, actor_pid, action, target_session_id, detail, at, target_owner_person, target_owner_uid"},
 }
 
 // pipelineDeferred is one psql session that sets the keys, indexes and
@@ -343,8 +349,8 @@ CREATE TEMP TABLE ddl AS
 DO $$ DECLARE r record; BEGIN FOR r IN SELECT down FROM ddl ORDER BY ord DESC LOOP EXECUTE r.down; END LOOP; END $$;
 `)
 	for _, tb := range benchTables {
-		prog := "sqlite3 -csv " + src + " 'SELECT " + tb.cols + " FROM " + tb.name + "'"
-		fmt.Fprintf(&sc, "\\copy %s (%s) FROM PROGRAM '%s' WITH (FORMAT csv)\n", tb.name, tb.cols, strings.ReplaceAll(prog, "'", "''"))
+		prog := "sqlite3 -csv " + src + " 'SELECT " + tb.cols + " FROM " + tb.src + "'"
+		fmt.Fprintf(&sc, "\\copy %s (%s) FROM PROGRAM '%s' WITH (FORMAT csv)\n", tb.dst, tb.cols, strings.ReplaceAll(prog, "'", "''"))
 	}
 	sc.WriteString(`DO $$ DECLARE r record; BEGIN FOR r IN SELECT up FROM ddl ORDER BY ord LOOP EXECUTE r.up; END LOOP; END $$;
 COMMIT;
@@ -385,4 +391,248 @@ func expectRows(dsn, table string, want int) error {
 		return fmt.Errorf("%s has %s rows, want %d", table, got, want)
 	}
 	return nil
+}
+
+// upstreamRows is the size of the upstream benchmark's database.
+var upstreamRows = flag.Int("upstream-rows", 1000000, "rows in the upstream migration benchmark's database, over all its tables")
+
+// upstreamBench measures `teleclaude migrate` of an upstream (Python)
+// TeleClaude database: upstream's HEAD schema (FTS5 tables, triggers,
+// WAL), every table filled, rows rows in all, against `sqlite3 -csv |
+// psql \copy` of the same tables in the same run: into bare tables, into
+// tables with the same keys and indexes in place, and into bare tables
+// followed by those keys and indexes (taken from migrate's own target with
+// pg_dump), as migrate makes them.
+func (b *bench) upstreamBench(admin string, rows int) error {
+	if admin == "" {
+		b.row("teleclaude migrate (upstream)", "skipped: no TELECLAUDE_TEST_PG_DSN", "", "")
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "tc-bench-upstream-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	t0 := time.Now()
+	src, tables, err := generateUpstream(dir, rows)
+	if err != nil {
+		return fmt.Errorf("generate the upstream source: %w", err)
+	}
+	st, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: generated %s (%d rows in %d tables, %.0f MB) in %.1f s\n",
+		src, rows, len(tables), float64(st.Size())/1e6, time.Since(t0).Seconds())
+	what := fmt.Sprintf("upstream HEAD schema, %d rows in %d tables, %.0f MB", rows, len(tables), float64(st.Size())/1e6)
+
+	dsn := freshDB(admin, dir+"_tc")
+	out, tcRun, err := measure(nil, filepath.Join(b.bin, "teleclaude"), "migrate", "--from", src, "--to", dsn, "--owner", "0", "--json")
+	if err != nil {
+		return fmt.Errorf("teleclaude migrate: %w\n%s", err, lastLines(out, 20))
+	}
+	var rep struct {
+		OK     bool `json:"ok"`
+		Tables []struct {
+			Name     string `json:"name"`
+			Rows     int64  `json:"target_rows"`
+			Verified bool   `json:"verified"`
+		} `json:"tables"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil || !rep.OK {
+		return fmt.Errorf("teleclaude migrate report: %v\n%s", err, lastLines(out, 20))
+	}
+	var moved int64
+	for _, t := range rep.Tables {
+		moved += t.Rows
+	}
+	if moved != int64(rows) {
+		return fmt.Errorf("teleclaude migrate moved %d rows; the source has %d", moved, rows)
+	}
+	post, err := exec.Command("pg_dump", "--section=post-data", "--schema="+migrate.UpstreamSchema, dsn).Output()
+	if err != nil {
+		return fmt.Errorf("pg_dump the keys and indexes migrate made: %w", err)
+	}
+
+	// The pipelines, into tables made beforehand (untimed): bare; with the
+	// keys and indexes in place (as issue 7's reference); bare, then the
+	// keys and indexes made after the copy, timed (as migrate does).
+	var pipe, pipeIn, pipeKeys measured
+	var pipeErr error
+	if _, err := exec.LookPath("sqlite3"); err != nil {
+		pipeErr = fmt.Errorf("no sqlite3 (apt-get install sqlite3)")
+	}
+	for i, m := range []*measured{&pipe, &pipeIn, &pipeKeys} {
+		if pipeErr != nil {
+			break
+		}
+		pdsn := freshDB(admin, fmt.Sprintf("%s_pipe%d", dir, i))
+		if out, err := exec.Command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pdsn, "-c", upstreamDDL(tables)).CombinedOutput(); err != nil {
+			return fmt.Errorf("make the pipeline's tables: %v: %s", err, out)
+		}
+		if i == 1 {
+			if out, _, err := measure(strings.NewReader(string(post)), "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pdsn); err != nil {
+				return fmt.Errorf("keys and indexes: %v: %s", err, lastLines(out, 5))
+			}
+		}
+		if *m, pipeErr = pipeline(src, pdsn, tables); pipeErr != nil {
+			break
+		}
+		if i == 2 {
+			out, k, err := measure(strings.NewReader(string(post)), "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", pdsn)
+			if err != nil {
+				pipeErr = fmt.Errorf("keys and indexes: %v: %s", err, lastLines(out, 5))
+				break
+			}
+			m.wall += k.wall
+			m.rssMB = max(m.rssMB, k.rssMB)
+		}
+		pipeErr = expectRows(pdsn, migrate.UpstreamSchema+".memory_observations", tables[slices.IndexFunc(tables, func(t pipeTable) bool { return t.src == `"memory_observations"` })].rows)
+	}
+
+	b.row("migrate: "+what, "", "", "")
+	ref := func(name string, r measured) (string, string) {
+		if pipeErr != nil {
+			return name + ": failed: " + pipeErr.Error(), ""
+		}
+		return fmt.Sprintf("%s: %.2f s, %s", name, r.wall.Seconds(), mb(r.rssMB)), fmt.Sprintf("%.2f×", tcRun.wall.Seconds()/r.wall.Seconds())
+	}
+	refText, ratio := ref("sqlite3 -csv | psql \\copy, bare tables", pipe)
+	b.row("teleclaude migrate (upstream), verified (wall)", fmt.Sprintf("%.2f s", tcRun.wall.Seconds()), refText, ratio)
+	refText, ratio = ref("same, the same keys and indexes in place", pipeIn)
+	b.row("teleclaude migrate (upstream) vs the pipeline into keyed tables (wall)", fmt.Sprintf("%.2f s", tcRun.wall.Seconds()), refText, ratio)
+	refText, ratio = ref("same, bare, the keys and indexes made after", pipeKeys)
+	b.row("teleclaude migrate (upstream) vs the fair pipeline (wall)", fmt.Sprintf("%.2f s", tcRun.wall.Seconds()), refText, ratio)
+	b.row("teleclaude migrate (upstream) peak RSS", mb(tcRun.rssMB), "", "")
+	return nil
+}
+
+// pipeTable is one table for the sqlite3 | psql pipelines.
+type pipeTable struct {
+	src, dst string // the SQLite table, the PostgreSQL table
+	cols     string // the column list, quoted
+	ddl      string // for the upstream tables: CREATE TABLE
+	rows     int
+}
+
+// upstreamDDL makes the schema upstream and its bare tables.
+func upstreamDDL(tables []pipeTable) string {
+	s := "CREATE SCHEMA " + migrate.UpstreamSchema + ";\n"
+	for _, t := range tables {
+		s += t.ddl + ";\n"
+	}
+	return s
+}
+
+// generateUpstream makes an upstream database from upstream's HEAD
+// schema with rows rows over all its tables: the big ones (memory,
+// mirrors, outboxes, sessions) most, each of the others an equal share of
+// the rest. Values by declared type and name: ids and keys unique, times
+// as upstream writes them, JSON where upstream keeps JSON, flags 0/1, and
+// texts of 20 to 60 bytes, 200 to 400 (memory narratives and mirrored conversations
+// the longest). The FTS5 triggers fill the search indexes as under Python.
+func generateUpstream(dir string, rows int) (string, []pipeTable, error) {
+	schema, err := migratetest.Schema(migratetest.Head)
+	if err != nil {
+		return "", nil, err
+	}
+	share := map[string]float64{"memory_observations": 0.2, "hook_outbox": 0.15, "mirrors": 0.1, "inbound_queue": 0.1,
+		"webhook_outbox": 0.1, "sessions": 0.05, "operations": 0.05}
+	var tables []pipeTable
+	fill := func(c *sqlite3.Conn) error {
+		st, _, err := c.Prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+			AND sql NOT LIKE 'CREATE VIRTUAL%' AND name NOT LIKE '%_fts_%' ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for st.Step() {
+			names = append(names, st.ColumnText(0))
+		}
+		st.Close()
+		rest := 1.0
+		for _, f := range share {
+			rest -= f
+		}
+		left := rows
+		for i, name := range names {
+			n := int(float64(rows) * rest / float64(len(names)-len(share)))
+			if f, ok := share[name]; ok {
+				n = int(float64(rows) * f)
+			}
+			if i == len(names)-1 {
+				n = left
+			}
+			left -= n
+			t, ins, err := upstreamInsert(c, name, n)
+			if err != nil {
+				return err
+			}
+			if err := c.Exec("BEGIN; " + ins + "; COMMIT"); err != nil {
+				return fmt.Errorf("fill %s: %w", name, err)
+			}
+			tables = append(tables, t)
+		}
+		return nil
+	}
+	src, err := migratetest.Build(dir, "PRAGMA foreign_keys = off; PRAGMA journal_mode = wal; PRAGMA synchronous = off;"+schema, false, fill)
+	return src, tables, err
+}
+
+// upstreamCheck are values that satisfy upstream's CHECK constraints.
+var upstreamCheck = map[string]string{
+	"deletion_type": "'feedback'", "mode": "'direct_link'", "state": "'queued'",
+	"inbound_queue.status": "'pending'", "conversation_links.status": "'active'", "message_type": "'text'",
+}
+
+// upstreamInsert builds the INSERT … SELECT that fills one table with n
+// rows, and the table's pipeline entry.
+func upstreamInsert(c *sqlite3.Conn, table string, n int) (pipeTable, string, error) {
+	st, _, err := c.Prepare(`SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid`)
+	if err != nil {
+		return pipeTable{}, "", err
+	}
+	defer st.Close()
+	st.BindText(1, table)
+	const long = "the quick brown fox jumps over the lazy dog — ünïcødé 🚀 compiling output, tests passing, 0123456789; "
+	var qcols, exprs, defs []string
+	for st.Step() {
+		name, typ := st.ColumnText(0), strings.ToUpper(st.ColumnText(1))
+		var e string
+		switch {
+		case upstreamCheck[table+"."+name] != "":
+			e = upstreamCheck[table+"."+name]
+		case upstreamCheck[name] != "":
+			e = upstreamCheck[name]
+		case strings.Contains(typ, "INT"):
+			e = "i + 1"
+			if st.ColumnInt(2) == 0 {
+				e = "(i * 7919) % 1000003"
+			}
+		case strings.Contains(typ, "BOOL"):
+			e = "i % 2"
+		case strings.Contains(typ, "REAL"), strings.Contains(typ, "FLOA"), strings.Contains(typ, "DOUB"):
+			e = "i * 0.25"
+		case strings.Contains(typ, "TIMESTAMP"), strings.HasSuffix(name, "_at"), strings.HasPrefix(name, "timestamp"):
+			e = "strftime('%Y-%m-%d %H:%M:%S', 1767225600 + i, 'unixepoch')"
+		case strings.Contains(name, "metadata"), strings.Contains(name, "json"), name == "payload", name == "ux_state", name == "transcript_files":
+			e = "json_object('id', i, 'kind', 'bench', 'tags', json_array('a', 'b'))"
+		case name == "narrative", name == "conversation_text", name == "content", name == "last_output_raw":
+			e = "'" + name + " ' || i || ': ' || substr(?1, 1 + i % 100, 200 + i % 200)"
+		default:
+			e = "'" + name + "-' || i || ' ' || substr(?1, 1 + i % 100, 10 + i % 40)"
+		}
+		qcols = append(qcols, `"`+name+`"`)
+		exprs = append(exprs, e)
+		defs = append(defs, `"`+name+`" `+migrate.UpstreamType(st.ColumnText(1)))
+	}
+	if err := st.Err(); err != nil {
+		return pipeTable{}, "", err
+	}
+	text := strings.Repeat(long, 8)
+	ins := fmt.Sprintf(`WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i + 1 < %d)
+		INSERT INTO "%s" (%s) SELECT %s FROM c`, n, table, strings.Join(qcols, ", "), strings.ReplaceAll(strings.Join(exprs, ", "), "?1", "'"+text+"'"))
+	dst := migrate.UpstreamSchema + `."` + table + `"`
+	return pipeTable{src: `"` + table + `"`, dst: dst, cols: strings.Join(qcols, ", "), rows: n,
+		ddl: "CREATE TABLE " + dst + " (" + strings.Join(defs, ", ") + ")"}, ins, nil
 }

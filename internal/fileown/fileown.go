@@ -1,5 +1,5 @@
-// Package fileown reads who owns a file, and makes the private directories
-// the daemon keeps its sockets in. It is the one place that looks into
+// Package fileown reads who owns a file, makes the private directories
+// the daemon keeps its sockets in, and makes private copies of files. It is the one place that looks into
 // syscall.Stat_t, so every caller gets a checked answer rather than a panic
 // on a platform or file system that does not give one.
 package fileown
@@ -7,6 +7,7 @@ package fileown
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"syscall"
@@ -51,4 +52,24 @@ func PrivateDir(dir string, perm fs.FileMode) error {
 		}
 	}
 	return nil
+}
+
+// CopyPrivate copies the file from into a new file to, readable by its
+// owner (the running uid) only. A file already at to is never replaced:
+// whoever put it there could read or change what we copy.
+func CopyPrivate(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

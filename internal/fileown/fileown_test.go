@@ -52,3 +52,30 @@ func TestPrivateDir(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyPrivate: the copy has the original's bytes and mode 0600, and a
+// file already at the destination is neither replaced nor written.
+func TestCopyPrivate(t *testing.T) {
+	dir := t.TempDir()
+	from, to := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	if err := os.WriteFile(from, []byte("data\x00\xff"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CopyPrivate(from, to); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(to)
+	fi, _ := os.Stat(to)
+	if err != nil || string(b) != "data\x00\xff" || fi.Mode().Perm() != 0o600 {
+		t.Errorf("copy: %q, %v, mode %v", b, err, fi.Mode())
+	}
+	if err := os.WriteFile(to, []byte("theirs"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := CopyPrivate(from, to); err == nil {
+		t.Error("copied over an existing file")
+	}
+	if b, _ := os.ReadFile(to); string(b) != "theirs" {
+		t.Errorf("existing file now %q", b)
+	}
+}

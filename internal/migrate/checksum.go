@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"math/bits"
@@ -20,14 +21,19 @@ import (
 // with the row counts equal and unique keys on both sides, equal sums mean
 // equal rows.
 //
-// The canonical rendering is the same for a value on both sides: the
-// source's after conversion (what was sent), the target's as read back in
-// binary from PostgreSQL inside the migrating transaction. Each value is a
+// The source side is rendered from the values as SQLite holds them, before
+// any conversion (canon.go), and the target side from the values as read
+// back in binary from PostgreSQL inside the migrating transaction, so the
+// comparison is between the source and the target, not between what was
+// sent and itself: a conversion that changes a value (U+FFFD for a NUL,
+// true for 'yes', one key for two) fails verification unless it was
+// reported, in which case the source side takes the reported value (or
+// the target side the original kept beside it). Each value is a
 // tag and its content: N (NULL); S text and X bytes, length-prefixed; I an
 // int64; B a boolean; T microseconds since 1970 UTC; F a float64's bits; J
-// JSON re-encoded canonically (keys sorted, duplicates resolved last-wins
-// as jsonb does, numbers as exact rationals), because jsonb keeps neither
-// the text's key order, spacing, nor number spelling.
+// JSON re-encoded canonically (keys sorted, numbers as exact rationals,
+// duplicate keys kept), because jsonb keeps neither the text's key order,
+// spacing, nor number spelling.
 type checksum struct{ hi, lo uint64 }
 
 func (c *checksum) addRow(row []byte) {
@@ -165,71 +171,96 @@ func appendCanonRaw(buf []byte, k kind, pgType string, raw []byte) ([]byte, erro
 
 // canonJSON re-encodes a JSON document with object keys sorted and numbers
 // as exact rationals, so that text and jsonb renderings of one value agree.
+// Duplicate keys are kept, each pair in its place after a stable sort by
+// key, and strings as decoded (a \u0000 escape stays a NUL): JSON text
+// with duplicates or \u0000 renders differently from any jsonb value, so
+// jsonb's collapsing of the one or refusal of the other cannot go unseen.
 func canonJSON(b []byte) ([]byte, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
+	out, err := canonValue(d, nil)
+	if err != nil {
 		return nil, fmt.Errorf("canonical JSON: %w", err)
 	}
-	var out bytes.Buffer
-	if err := writeCanon(&out, v); err != nil {
-		return nil, err
+	if _, err := d.Token(); err != io.EOF {
+		return nil, fmt.Errorf("canonical JSON: more than one value")
 	}
-	return out.Bytes(), nil
+	return out, nil
 }
 
-func writeCanon(w *bytes.Buffer, v any) error {
-	switch v := v.(type) {
-	case nil:
-		w.WriteString("null")
-	case bool:
-		if v {
-			w.WriteString("true")
-		} else {
-			w.WriteString("false")
-		}
-	case json.Number:
-		r, ok := new(big.Rat).SetString(string(v))
-		if !ok {
-			return fmt.Errorf("canonical JSON: number %q", v)
-		}
-		w.WriteString(r.RatString())
-	case string:
-		b, _ := json.Marshal(v)
-		w.Write(b)
-	case []any:
-		w.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			if err := writeCanon(w, e); err != nil {
-				return err
-			}
-		}
-		w.WriteByte(']')
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		w.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			b, _ := json.Marshal(k)
-			w.Write(b)
-			w.WriteByte(':')
-			if err := writeCanon(w, v[k]); err != nil {
-				return err
-			}
-		}
-		w.WriteByte('}')
-	default:
-		return fmt.Errorf("canonical JSON: unexpected %T", v)
+func canonValue(d *json.Decoder, out []byte) ([]byte, error) {
+	tok, err := d.Token()
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	switch t := tok.(type) {
+	case nil:
+		return append(out, "null"...), nil
+	case bool:
+		if t {
+			return append(out, "true"...), nil
+		}
+		return append(out, "false"...), nil
+	case json.Number:
+		r, ok := new(big.Rat).SetString(string(t))
+		if !ok {
+			return nil, fmt.Errorf("number %q", t)
+		}
+		return append(out, r.RatString()...), nil
+	case string:
+		b, _ := json.Marshal(t)
+		return append(out, b...), nil
+	case json.Delim:
+		switch t {
+		case '[':
+			out = append(out, '[')
+			for i := 0; d.More(); i++ {
+				if i > 0 {
+					out = append(out, ',')
+				}
+				if out, err = canonValue(d, out); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := d.Token(); err != nil {
+				return nil, err
+			}
+			return append(out, ']'), nil
+		case '{':
+			type pair struct {
+				key string
+				val []byte
+			}
+			var pairs []pair
+			for d.More() {
+				k, err := d.Token()
+				if err != nil {
+					return nil, err
+				}
+				ks, ok := k.(string)
+				if !ok {
+					return nil, fmt.Errorf("object key %v", k)
+				}
+				v, err := canonValue(d, nil)
+				if err != nil {
+					return nil, err
+				}
+				pairs = append(pairs, pair{ks, v})
+			}
+			if _, err := d.Token(); err != nil {
+				return nil, err
+			}
+			sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].key < pairs[j].key })
+			out = append(out, '{')
+			for i, p := range pairs {
+				if i > 0 {
+					out = append(out, ',')
+				}
+				b, _ := json.Marshal(p.key)
+				out = append(append(append(out, b...), ':'), p.val...)
+			}
+			return append(out, '}'), nil
+		}
+	}
+	return nil, fmt.Errorf("unexpected %v", tok)
 }

@@ -153,12 +153,13 @@ func TestUpstreamCoerce(t *testing.T) {
 	_ = os.Remove
 }
 
-// TestUpstreamNewer: a database newer than this program knows: a table
-// and a sessions column it has never seen are carried all the same and
-// listed as new.
+// TestUpstreamNewer: a database newer than this program knows: a table,
+// a sessions column and a column of another table it has never seen are
+// carried all the same and listed as new.
 func TestUpstreamNewer(t *testing.T) {
 	src := awkwardDB(t, `ALTER TABLE sessions ADD COLUMN mood TEXT`, `CREATE TABLE future_things (id INTEGER PRIMARY KEY, what TEXT)`,
-		`INSERT INTO future_things (what) VALUES ('x'), ('y')`,
+		`INSERT INTO future_things (what) VALUES ('x'), ('y')`, `ALTER TABLE mirrors ADD COLUMN rating INTEGER`,
+		`INSERT INTO mirrors (session_id, computer, agent, created_at, updated_at, rating) VALUES ('s1', 'box', 'claude', 'now', 'now', 5)`,
 		`INSERT INTO sessions (session_id, computer_name, mood, created_at) VALUES ('s1', 'box', 'sunny', '2026-03-01 00:00:00')`)
 	dsn := pgtest.DSN(t)
 	rep, err := migrateT(t, src, dsn)
@@ -166,7 +167,8 @@ func TestUpstreamNewer(t *testing.T) {
 		t.Fatal(err)
 	}
 	notes := strings.Join(rep.Notes, "\n")
-	if !strings.Contains(notes, "table future_things is not in upstream's schema") || !strings.Contains(notes, "sessions.mood is new") {
+	if !strings.Contains(notes, "table future_things is not in upstream's schema") || !strings.Contains(notes, "sessions.mood is new") ||
+		!strings.Contains(notes, "upstream mirrors.rating is new to this program: carried in upstream.mirrors.rating") {
 		t.Errorf("notes do not list what is new:\n%s", notes)
 	}
 	var n int64
@@ -177,6 +179,12 @@ func TestUpstreamNewer(t *testing.T) {
 	}
 	if err := pc.QueryRow(context.Background(), `SELECT meta -> 'upstream' ->> 'mood' FROM sessions WHERE id = 's1'`).Scan(&mood); err != nil || mood != "sunny" {
 		t.Errorf("mood %q, %v", mood, err)
+	}
+	if err := pc.QueryRow(context.Background(), `SELECT rating FROM upstream.mirrors`).Scan(&n); err != nil || n != 5 {
+		t.Errorf("upstream.mirrors.rating %d, %v", n, err)
+	}
+	if strings.Contains(notes, "memory_observations.") || strings.Contains(notes, "table mirrors ") {
+		t.Errorf("known tables or columns listed as new:\n%s", notes)
 	}
 }
 

@@ -85,6 +85,7 @@ const (
 	fBoolWord       // true/false/yes/no as text
 	fJSONText       // JSON text
 	fJSONFromNumber // a bare number taken as a JSON number
+	fJSONDupKeys    // an object names a key twice: jsonb keeps the last
 	nForms
 )
 
@@ -106,6 +107,7 @@ var formNames = [nForms]string{
 	fBoolWord:       "true/false as text",
 	fJSONText:       "JSON text",
 	fJSONFromNumber: "a bare number as JSON",
+	fJSONDupKeys:    "duplicate JSON keys (the last kept, as jsonb does)",
 }
 
 // forms counts the forms seen in one column.
@@ -276,6 +278,13 @@ func toJSON(v value, fs *forms) (any, error) {
 		}
 		if bytes.Contains(v.b, []byte(`\u0000`)) {
 			return nil, fmt.Errorf("JSON with a \\u0000 escape, which PostgreSQL's jsonb cannot hold")
+		}
+		if hasDuplicateKeys(v.b) {
+			// What jsonb would keep, sent as such: the change is the
+			// converter's, counted and listed, not the server's.
+			fs[fJSONDupKeys]++
+			nearest, _ := jsonbNearest(v.b)
+			return nearest, nil
 		}
 		fs[fJSONText]++
 		return json.RawMessage(bytes.Clone(v.b)), nil

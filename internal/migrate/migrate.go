@@ -61,6 +61,10 @@ type Options struct {
 
 	// afterRows is a test hook, called after every row read from the source.
 	afterRows func(table string, n int64)
+	// mangle is a test hook that stands for a broken converter: it may
+	// change each converted value before it is sent (column
+	// "meta.upstream.<col>" for a value inside an upstream session's meta).
+	mangle func(table, column string, v any) any
 }
 
 // Progress is what the migration is doing now.

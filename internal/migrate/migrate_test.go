@@ -111,6 +111,17 @@ func TestMigrateAwkward(t *testing.T) {
 	if s4.Title != "a\uFFFDb\uFFFDc" || *s4.OwnerPerson != "carol" || *s4.OwnerUID != 4242 {
 		t.Errorf("s4 = %+v: want NUL and invalid UTF-8 replaced, person kept, uid given", s4)
 	}
+	// Each value not carried as it was is listed: s4's title, s1's two
+	// "dup" keys, s4's nanoseconds.
+	listed := map[string]bool{}
+	for _, c := range rep.Coercions {
+		listed[c.Table+"."+c.Column] = true
+	}
+	for _, want := range []string{"sessions.title", "sessions.meta", "sessions.ended_at"} {
+		if !listed[want] {
+			t.Errorf("the report does not list the change to %s: %+v", want, rep.Coercions)
+		}
+	}
 	tr, err := st.Transcript(ctx, "s3", 0, 0)
 	if err != nil || len(tr) != 1 || tr[0].Content != hugeContent(24<<20) {
 		t.Errorf("the huge transcript entry did not arrive intact (%d entries, %v)", len(tr), err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +24,8 @@ type tablePlan struct {
 	total     int64      // rows the source has for it
 	// open starts reading the source's rows, converted.
 	open func() (rowReader, error)
+	// keys and indexes are made after the copy (upstream's tables).
+	keys, indexes []ddl
 	// seqFloor is the lowest value the table's sequence may be reset to
 	// (SQLite's sqlite_sequence remembers ids of deleted rows).
 	seqFloor int64
@@ -162,7 +165,7 @@ func planOurs(src *source, plans []*tablePlan, o Options, rep *Report) error {
 				return err
 			}
 		}
-		tp.open = genericReader(src, tp, hook)
+		tp.open = genericReader(src, tp, o, rep, hook)
 	}
 	return nil
 }
@@ -236,15 +239,19 @@ func ownerHook(src *source, tp *tablePlan, o Options, rep *Report) (func([]any),
 
 // sqlReader reads a source table column for column.
 type sqlReader struct {
-	src   *source
-	table string
-	st    *sqlite3.Stmt
-	cols  []*colPlan
-	vals  []any
-	hook  func([]any)
+	src    *source
+	table  string
+	st     *sqlite3.Stmt
+	cols   []*colPlan
+	vals   []any
+	hook   func([]any)
+	canon  []byte
+	lossy  []bool
+	rep    *Report
+	mangle func(table, column string, v any) any
 }
 
-func genericReader(src *source, tp *tablePlan, hook func([]any)) func() (rowReader, error) {
+func genericReader(src *source, tp *tablePlan, o Options, rep *Report, hook func([]any)) func() (rowReader, error) {
 	return func() (rowReader, error) {
 		var names []string
 		for _, c := range tp.cols {
@@ -256,7 +263,7 @@ func genericReader(src *source, tp *tablePlan, hook func([]any)) func() (rowRead
 		if err != nil {
 			return nil, fmt.Errorf("source %s: read %s: %w", src.path, tp.name, explainSQLite(err))
 		}
-		return &sqlReader{src: src, table: tp.name, st: st, cols: tp.cols, vals: make([]any, len(tp.cols)), hook: hook}, nil
+		return &sqlReader{src: src, table: tp.name, st: st, cols: tp.cols, vals: make([]any, len(tp.cols)), lossy: make([]bool, len(tp.cols)), hook: hook, rep: rep, mangle: o.mangle}, nil
 	}
 }
 
@@ -267,18 +274,58 @@ func (r *sqlReader) next() (bool, error) {
 		}
 		return false, nil
 	}
+	var filled []bool
+	if r.hook != nil {
+		filled = make([]bool, len(r.cols))
+	}
 	for i, c := range r.cols {
-		v, err := convert(c.kind, readValue(r.st, i), &c.fs)
+		lossy := lossyCount(&c.fs)
+		sv := readValue(r.st, i)
+		v, err := convert(c.kind, sv, &c.fs)
 		if err != nil {
 			return false, fmt.Errorf("source %s: table %s, row with rowid %d, column %s: %w", r.src.path, r.table, r.st.ColumnInt64(len(r.cols)), c.name, err)
 		}
+		r.lossy[i] = lossyCount(&c.fs) != lossy
+		if r.lossy[i] {
+			// Carried in its nearest form, as the daemon itself stores
+			// such a value: listed, and compared as carried.
+			r.rep.addCoercion(Coercion{Table: r.table, Row: strconv.FormatInt(r.st.ColumnInt64(len(r.cols)), 10), Column: c.name,
+				From: describeValue(sv), To: describeAny(v)})
+		}
+		if r.mangle != nil {
+			v = r.mangle(r.table, c.name, v)
+		}
 		r.vals[i] = v
+		if filled != nil {
+			filled[i] = v == nil
+		}
 	}
 	if r.hook != nil {
 		r.hook(r.vals)
+		for i := range filled {
+			filled[i] = filled[i] && r.vals[i] != nil
+		}
+	}
+	// The source side of the checksum: each value as SQLite holds it,
+	// except a value listed as carried in its nearest form, or filled in
+	// by the owner rule (counted in the report), which is rendered as
+	// carried.
+	r.canon = r.canon[:0]
+	for i, c := range r.cols {
+		var err error
+		if r.lossy[i] || (filled != nil && filled[i]) {
+			if r.canon, err = appendCanon(r.canon, c.kind, r.vals[i]); err != nil {
+				return false, err
+			}
+			continue
+		}
+		r.canon = appendSourceCanon(r.canon, c.kind, readValue(r.st, i))
 	}
 	return true, nil
 }
+
+// canonRow is the checksum's rendering of the row as the source holds it.
+func (r *sqlReader) canonRow(buf []byte) ([]byte, error) { return append(buf, r.canon...), nil }
 
 func (r *sqlReader) values() []any { return r.vals }
 func (r *sqlReader) close()        { r.st.Close() }

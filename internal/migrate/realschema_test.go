@@ -2,54 +2,34 @@ package migrate
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ncruces/go-sqlite3"
-	"github.com/ncruces/go-sqlite3/ext/fts5"
+
+	"github.com/instruktai/teleclaude/internal/migrate/migratetest"
 )
 
 // The upstream Python TeleClaude's schema at three commits, as its own code
-// builds it (testdata/upstream/README.md says how they were dumped):
+// builds it (migratetest/testdata/upstream/README.md says how they were dumped):
 // HEAD with FTS5 and WAL, one after the memory tables arrived, and one
 // from before them.
 var upstreamSchemas = []struct {
 	name, file string
 	fts        bool
 }{
-	{"head-451f0fb", "schema-451f0fb.sql", true},
-	{"2026-02-81bae69", "schema-81bae69.sql", true},
-	{"2026-01-dd6c463", "schema-dd6c463.sql", false},
+	{"head-451f0fb", migratetest.Head, true},
+	{"2026-02-81bae69", migratetest.Feb2026, true},
+	{"2026-01-dd6c463", migratetest.Jan2026, false},
 }
 
-// upstreamDDL reads a schema dump, without the table SQLite makes itself.
-func upstreamDDL(t testing.TB, file string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "upstream", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keep []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(l, "CREATE TABLE sqlite_sequence") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
-}
+func upstreamDDL(t testing.TB, file string) string { return migratetest.MustSchema(t, file) }
 
-// upstreamConn opens (creating) a database as upstream's Python code does:
-// with FTS5, so that its triggers fill the search indexes.
 func upstreamConn(t testing.TB, path string) *sqlite3.Conn {
 	t.Helper()
-	c, err := sqlite3.Open(path)
+	c, err := migratetest.Open(path)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fts5.Register(c); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -260,29 +240,8 @@ func queryStrings(t testing.TB, c *sqlite3.Conn, q string) []string {
 // the writer had them, as of a running Python daemon).
 func makeUpstreamReal(t testing.TB, file string, rows int, leaveWAL bool) (string, map[string]int) {
 	t.Helper()
-	dir := t.TempDir()
-	p := filepath.Join(dir, "teleclaude.db")
-	c := upstreamConn(t, p)
-	if err := c.Exec("PRAGMA foreign_keys = off; PRAGMA journal_mode = wal; PRAGMA wal_autocheckpoint = 0;" + upstreamDDL(t, file)); err != nil {
-		t.Fatal(err)
-	}
-	counts := fillUpstream(t, c, rows)
-	if !leaveWAL {
-		if err := c.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return p, counts
-	}
-	snap := filepath.Join(t.TempDir(), "teleclaude.db")
-	for _, sfx := range []string{"", "-wal"} {
-		b, err := os.ReadFile(p + sfx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(snap+sfx, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.Close()
-	return snap, counts
+	var counts map[string]int
+	p := migratetest.MustBuild(t, "PRAGMA foreign_keys = off; PRAGMA journal_mode = wal;"+upstreamDDL(t, file), leaveWAL,
+		func(c *sqlite3.Conn) error { counts = fillUpstream(t, c, rows); return nil })
+	return p, counts
 }

@@ -42,14 +42,17 @@ type Report struct {
 
 // TableReport is one target table.
 type TableReport struct {
-	Name           string          `json:"name"`
-	From           string          `json:"from,omitempty"` // the source table when it has another name or shape
-	SourceRows     int64           `json:"source_rows"`
-	TargetRows     int64           `json:"target_rows"`
-	SourceChecksum string          `json:"source_checksum"`
-	TargetChecksum string          `json:"target_checksum"`
-	Verified       bool            `json:"verified"`
-	Columns        []*ColumnReport `json:"columns"`
+	Name           string `json:"name"`
+	From           string `json:"from,omitempty"` // the source table when it has another name or shape
+	SourceRows     int64  `json:"source_rows"`
+	TargetRows     int64  `json:"target_rows"`
+	SourceChecksum string `json:"source_checksum"`
+	TargetChecksum string `json:"target_checksum"`
+	Verified       bool   `json:"verified"`
+	// Keys are the keys and indexes made on an upstream table after the
+	// copy.
+	Keys    []string        `json:"keys,omitempty"`
+	Columns []*ColumnReport `json:"columns"`
 }
 
 // ColumnReport says where a target column's values came from and what was
@@ -70,7 +73,9 @@ type LeftBehind struct {
 	Why    string `json:"why"`
 }
 
-// Coercion is one value that --coerce carried in its nearest form.
+// Coercion is one value carried in its nearest form: an upstream one under
+// --coerce (its original kept where Kept says), or one of this program's
+// own database in the form the daemon itself would have stored.
 type Coercion struct {
 	Table  string `json:"table"`
 	Row    string `json:"row"` // the session id, else the rowid
@@ -151,6 +156,9 @@ func (r *Report) Print(w io.Writer) {
 				}
 				fmt.Fprintf(w, "  %-20s ← %-28s %s%s\n", c.To, src, c.Action, formsText(c.Forms))
 			}
+			if len(t.Keys) > 0 {
+				fmt.Fprintf(w, "  keys and indexes made after the copy: %s\n", strings.Join(t.Keys, "; "))
+			}
 		}
 	}
 	if len(r.LeftBehind) > 0 {
@@ -164,9 +172,12 @@ func (r *Report) Print(w io.Writer) {
 		}
 	}
 	if r.Coerced > 0 {
-		fmt.Fprintf(w, "\ncoerced (--coerce): %d values carried in their nearest form, each original kept beside it:\n", r.Coerced)
+		fmt.Fprintf(w, "\ncoerced: %d values carried in their nearest form, not as they were:\n", r.Coerced)
 		for _, c := range r.Coercions {
-			kept := ""
+			// Upstream's under --coerce keep their original; this
+			// program's own database holds what the daemon would have
+			// stored (U+FFFD for a NUL, the last of two JSON keys).
+			kept := "; the original is not kept (as the daemon itself stores such a value)"
 			if c.Kept != "" {
 				kept = "; original in " + c.Kept
 			}

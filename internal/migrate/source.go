@@ -17,6 +17,7 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 
+	"github.com/instruktai/teleclaude/internal/fileown"
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
@@ -47,6 +48,7 @@ type source struct {
 	workDir string // the private copy's directory, if one was made
 
 	before chan hashResult // the original's hash, taken when we started
+	after  chan hashResult // taken once every row is read (startAfterHash)
 	hash   string
 }
 
@@ -442,7 +444,7 @@ func (s *source) copyToWorkDir(ctx context.Context, dir string) (string, error) 
 		if err := ctx.Err(); err != nil {
 			return "", err
 		}
-		err := copyFile(s.path+suffix, dst+suffix)
+		err := fileown.CopyPrivate(s.path+suffix, dst+suffix)
 		if errors.Is(err, fs.ErrNotExist) && suffix != "" {
 			continue
 		}
@@ -451,23 +453,6 @@ func (s *source) copyToWorkDir(ctx context.Context, dir string) (string, error) 
 		}
 	}
 	return dst, nil
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // upgradeCopy brings the private copy to the latest schema with the
@@ -483,14 +468,33 @@ func upgradeCopy(ctx context.Context, path string) error {
 	return nil
 }
 
-// verifyUnchanged hashes the original again and compares.
+// startAfterHash hashes the original again, in the background: once every
+// row has been read, a later change could no longer reach the target, so
+// the hash runs while PostgreSQL builds the indexes and the copy is read
+// back. Calling it again does nothing.
+func (s *source) startAfterHash() {
+	if s.after != nil {
+		return
+	}
+	s.after = make(chan hashResult, 1)
+	go func() {
+		sum, err := hashFiles(s.path)
+		s.after <- hashResult{sum, err}
+	}()
+}
+
+// verifyUnchanged compares the original's hash after the copy with the
+// one taken before.
 func (s *source) verifyUnchanged() error {
 	b := <-s.before
 	s.before <- b // idempotent
 	if b.err != nil {
 		return fmt.Errorf("source %s: %w", s.path, b.err)
 	}
-	after, err := hashFiles(s.path)
+	s.startAfterHash()
+	a := <-s.after
+	s.after <- a
+	after, err := a.sum, a.err
 	if err != nil {
 		return fmt.Errorf("source %s: %w", s.path, err)
 	}
@@ -509,6 +513,10 @@ func (s *source) close() {
 	if s.workDir != "" {
 		os.RemoveAll(s.workDir)
 		s.workDir = ""
+	}
+	if s.after != nil {
+		a := <-s.after
+		s.after <- a
 	}
 	if s.before != nil {
 		// Let the hashing goroutine finish reading before the lock goes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +45,13 @@ func transfer(ctx context.Context, o Options, src *source, tgt *target, plans []
 			return err
 		}
 	}
-	if err := deferred.rebuild(ctx, tx, o); err != nil {
+	src.startAfterHash()
+	// Sorting a million keys in 64 MB (PostgreSQL's default) spills to
+	// disk; this transaction's index builds may use more.
+	if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+		return fmt.Errorf("target %s: %w", tgt.desc, explainPG(err))
+	}
+	if err := deferred.rebuild(ctx, tx, o, rep); err != nil {
 		return err
 	}
 	for _, tp := range plans {
@@ -337,13 +344,24 @@ type deferredIndexes struct {
 	keys, indexes, foreign []ddl
 }
 
-type ddl struct{ table, name, def string }
+type ddl struct {
+	table, name, def string
+	// upstream marks a key or index of an upstream table: one that
+	// PostgreSQL cannot hold is left out and said so, not fatal.
+	upstream bool
+	report   *TableReport
+}
 
 func dropIndexes(ctx context.Context, tx pgx.Tx, plans []*tablePlan) (*deferredIndexes, error) {
 	d := &deferredIndexes{}
+	var upKeys, upIndexes []ddl
 	for _, tp := range plans {
 		if tp.schema != "" {
-			continue // made bare in this transaction
+			// Made bare in this transaction: its keys and indexes come
+			// after the copy, from the source's.
+			upKeys = append(upKeys, tp.keys...)
+			upIndexes = append(upIndexes, tp.indexes...)
+			continue
 		}
 		tbl := pgx.Identifier{tp.name}.Sanitize()
 		rows, err := tx.Query(ctx, `SELECT conname, contype::text, pg_get_constraintdef(oid) FROM pg_constraint
@@ -400,36 +418,62 @@ func dropIndexes(ctx context.Context, tx pgx.Tx, plans []*tablePlan) (*deferredI
 			return nil, fmt.Errorf("set aside index %s: %w", c.name, explainPG(err))
 		}
 	}
+	d.keys = append(d.keys, upKeys...)
+	d.indexes = append(d.indexes, upIndexes...)
 	return d, nil
 }
 
 // rebuild restores what dropIndexes set aside; a row that breaks a key or
 // a foreign key fails here, naming it.
-func (d *deferredIndexes) rebuild(ctx context.Context, tx pgx.Tx, o Options) error {
+func (d *deferredIndexes) rebuild(ctx context.Context, tx pgx.Tx, o Options, rep *Report) error {
 	steps := len(d.keys) + len(d.indexes) + len(d.foreign)
 	done := 0
-	step := func(what, q string) error {
+	step := func(c ddl, q string) error {
 		if o.Progress != nil {
-			o.Progress(Progress{Phase: "index", Table: what, Done: int64(done), Total: int64(steps)})
+			o.Progress(Progress{Phase: "index", Table: c.name, Done: int64(done), Total: int64(steps)})
 		}
 		done++
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("rebuild %s after the copy: %w", what, explainPG(err))
+		if !c.upstream {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("rebuild %s after the copy: %w", c.name, explainPG(err))
+			}
+			return nil
+		}
+		// SQLite indexes values of any size; a PostgreSQL b-tree entry
+		// holds at most about 2700 bytes. Such an index of upstream's is
+		// left out (under a savepoint, so the transaction goes on) and
+		// listed; any other failure is fatal.
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("make %s after the copy: %w", c.name, explainPG(err))
+		}
+		if _, err := sp.Exec(ctx, q); err != nil {
+			sp.Rollback(ctx)
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "54000" {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("%s: %s not made: %s (upstream's SQLite has no such limit); its rows are all there", c.report.Name, c.name, pe.Message))
+				c.report.Keys = slices.DeleteFunc(c.report.Keys, func(k string) bool { return k == c.name || strings.HasPrefix(k, c.name+" ") })
+				return nil
+			}
+			return fmt.Errorf("make %s after the copy: %w", c.name, explainPG(err))
+		}
+		if err := sp.Commit(ctx); err != nil {
+			return fmt.Errorf("make %s after the copy: %w", c.name, explainPG(err))
 		}
 		return nil
 	}
 	for _, c := range d.keys {
-		if err := step(c.name, `ALTER TABLE `+c.table+` ADD CONSTRAINT `+pgx.Identifier{c.name}.Sanitize()+` `+c.def); err != nil {
+		if err := step(c, `ALTER TABLE `+c.table+` ADD CONSTRAINT `+pgx.Identifier{c.name}.Sanitize()+` `+c.def); err != nil {
 			return err
 		}
 	}
 	for _, c := range d.indexes {
-		if err := step(c.name, c.def); err != nil {
+		if err := step(c, c.def); err != nil {
 			return err
 		}
 	}
 	for _, c := range d.foreign {
-		if err := step(c.name, `ALTER TABLE `+c.table+` ADD CONSTRAINT `+pgx.Identifier{c.name}.Sanitize()+` `+c.def); err != nil {
+		if err := step(c, `ALTER TABLE `+c.table+` ADD CONSTRAINT `+pgx.Identifier{c.name}.Sanitize()+` `+c.def); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,11 +45,13 @@ var upstreamSessions = map[string]string{
 	"created_at":    "created_at",
 	"updated_at":    "last_activity",
 	"ended_at":      "closed_at, else last_activity when closed = 1",
-	"meta":          "adapter_metadata, ux_state and every other column",
+	"meta":          "every column but session_id, as upstream stored it",
 }
 
-// Upstream columns that the mapping above consumes; all others go to
-// meta.upstream.
+// Upstream columns that the mapping above reads for columns of ours; they
+// are kept in meta.upstream as well, as upstream stored them, so that the
+// whole upstream row is there (and the checksum compares it whole), and a
+// coerced one is reported once, under its own name.
 var upstreamConsumed = []string{
 	"session_id", "title", "tmux_session_name", "created_at", "last_activity",
 	"closed_at", "project_path", "subdir", "working_directory", "active_agent",
@@ -105,7 +108,7 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 		}
 		var meta []string
 		for _, c := range cols {
-			if !slices.Contains(upstreamConsumed, c) {
+			if c != "session_id" {
 				meta = append(meta, c)
 			}
 			if !slices.Contains(knownSessionColumns, c) {
@@ -116,7 +119,7 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 		for _, c := range tp.cols {
 			if c.name == "meta" {
 				c.report.Action = "built: {\"upstream\": {...}} with " + strings.Join(meta, ", ") +
-					" (0/1 flags as booleans, JSON text as JSON)"
+					" (0/1 flags as booleans, JSON text as JSON); the checksum compares the upstream row with id and meta"
 			}
 		}
 		if tp.total, err = src.count("sessions"); err != nil {
@@ -131,6 +134,7 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 				return fmt.Errorf("%w: %d upstream sessions have no owner the people mapping knows (%s); give --owner USER to say who receives them", ErrUsage, len(unmapped), strings.Join(first(unmapped, 5), ", "))
 			}
 		}
+		tp.verifyRow = verifyUpstreamSessions(tp, cols)
 		tp.open = func() (rowReader, error) {
 			st, _, err := src.conn.Prepare(`SELECT * FROM sessions`)
 			if err != nil {
@@ -138,7 +142,7 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 			}
 			r := &upstreamReader{src: src, st: st, cols: tp.cols, vals: make([]any, len(tp.cols)),
 				idx: map[string]int{}, pos: map[string]int{}, owner: o.Owner, people: o.People, rep: rep, metaCols: meta,
-				coerce: o.Coerce, now: time.Now().UTC().Truncate(time.Microsecond)}
+				coerce: o.Coerce, now: time.Now().UTC().Truncate(time.Microsecond), mangle: o.mangle, sorted: upstreamColumns(cols)}
 			for i := 0; i < st.ColumnCount(); i++ {
 				r.idx[st.ColumnName(i)] = i
 			}
@@ -168,6 +172,9 @@ type upstreamReader struct {
 	rep      *Report
 	metaCols []string
 	scratch  forms
+	sorted   []string // the upstream columns in the checksum's order
+	canon    []byte
+	mangle   func(table, column string, v any) any
 }
 
 func (r *upstreamReader) get(name string) value {
@@ -300,8 +307,16 @@ func (r *upstreamReader) next() (bool, error) {
 	r.rep.addCoercions(r.pending)
 	r.pending = r.pending[:0]
 	r.fs("meta")[fJSONText]++
+	r.canon = r.canon[:0]
+	for _, c := range r.sorted {
+		r.canon = upstreamCanon(r.canon, c, r.get(c))
+	}
 	return true, nil
 }
+
+// canonRow is the checksum's rendering of the upstream row as SQLite
+// holds it.
+func (r *upstreamReader) canonRow(buf []byte) ([]byte, error) { return append(buf, r.canon...), nil }
 
 // person is the session's owner by upstream's own record of who it ran
 // for: human_email, else a "human:<email>" principal.
@@ -368,6 +383,9 @@ func (r *upstreamReader) meta() (json.RawMessage, error) {
 	for _, c := range r.metaCols {
 		v := r.get(c)
 		key := "upstream." + c
+		if slices.Contains(upstreamConsumed, c) {
+			key = c
+		}
 		switch {
 		case v.typ == sqlite3.NULL:
 			continue
@@ -412,15 +430,70 @@ func (r *upstreamReader) meta() (json.RawMessage, error) {
 			up[c] = s
 		}
 	}
-	m := map[string]any{"upstream": up, "migrated_at": r.now.Format(time.RFC3339)}
+	if r.mangle != nil {
+		for c, v := range up {
+			up[c] = r.mangle("sessions", "meta.upstream."+c, v)
+		}
+	}
+	// Written by hand in metaCols' order: encoding/json's map encoder
+	// (reflection, sorting) was a third of this reader's time.
+	b := append(make([]byte, 0, 1024), `{"migrated_at":"`...)
+	b = append(b, r.now.Format(time.RFC3339)...)
+	b = append(b, `","upstream":{`...)
+	n := 0
+	for _, c := range r.metaCols {
+		v, ok := up[c]
+		if !ok {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		b = appendJSONString(b, c)
+		b = append(b, ':')
+		var err error
+		if b, err = appendJSONValue(b, v); err != nil {
+			return nil, fmt.Errorf("%s: %w", c, err)
+		}
+	}
+	b = append(b, '}')
 	if r.coerced != nil {
-		m[coercedKey] = r.coerced
+		co, err := json.Marshal(r.coerced)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, `,"`+coercedKey+`":`...), co...)
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
+	return append(b, '}'), nil
+}
+
+// appendJSONString is json.Marshal of a string, without its reflection.
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
+// appendJSONValue writes one value of meta.upstream.
+func appendJSONValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case float64:
+		// The shortest form that reads back as the same float64, as the
+		// checksum's source side renders it.
+		return strconv.AppendFloat(b, v, 'g', -1, 64), nil
+	case string:
+		return appendJSONString(b, v), nil
+	case json.RawMessage:
+		return append(b, v...), nil
 	}
-	return b, nil
+	j, err := json.Marshal(v)
+	return append(b, j...), err
 }
 
 func (r *upstreamReader) values() []any { return r.vals }
@@ -492,6 +565,9 @@ func (r *upstreamReader) problem(col string, v value, nearest any) error {
 	}
 	if r.coerced == nil {
 		r.coerced = map[string]any{}
+	}
+	if _, ok := r.coerced[col]; ok {
+		return nil // a column of ours and meta.upstream: reported once
 	}
 	r.coerced[col] = originalOf(v)
 	r.pending = append(r.pending, Coercion{Table: "sessions", Row: r.id, Column: col, From: describeValue(v), To: describeAny(nearest),

@@ -26,14 +26,31 @@ const UpstreamSchema = "upstream"
 // carried in its nearest form instead.
 const coercedColumn = "_teleclaude_coerced"
 
-// knownUpstreamTables are the tables of upstream's schema up to 451f0fb;
-// any other is carried as well, and listed as new.
-var knownUpstreamTables = []string{
-	"agent_availability", "conversation_link_members", "conversation_links", "hook_outbox", "inbound_queue",
-	"memory_manual_sessions", "memory_observations", "memory_summaries", "mirror_tombstones", "mirrors",
-	"notification_outbox", "operations", "pending_message_deletions", "schema_migrations", "session_listeners",
-	"session_tokens", "sessions", "system_settings", "terminal_outbox", "voice_assignments", "webhook_contracts",
-	"webhook_outbox",
+// knownUpstreamColumns are the tables other than sessions in upstream's
+// schema up to 451f0fb (2026-01 to HEAD), with their columns; any other
+// table or column is carried as well, and listed as new.
+var knownUpstreamColumns = map[string][]string{
+	"agent_availability":        {"agent", "available", "degraded_until", "reason", "unavailable_until"},
+	"conversation_link_members": {"computer_name", "joined_at", "link_id", "participant_name", "participant_number", "participant_role", "session_id"},
+	"conversation_links":        {"closed_at", "created_at", "created_by_session_id", "link_id", "metadata_json", "mode", "status", "updated_at"},
+	"hook_outbox":               {"attempt_count", "created_at", "delivered_at", "event_type", "id", "last_error", "locked_at", "next_attempt_at", "payload", "session_id"},
+	"inbound_queue":             {"actor_avatar_url", "actor_id", "actor_name", "attempt_count", "content", "created_at", "id", "last_error", "locked_at", "message_type", "next_retry_at", "origin", "payload_json", "processed_at", "session_id", "source_channel_id", "source_message_id", "status"},
+	"memory_manual_sessions":    {"created_at_epoch", "memory_session_id", "project"},
+	"memory_observations":       {"concepts", "created_at", "created_at_epoch", "discovery_tokens", "facts", "files_modified", "files_read", "id", "identity_key", "memory_session_id", "narrative", "project", "prompt_number", "subtitle", "title", "type"},
+	"memory_summaries":          {"completed", "created_at", "created_at_epoch", "id", "investigated", "learned", "memory_session_id", "next_steps", "project", "request"},
+	"mirror_tombstones":         {"agent", "created_at", "file_mtime", "file_size", "source_identity", "transcript_path"},
+	"mirrors":                   {"agent", "computer", "conversation_text", "created_at", "id", "message_count", "metadata", "project", "session_id", "source_identity", "timestamp_end", "timestamp_start", "title", "updated_at"},
+	"notification_outbox":       {"attempt_count", "channel", "content", "created_at", "delivered_at", "delivery_channel", "file_path", "id", "last_error", "locked_at", "next_attempt_at", "recipient_email", "status"},
+	"operations":                {"attempt_count", "caller_session_id", "client_request_id", "completed_at", "created_at", "cwd", "error_text", "heartbeat_at", "kind", "operation_id", "payload_json", "progress_decision", "progress_phase", "progress_reason", "result_text", "slug", "started_at", "state", "updated_at"},
+	"pending_message_deletions": {"created_at", "deletion_type", "id", "message_id", "session_id"},
+	"schema_migrations":         {"applied_at", "version"},
+	"session_listeners":         {"caller_session_id", "caller_tmux_session", "registered_at", "target_session_id"},
+	"session_tokens":            {"expires_at", "issued_at", "principal", "revoked_at", "role", "session_id", "token"},
+	"system_settings":           {"key", "updated_at", "value"},
+	"terminal_outbox":           {"attempt_count", "created_at", "delivered_at", "event_type", "id", "last_error", "locked_at", "metadata", "next_attempt_at", "payload", "request_id", "response"},
+	"voice_assignments":         {"assigned_at", "elevenlabs_id", "id", "macos_voice", "openai_voice", "service_name", "voice", "voice_name"},
+	"webhook_contracts":         {"active", "contract_json", "created_at", "id", "source", "updated_at"},
+	"webhook_outbox":            {"attempt_count", "contract_id", "created_at", "delivered_at", "event_json", "id", "last_error", "locked_at", "next_attempt_at", "status", "target_secret", "target_url"},
 }
 
 // rawCol is a column of an upstream table copied as it is.
@@ -64,6 +81,13 @@ func pgTypeFor(declared string) (aff, pg string, isBool bool) {
 		return aff, "boolean", true
 	}
 	return aff, "text", false
+}
+
+// UpstreamType is the PostgreSQL type an upstream column of the declared
+// SQLite type is copied as (for the benchmark's reference pipelines).
+func UpstreamType(declared string) string {
+	_, pg, _ := pgTypeFor(declared)
+	return pg
 }
 
 // planUpstreamTables plans one table of the upstream schema for every
@@ -105,8 +129,27 @@ func planUpstreamTables(src *source, o Options, rep *Report) ([]*tablePlan, erro
 		if tp.total, err = src.count(t); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(knownUpstreamTables, t) {
+		if known, ok := knownUpstreamColumns[t]; !ok {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("table %s is not in upstream's schema as this program knows it (up to 451f0fb): carried whole to %s.%s all the same", t, UpstreamSchema, t))
+		} else {
+			for _, c := range tp.raw {
+				if !slices.Contains(known, c.name) {
+					rep.Notes = append(rep.Notes, fmt.Sprintf("upstream %s.%s is new to this program: carried in %s.%s.%s", t, c.name, UpstreamSchema, t, c.name))
+				}
+			}
+		}
+		var notes []string
+		if tp.keys, tp.indexes, notes, err = upstreamKeys(src, tp); err != nil {
+			return nil, err
+		}
+		for _, k := range tp.keys {
+			tp.report.Keys = append(tp.report.Keys, k.name+" "+k.def)
+		}
+		for _, k := range tp.indexes {
+			tp.report.Keys = append(tp.report.Keys, k.name)
+		}
+		for _, n := range notes {
+			rep.Notes = append(rep.Notes, UpstreamSchema+"."+t+": "+n)
 		}
 		tp.open = rawReaderOf(src, tp, o, rep)
 		tp.verifyRow = verifyRawRow(tp, o.Coerce)
@@ -127,6 +170,7 @@ type rawReader struct {
 	rep    *Report
 	canon  []byte
 	orig   map[string]any
+	mangle func(table, column string, v any) any
 }
 
 func rawReaderOf(src *source, tp *tablePlan, o Options, rep *Report) func() (rowReader, error) {
@@ -143,7 +187,7 @@ func rawReaderOf(src *source, tp *tablePlan, o Options, rep *Report) func() (row
 		if err != nil {
 			return nil, fmt.Errorf("source %s: read %s: %w", src.path, tp.name, explainSQLite(err))
 		}
-		return &rawReader{src: src, tp: tp, st: st, vals: make([]any, len(tp.cols)), coerce: o.Coerce, rep: rep}, nil
+		return &rawReader{src: src, tp: tp, st: st, vals: make([]any, len(tp.cols)), coerce: o.Coerce, rep: rep, mangle: o.mangle}, nil
 	}
 }
 
@@ -177,6 +221,9 @@ func (r *rawReader) next() (bool, error) {
 			r.rep.addCoercion(Coercion{Table: UpstreamSchema + "." + r.tp.name, Row: r.st.ColumnText(len(r.tp.raw)), Column: c.name, From: describeValue(v), To: describeAny(nearest),
 				Kept: fmt.Sprintf("%s.%s.%s", UpstreamSchema, r.tp.name, coercedColumn)})
 			out = nearest
+		}
+		if r.mangle != nil {
+			out = r.mangle(r.tp.name, c.name, out)
 		}
 		r.vals[i] = out
 	}
@@ -224,8 +271,10 @@ func carryRaw(c *rawCol, v value) (out, nearest any, ok bool) {
 		}
 		return nil, nil, false
 	case "bytea":
+		// SQLite's bytes, valid until the next step: COPY encodes each
+		// row before the next is read, so they are not copied.
 		if v.typ == sqlite3.BLOB {
-			return bytes.Clone(v.b), nil, true
+			return v.b, nil, true
 		}
 		return nil, []byte(sqliteText(v)), false
 	case "boolean":
@@ -240,7 +289,7 @@ func carryRaw(c *rawCol, v value) (out, nearest any, ok bool) {
 	}
 	// text
 	if v.typ == sqlite3.TEXT && utf8.Valid(v.b) && bytes.IndexByte(v.b, 0) < 0 {
-		return string(v.b), nil, true
+		return v.b, nil, true // as for bytea: sent before the next step
 	}
 	return nil, validText(sqliteText(v)), false
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/ncruces/go-sqlite3"
+
+	"github.com/instruktai/teleclaude/internal/fileown"
 )
 
 // ErrForeign is matched by errors.Is when Open refuses a SQLite file that
@@ -103,7 +104,7 @@ func schemaTablesOfCopy(path string) ([]string, error) {
 	defer os.RemoveAll(dir)
 	cp := filepath.Join(dir, "probe.db")
 	for _, sfx := range []string{"", "-wal"} {
-		if err := copyPlain(path+sfx, cp+sfx); err != nil {
+		if err := fileown.CopyPrivate(path+sfx, cp+sfx); err != nil {
 			return nil, fmt.Errorf("read its schema: %w", err)
 		}
 	}
@@ -114,21 +115,4 @@ func schemaTablesOfCopy(path string) ([]string, error) {
 	}
 	defer c.Close()
 	return tablesOf(c)
-}
-
-func copyPlain(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

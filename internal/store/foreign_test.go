@@ -10,26 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ncruces/go-sqlite3"
-	"github.com/ncruces/go-sqlite3/ext/fts5"
+	"github.com/instruktai/teleclaude/internal/migrate/migratetest"
 )
-
-// upstreamSchema is the upstream Python TeleClaude's schema at its HEAD
-// (FTS5 tables and triggers), as its own code builds it.
-func upstreamSchema(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile("../migrate/testdata/upstream/schema-451f0fb.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keep []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(l, "CREATE TABLE sqlite_sequence") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
-}
 
 // dirSums maps every file of dir to its SHA-256.
 func dirSums(t *testing.T, dir string) map[string]string {
@@ -56,36 +38,7 @@ func dirSums(t *testing.T, dir string) map[string]string {
 // command that moves it, and changes no byte and adds no file.
 func TestForeignSQLiteRefused(t *testing.T) {
 	mk := func(t *testing.T, stmts string, leaveWAL bool) string {
-		dir := t.TempDir()
-		p := filepath.Join(dir, "teleclaude.db")
-		c, err := sqlite3.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := fts5.Register(c); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Exec(stmts); err != nil {
-			t.Fatal(err)
-		}
-		if !leaveWAL {
-			c.Close()
-			return p
-		}
-		// What a crash or a running Python daemon leaves: the rows only
-		// in the -wal. Snapshot the files while the writer still has them.
-		snap := filepath.Join(t.TempDir(), "teleclaude.db")
-		for _, sfx := range []string{"", "-wal"} {
-			b, err := os.ReadFile(p + sfx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(snap+sfx, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		c.Close()
-		return snap
+		return migratetest.MustBuild(t, stmts, leaveWAL, nil)
 	}
 	rows := `INSERT INTO sessions (session_id, computer_name) VALUES ('s1', 'box');
 		INSERT INTO memory_observations (memory_session_id, project, type, title, created_at, created_at_epoch)
@@ -95,8 +48,8 @@ func TestForeignSQLiteRefused(t *testing.T) {
 		wal       bool
 		want      string
 	}{
-		{"upstream HEAD", "PRAGMA journal_mode=wal;" + upstreamSchema(t) + rows, false, "upstream Python TeleClaude"},
-		{"upstream HEAD, rows in the -wal", "PRAGMA journal_mode=wal; PRAGMA wal_autocheckpoint=0;" + upstreamSchema(t) + rows, true, "upstream Python TeleClaude"},
+		{"upstream HEAD", "PRAGMA journal_mode=wal;" + migratetest.MustSchema(t, migratetest.Head) + rows, false, "upstream Python TeleClaude"},
+		{"upstream HEAD, rows in the -wal", "PRAGMA journal_mode=wal; PRAGMA wal_autocheckpoint=0;" + migratetest.MustSchema(t, migratetest.Head) + rows, true, "upstream Python TeleClaude"},
 		{"unknown tables", "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('mine');", false, "tables this program does not know (notes)"},
 	}
 	for _, tc := range cases {
