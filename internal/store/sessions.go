@@ -47,8 +47,8 @@ type SessionFilter struct {
 	// before accounts were kept.
 	OwnerAccount *string
 	OwnedOnly    bool     // exclude unowned sessions
-	Status      []string // only these statuses
-	Limit       int      // 0: no limit
+	Status       []string // only these statuses
+	Limit        int      // 0: no limit
 }
 
 // sessionCols are the sessions table's own columns; selectSessions reads
