@@ -6,6 +6,7 @@ package docs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -66,6 +67,10 @@ type Doc struct {
 type Library struct {
 	Shipped string // read-only directory; "" for none
 	Shared  string // the runtime directory where Put writes
+	// Claim, when set, records that person writes the doc name of size
+	// bytes, or refuses it (their quotas: the store's ClaimDoc). It runs
+	// before the doc takes its place, so a refused doc is never written.
+	Claim func(ctx context.Context, person, name string, size int64) error
 }
 
 // List returns the snippets the role may read, by name.
@@ -149,7 +154,9 @@ func (l *Library) Get(role identity.Role, name string) (Doc, error) {
 // name; created reports whether it is new there. Only a snippet the role
 // may read can be replaced (a shipped one is overridden): nobody replaces
 // what they cannot see.
-func (l *Library) Put(role identity.Role, name string, content []byte) (doc Doc, created bool, err error) {
+//
+// person is who writes it: a doc counts against its last writer's quotas.
+func (l *Library) Put(ctx context.Context, role identity.Role, person, name string, content []byte) (doc Doc, created bool, err error) {
 	if name, err = checkName(name); err != nil {
 		return Doc{}, false, err
 	}
@@ -204,6 +211,11 @@ func (l *Library) Put(role identity.Role, name string, content []byte) (doc Doc,
 	}
 	if err := tmp.Close(); err != nil {
 		return Doc{}, false, fmt.Errorf("write doc: %w", err)
+	}
+	if l.Claim != nil {
+		if err := l.Claim(ctx, person, name, int64(len(content))); err != nil {
+			return Doc{}, false, err
+		}
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return Doc{}, false, fmt.Errorf("write doc: %w", err)

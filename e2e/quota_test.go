@@ -1,0 +1,61 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPersonQuotas: a member whose sessions flood their output (the
+// issue's `yes` sessions) fills their own transcript quota and nobody
+// else's: the transcript says where it stopped, further input and new
+// sessions are refused with words, another member starts as usual. Docs:
+// a member's count and bytes are bounded, each refusal named.
+func TestPersonQuotas(t *testing.T) {
+	requireRoot(t)
+	cfg := strings.Replace(stdConfig, "agents:\n", "agents:\n  flood: {command: [\"/bin/sh\", \"-c\", \"yes tce-flood | head -c 300000; echo; echo flood-done; exec cat\"]}\n", 1)
+	cfg = strings.Replace(cfg, "sessions: {default_agent: echo}", "sessions: {default_agent: echo, transcript_max_bytes: 65536, person_transcript_max_bytes: 100000}\ndocs: {person_max_bytes: 1048576, person_max_count: 3}", 1)
+	d := startDaemon(t, daemonOpts{config: cfg})
+	mx, mo := lookup(t, uMember), lookup(t, uMember2)
+
+	a := d.startSession(t, mx, "--project", "demo", "--agent", "flood")
+	d.waitOutput(t, mx, a.ID, "sessions.transcript_max_bytes")
+	b := d.startSession(t, mx, "--project", "demo", "--agent", "flood")
+	out := d.waitOutput(t, mx, b.ID, "sessions.person_transcript_max_bytes")
+	if strings.Contains(out, "flood-done") {
+		t.Errorf("output after the quota note was kept: %q", out[max(0, len(out)-300):])
+	}
+	kept := len(outputOf(d.transcript(t, mx, a.ID))) + len(out)
+	if kept > 100000+1000 {
+		t.Errorf("max's transcripts hold %d bytes against a quota of 100000", kept)
+	}
+	d.refused(t, mx, 1, "sessions.person_transcript_max_bytes", "sessions", "send", b.ID, "hello")
+	d.refused(t, mx, 1, "sessions.person_transcript_max_bytes", "sessions", "start", "--project", "demo")
+	if r := d.telec(t, mx, "sessions", "send", b.ID, "hello", "--json"); !strings.Contains(r.stdout+r.stderr, "quota_exceeded") {
+		t.Errorf("send over quota with --json: %q %q; want the code quota_exceeded", r.stdout, r.stderr)
+	}
+	s := d.startSession(t, mo, "--project", "demo")
+	d.telec(t, mo, "sessions", "send", s.ID, "mo is fine")
+	d.waitOutput(t, mo, s.ID, "mo is fine")
+
+	dir, _ := os.MkdirTemp(shared, "docs-")
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(content), 0o644)
+		return p
+	}
+	big := strings.Repeat("a long line of a doc\n", 600<<10/21)
+	if r := d.telec(t, mx, "docs", "put", "one", write("one.md", big)); r.code != 0 {
+		t.Fatalf("docs put one: exit %d: %s", r.code, r.stderr)
+	}
+	d.refused(t, mx, 1, "docs.person_max_bytes", "docs", "put", "two", write("two.md", big))
+	d.telec(t, mx, "docs", "put", "two", write("small.md", "small\n"))
+	d.telec(t, mx, "docs", "put", "three", write("small.md", "small\n"))
+	d.refused(t, mx, 1, "docs.person_max_count", "docs", "put", "four", write("small.md", "small\n"))
+	if r := d.telec(t, mo, "docs", "put", "four", write("small.md", "small\n")); r.code != 0 {
+		t.Errorf("mo's first doc: exit %d: %s", r.code, r.stderr)
+	}
+}
