@@ -36,8 +36,8 @@ type AuditFilter struct {
 	// SessionOwnerAccount narrows further to sessions its owner started
 	// from this OS account (and those from before accounts were kept).
 	SessionOwnerAccount *string
-	Since              time.Time
-	Limit              int
+	Since               time.Time
+	Limit               int
 }
 
 const auditCols = `id, actor_person, actor_uid, actor_pid, action, target_session_id, target_owner_person, target_owner_uid, detail, at`
