@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,5 +58,34 @@ func TestPersonQuotas(t *testing.T) {
 	d.refused(t, mx, 1, "docs.person_max_count", "docs", "put", "four", write("small.md", "small\n"))
 	if r := d.telec(t, mo, "docs", "put", "four", write("small.md", "small\n")); r.code != 0 {
 		t.Errorf("mo's first doc: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestArgvSeenByOthers: what another user sees of a session's processes in
+// /proc (ps): never the agent's keys, on any command line or in any
+// environment they may read, and never the session's id (tmux's server
+// starts with start-server, and sessions are made over its socket). The
+// owner's uid is in the host's --dir, and the agent's command is the
+// config's, which every user may read anyway (docs/DESIGN.md, "Threat
+// model").
+func TestArgvSeenByOthers(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{})
+	mx, mo := lookup(t, uMember), lookup(t, uMember2)
+	s := d.startSession(t, mx, "--project", "demo", "--agent", "keyed")
+	d.waitOutput(t, mx, s.ID, "key="+testSecret)
+	const script = `for p in /proc/[0-9]*; do c=$(tr '\0' ' ' < $p/cmdline 2>/dev/null) && [ -n "$c" ] && echo "cmdline ${p#/proc/}: $c"; e=$(tr '\0' ' ' < $p/environ 2>/dev/null) && [ -n "$e" ] && echo "environ ${p#/proc/}: $e"; done; true`
+	r := run(t, &mo, nil, "/bin/sh", "-c", script)
+	// The test must see the owner's processes, or it proves nothing.
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("/run/users/%d --tmux", mx.uid)) {
+		t.Fatalf("reading /proc as %s: exit %d, %q; the owner's session host is not among what it read", mo.name, r.code, r.stderr)
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, testSecret) {
+			t.Errorf("another user reads the agent's key: %s", line)
+		}
+		if strings.Contains(line, s.ID) {
+			t.Errorf("another user reads the session's id: %s", line)
+		}
 	}
 }
