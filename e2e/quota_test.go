@@ -89,3 +89,35 @@ func TestArgvSeenByOthers(t *testing.T) {
 		}
 	}
 }
+
+// TestDocEscapesNeverReachTerminals: a member cannot put a doc with
+// terminal controls in it (refused with the byte), and a doc that holds
+// them anyway (written into the shared directory by hand, or shipped) is
+// shown to an admin escaped: no clipboard write, title or screen clear
+// reaches the terminal. Public callers read only what is marked public.
+func TestDocEscapesNeverReachTerminals(t *testing.T) {
+	requireRoot(t)
+	d := startDaemon(t, daemonOpts{})
+	mx, ada, pub := lookup(t, uMember), lookup(t, uAdmin), lookup(t, uPublic)
+	dir := sharedDir(t, "docs-")
+	os.Chmod(dir, 0o755)
+	f := filepath.Join(dir, "evil.md")
+	os.WriteFile(f, []byte("---\nrole: public\n---\n"+evil+"\n"), 0o644)
+	d.refused(t, mx, 2, "control character U+001B", "docs", "put", "evil", f)
+
+	if err := os.MkdirAll(filepath.Join(d.dir, "shared"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(d.dir, "shared", "planted.md")
+	if err := os.WriteFile(planted, []byte("---\nrole: member\n---\nsee "+evil+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	svc := lookup(t, svcUser)
+	os.Chown(filepath.Join(d.dir, "shared"), svc.uid, svc.gid)
+	os.Chown(planted, svc.uid, svc.gid)
+	r := d.telec(t, ada, "docs", "show", "planted")
+	if r.code != 0 || strings.ContainsAny(r.stdout+r.stderr, "\x1b\x07\u202e") || !strings.Contains(r.stdout, `\x1b]52;c;`) {
+		t.Errorf("docs show of a doc with escapes, as an admin: exit %d\nstdout %q\nstderr %q; want it shown escaped", r.code, r.stdout, r.stderr)
+	}
+	d.refused(t, pub, 1, `no doc "planted"`, "docs", "show", "planted")
+}

@@ -172,6 +172,14 @@ func (l *Library) Put(ctx context.Context, role identity.Role, person, name stri
 	if !utf8.Valid(content) || bytes.IndexByte(content, 0) >= 0 {
 		return Doc{}, false, errdefs.Invalidf("doc is not UTF-8 text")
 	}
+	// Markdown needs no terminal controls: a doc with an escape sequence
+	// is made to act on its readers' terminals (telec shows what comes
+	// from the daemon escaped, but other readers of the API may not).
+	for i, r := range string(content) {
+		if r != '\n' && r != '\t' && r != '\r' && (r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f) {
+			return Doc{}, false, errdefs.Invalidf("doc has control character %U at byte %d; docs are text (newlines and tabs are fine)", r, i)
+		}
+	}
 	if _, _, err := parse(content); err != nil {
 		return Doc{}, false, errdefs.Invalidf("doc %s: %v", name, err)
 	}

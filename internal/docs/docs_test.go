@@ -88,12 +88,18 @@ func TestPut(t *testing.T) {
 	}{
 		{"../etc/passwd", "x", "doc name"},
 		{"UPPER", "x", "doc name"},
+		// A name that reads as something it is not, in every list.
+		{"fix\u202egnp.md", "x", "doc name"},
+		{"zero\u200bwidth", "x", "doc name"},
+		{"caf\u00e9", "x", "doc name"},
 		{"", "x", "doc name"},
 		{"r", "---\nrole: wizard\n---\n", "unknown role"},
 		{"r", "---\nrole: [\n---\n", "front matter"},
 		{"r", "---\nno end\n", "never ends"},
 		{"r", "a\x00b", "not UTF-8"},
 		{"r", "\xff\xfe", "not UTF-8"},
+		{"r", "# hi\n\x1b]52;c;aWQgPiAvdG1wL3B3bmVk\x07\x1b[2J", "control character U+001B at byte 5"},
+		{"r", "c1 \u009b2J", "control character U+009B"},
 		{"r", strings.Repeat("x", MaxSize+1), "at most"},
 	}
 	for _, b := range bad {
