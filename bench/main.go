@@ -26,11 +26,15 @@ import (
 )
 
 func main() {
+	if sock := os.Getenv(floodEnv); sock != "" {
+		floodMember(sock)
+		return
+	}
 	bin := flag.String("bin", "bin", "directory with teleclaude and telec")
 	runs := flag.Int("runs", 200, "whole-process runs per command")
 	requests := flag.Int("requests", 40000, "API requests per throughput measurement")
 	clients := flag.Int("clients", 8, "concurrent API clients")
-	sections := flag.String("sections", "api,starts,recording,migrate,upstream", "what to measure: api, starts, recording, migrate, upstream (comma-separated)")
+	sections := flag.String("sections", "api,flood,starts,recording,migrate,upstream", "what to measure: api, flood, starts, recording, migrate, upstream (comma-separated)")
 	recRuns := flag.Int("recording-runs", 3, "floods per engine in the recording section (and as many bare tmux ones)")
 	migSessions := flag.Int("migrate-sessions", 20000, "sessions in the migration benchmark's database")
 	migRows := flag.Int("migrate-rows", 1000000, "transcript rows in the migration benchmark's database")
@@ -58,6 +62,11 @@ func (b *bench) run(sections string, runs, requests, clients, migSessions, migRo
 	fmt.Printf("machine: %s, %d CPUs, %s/%s, %s\n\n", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
 	if strings.Contains(sections, "api") {
 		if err := b.api(runs, requests, clients); err != nil {
+			return err
+		}
+	}
+	if strings.Contains(sections, "flood") {
+		if err := b.floodRow(min(requests/20, 2000)); err != nil {
 			return err
 		}
 	}

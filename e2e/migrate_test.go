@@ -83,7 +83,7 @@ func TestMigrateCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, r.stdout)
 	}
-	if !rep.OK || rep.OwnerAssigned != 1 || len(rep.Tables) != 3 || len(rep.Docs) != 1 || !strings.HasPrefix(rep.Docs[0].Result, "copied") {
+	if !rep.OK || rep.OwnerAssigned != 1 || len(rep.Tables) != 6 || len(rep.Docs) != 1 || !strings.HasPrefix(rep.Docs[0].Result, "copied") {
 		t.Errorf("report: %+v", rep)
 	}
 	for _, tb := range rep.Tables {

@@ -828,6 +828,60 @@ func TestRecycledUID(t *testing.T) {
 	}
 }
 
+// TestRecycledUIDSamePerson: the uid of a deleted account goes to a new
+// account, and the admin points the old person entry at it (a person named
+// for a role, say). uid and person are both the old owner's again; the
+// account the sessions were started from is not, and the new account sees
+// nothing of them; doctor counts them.
+func TestRecycledUIDSamePerson(t *testing.T) {
+	requireRoot(t)
+	const oldName, newName = "tce-rita", "tce-rex"
+	useradd := func(name string, extra ...string) {
+		args := append([]string{"-M", "-d", "/nonexistent", "-s", "/usr/sbin/nologin", "-U", "-G", sockGroup}, extra...)
+		if out, err := exec.Command("useradd", append(args, name)...).CombinedOutput(); err != nil {
+			t.Fatalf("useradd %s: %v: %s", name, err, out)
+		}
+		t.Cleanup(func() { exec.Command("userdel", "-f", name).Run() })
+	}
+	useradd(oldName)
+	rita := lookup(t, oldName)
+	d := startDaemon(t, daemonOpts{config: strings.Replace(stdConfig, "projects:", "  - {name: intern, role: member, os_username: tce-rita}\nprojects:", 1)})
+	s := d.startSession(t, rita, "--project", "demo")
+	d.telec(t, rita, "sessions", "send", s.ID, "rita's secret")
+	d.waitOutput(t, rita, s.ID, "rita's secret")
+	d.transcript(t, lookup(t, uAdmin), s.ID, "--as-admin")
+	d.telec(t, rita, "sessions", "end", s.ID)
+
+	if out, err := exec.Command("userdel", "-f", oldName).CombinedOutput(); err != nil {
+		t.Fatalf("userdel: %v: %s", err, out)
+	}
+	useradd(newName, "-u", strconv.Itoa(rita.uid))
+	rex := lookup(t, newName)
+	d.writeConfig(t, strings.Replace(stdConfig, "projects:", "  - {name: intern, role: member, os_username: tce-rex}\nprojects:", 1))
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool { return strings.Contains(d.stderr.String(), "reloaded ") })
+	if w := decode[apitype.Whoami](t, d.telec(t, rex, "whoami", "--json")); w.Person == nil || *w.Person != "intern" || w.UID != rita.uid {
+		t.Fatalf("rex is %+v; want person intern on rita's old uid", w)
+	}
+	if ss := decode[[]apitype.Session](t, d.telec(t, rex, "sessions", "list", "--json")); len(ss) != 0 {
+		t.Errorf("rex, on rita's old uid and person, lists %d sessions: %v", len(ss), ids(ss))
+	}
+	hidden := `no session "` + s.ID + `"`
+	d.refused(t, rex, 1, hidden, "sessions", "show", s.ID)
+	d.refused(t, rex, 1, hidden, "sessions", "transcript", s.ID)
+	if recs := decode[[]apitype.AuditRecord](t, d.telec(t, rex, "audit", "--mine", "--json")); len(recs) != 0 {
+		t.Errorf("rex sees %d audit records about rita's sessions", len(recs))
+	}
+	mine := d.startSession(t, rex, "--project", "demo")
+	if ss := decode[[]apitype.Session](t, d.telec(t, rex, "sessions", "list", "--json")); len(ss) != 1 || ss[0].ID != mine.ID {
+		t.Errorf("rex lists %v, want only %s", ids(ss), mine.ID)
+	}
+	rep, _ := d.doctor(t, nil)
+	if c := rep.check(t, "session owners"); c.Status != doctor.Warn || !strings.Contains(c.Detail, "1 session") {
+		t.Errorf("doctor's session owners check: %+v; want a warning about rita's session", c)
+	}
+}
+
 // TestAgentsAreForWhomTheConfigSays: an agent with keys is for members and
 // admins unless the config says otherwise; roles and people widen or narrow
 // it, and a refusal says who the agent is for.

@@ -38,7 +38,7 @@ type Sessions interface {
 type Docs interface {
 	List(role identity.Role) ([]docs.Doc, error)
 	Get(role identity.Role, name string) (docs.Doc, error)
-	Put(role identity.Role, name string, content []byte) (docs.Doc, bool, error)
+	Put(ctx context.Context, role identity.Role, person, name string, content []byte) (docs.Doc, bool, error)
 }
 
 var (

@@ -24,6 +24,9 @@ var kindStatus = map[errdefs.Kind]struct {
 	errdefs.NotFound:    {http.StatusNotFound, "not_found"},
 	errdefs.Conflict:    {http.StatusConflict, "conflict"},
 	errdefs.Unavailable: {http.StatusServiceUnavailable, "unavailable"},
+	// 507 as WebDAV servers answer a full quota: the request is fine, the
+	// caller's share of storage is not.
+	errdefs.Quota: {http.StatusInsufficientStorage, "quota_exceeded"},
 }
 
 // httpError is the one mapping from an error to what the client sees. The

@@ -221,7 +221,7 @@ func (s *Server) putDoc(w http.ResponseWriter, r *http.Request, id identity.Iden
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	d, created, err := s.Docs.Put(id.Role, r.PathValue("name"), []byte(req.Content))
+	d, created, err := s.Docs.Put(r.Context(), id.Role, id.Person, r.PathValue("name"), []byte(req.Content))
 	if err != nil {
 		return err
 	}

@@ -48,8 +48,9 @@ type SessionsStatus struct {
 	Host      string `json:"host,omitempty"`
 	Problem   string `json:"problem,omitempty"`
 	// Orphaned counts sessions whose owner's uid has no account any more,
-	// or whose account now maps to another person (a uid given again):
-	// nobody can reach them but an admin. Counted at most once a minute.
+	// names another account than the one that started them, or now maps
+	// to another person (a uid given again): nobody can reach them but an
+	// admin. Counted at most once a minute.
 	Orphaned int `json:"orphaned,omitempty"`
 }
 

@@ -28,6 +28,7 @@ type Config struct {
 	Database Database         `yaml:"database"`
 	Socket   Socket           `yaml:"socket"`
 	Sessions Sessions         `yaml:"sessions"`
+	Docs     Docs             `yaml:"docs"`
 	Logging  Logging          `yaml:"logging"`
 	// Preferences is the user's own section, allowed only in single-user
 	// mode, where this file is also the user's; telec reads it (package
@@ -148,10 +149,30 @@ type Sessions struct {
 	// transcript keeps (default 64 MiB); what comes after is counted, and
 	// the transcript says how much went.
 	TranscriptMaxBytes int64 `yaml:"transcript_max_bytes"`
+	// PersonTranscriptMaxBytes is how much text all of one person's
+	// transcripts keep together (default 1 GiB): past it their input is
+	// refused and their sessions' output is not kept, which the
+	// transcript says. -1: no limit.
+	PersonTranscriptMaxBytes int64 `yaml:"person_transcript_max_bytes"`
 }
 
 // DefaultTranscriptMaxBytes is sessions.transcript_max_bytes unless set.
 const DefaultTranscriptMaxBytes = 64 << 20
+
+// Defaults of the per-person quotas: a machine of a hundred people who
+// each fill theirs holds about 100 GiB of transcripts and 1 GiB of docs.
+const (
+	DefaultPersonTranscriptMaxBytes = 1 << 30
+	DefaultDocsPersonMaxBytes       = 10 << 20
+	DefaultDocsPersonMaxCount       = 200
+)
+
+// Docs bounds the shared docs one person may write (the last writer of a
+// doc is the one it counts against). -1: no limit.
+type Docs struct {
+	PersonMaxBytes int64 `yaml:"person_max_bytes"`
+	PersonMaxCount int   `yaml:"person_max_count"`
+}
 
 // Session host kinds (sessions.host).
 const (
@@ -367,6 +388,15 @@ func (c *Config) applyDefaults(p layout.Paths, getenv Getenv) {
 	if c.Sessions.TranscriptMaxBytes == 0 {
 		c.Sessions.TranscriptMaxBytes = DefaultTranscriptMaxBytes
 	}
+	if c.Sessions.PersonTranscriptMaxBytes == 0 {
+		c.Sessions.PersonTranscriptMaxBytes = DefaultPersonTranscriptMaxBytes
+	}
+	if c.Docs.PersonMaxBytes == 0 {
+		c.Docs.PersonMaxBytes = DefaultDocsPersonMaxBytes
+	}
+	if c.Docs.PersonMaxCount == 0 {
+		c.Docs.PersonMaxCount = DefaultDocsPersonMaxCount
+	}
 	if c.Sessions.DefaultAgent == "" {
 		if _, ok := c.Agents["shell"]; ok {
 			c.Sessions.DefaultAgent = "shell"
@@ -431,4 +461,11 @@ func (c *Config) DatabaseDSN(getenv Getenv) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Quotas are the per-person limits of the config, as the store takes
+// them (0: no limit).
+func (c *Config) Quotas() (transcriptBytes, docBytes int64, docCount int) {
+	unl := func(n int64) int64 { return max(n, 0) }
+	return unl(c.Sessions.PersonTranscriptMaxBytes), unl(c.Docs.PersonMaxBytes), int(unl(int64(c.Docs.PersonMaxCount)))
 }

@@ -114,7 +114,7 @@ func TestProblems(t *testing.T) {
 	}{
 		{"not yaml", "people: [\n  - {name: a\n", []string{":1: did not find expected node content"}},
 		{"tab indentation", "computer:\n\tname: x\n", []string{":2: found character that cannot start any token"}},
-		{"top-level unknown key", good + "colour: blue\n", []string{`:13: unknown key "colour" in the top level (known: agents, computer, database, logging, people, preferences, projects, sessions, socket)`}},
+		{"top-level unknown key", good + "colour: blue\n", []string{`:13: unknown key "colour" in the top level (known: agents, computer, database, docs, logging, people, preferences, projects, sessions, socket)`}},
 		{"nested unknown key", strings.Replace(good, "os_username: bob", "os_user: bob", 1), []string{`:4: unknown key "os_user" in people[1]`}},
 		{"unknown role", strings.Replace(good, "role: member", "role: boss", 1), []string{`:4: people[1] (bob): role "boss": want one of admin, member, contributor, newcomer`}},
 		{"public is not assignable", strings.Replace(good, "role: member", "role: public", 1), []string{`:4: people[1] (bob): role "public"`}},
@@ -439,6 +439,36 @@ func TestAgentMayStart(t *testing.T) {
 	} {
 		if got := tc.a.MayStart(tc.person, tc.role); got != tc.want {
 			t.Errorf("%+v MayStart(%s, %s) = %v, want %v", tc.a, tc.person, tc.role, got, tc.want)
+		}
+	}
+}
+
+// TestQuotaKeys: the per-person quotas have defaults a shared machine
+// survives, -1 turns one off, and a value too small is named with its line.
+func TestQuotaKeys(t *testing.T) {
+	p := paths(t, layout.System)
+	write(t, p.ConfigFile, good, 0o644)
+	c, err := Load(p, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb, db, dc := c.Quotas(); tb != DefaultPersonTranscriptMaxBytes || db != DefaultDocsPersonMaxBytes || dc != DefaultDocsPersonMaxCount {
+		t.Errorf("default quotas %d, %d, %d", tb, db, dc)
+	}
+	write(t, p.ConfigFile, good+"docs: {person_max_bytes: -1, person_max_count: 5}\n", 0o644)
+	if c, err = Load(p, env()); err != nil {
+		t.Fatal(err)
+	}
+	if tb, db, dc := c.Quotas(); tb != DefaultPersonTranscriptMaxBytes || db != 0 || dc != 5 {
+		t.Errorf("quotas %d, %d, %d; want the default, none (0), 5", tb, db, dc)
+	}
+	bad := strings.Replace(good, "sessions: {min_uid: 1000, default_agent: shell}", "sessions: {min_uid: 1000, default_agent: shell, person_transcript_max_bytes: 1000}", 1) +
+		"docs:\n  person_max_bytes: 10\n  person_max_count: -2\n"
+	write(t, p.ConfigFile, bad, 0o644)
+	_, err = Load(p, env())
+	for _, want := range []string{"config.yml:12: sessions.person_transcript_max_bytes is 1000", "config.yml:14: docs.person_max_bytes is 10", "config.yml:15: docs.person_max_count is -2"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load: %v; want %q", err, want)
 		}
 	}
 }

@@ -127,6 +127,15 @@ func (c *Config) validate(file string, doc *strictyaml.Document) Problems {
 	if n := c.Sessions.TranscriptMaxBytes; n < 64<<10 {
 		add(loc.line("sessions", "transcript_max_bytes"), "sessions.transcript_max_bytes is %d; at least 65536 (64 KiB)", n)
 	}
+	if n := c.Sessions.PersonTranscriptMaxBytes; n != -1 && n < c.Sessions.TranscriptMaxBytes {
+		add(loc.line("sessions", "person_transcript_max_bytes"), "sessions.person_transcript_max_bytes is %d; at least sessions.transcript_max_bytes (%d), or -1 for no limit", n, c.Sessions.TranscriptMaxBytes)
+	}
+	if n := c.Docs.PersonMaxBytes; n != -1 && n < 1<<20 {
+		add(loc.line("docs", "person_max_bytes"), "docs.person_max_bytes is %d; at least 1048576 (1 MiB, one doc's most), or -1 for no limit", n)
+	}
+	if n := c.Docs.PersonMaxCount; n != -1 && n < 1 {
+		add(loc.line("docs", "person_max_count"), "docs.person_max_count is %d; at least 1, or -1 for no limit", n)
+	}
 	if t := c.Sessions.Tmux; strings.Contains(t, "/") && !filepath.IsAbs(t) {
 		add(loc.line("sessions", "tmux"), "sessions.tmux %q: give an absolute path, or a bare name to look up in PATH", t)
 	}

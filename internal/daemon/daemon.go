@@ -98,6 +98,12 @@ func (d *Daemon) orphaned(ctx context.Context) int {
 			}
 			continue
 		}
+		if o.Account != nil && *o.Account != u.Name {
+			// The uid now names another account: a different user, or
+			// one renamed; either way not the one who started them.
+			n += o.Sessions
+			continue
+		}
 		if d.paths.Mode == layout.SingleUser {
 			continue
 		}
@@ -188,7 +194,7 @@ func Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	lib := &docs.Library{Shipped: paths.ShippedDocs, Shared: paths.SharedDir}
+	lib := &docs.Library{Shipped: paths.ShippedDocs, Shared: paths.SharedDir, Claim: d.store.ClaimDoc}
 	srv := &api.Server{Resolver: d.res.Load, Backend: d, Sessions: mgr, Docs: lib, Limits: connLimits(), ConfigFile: d.paths.ConfigFile}
 	hs := srv.HTTPServer()
 	serveErr := make(chan error, 1)
@@ -317,6 +323,15 @@ func (d *Daemon) reload() {
 func (d *Daemon) setConfig(cfg *config.Config) {
 	d.cfg.Store(cfg)
 	d.res.Store(d.resolver(cfg))
+	if d.store != nil {
+		d.store.SetQuotas(quotas(cfg))
+	}
+}
+
+// quotas are the config's per-person limits as the store enforces them.
+func quotas(cfg *config.Config) store.Quotas {
+	tb, db, dc := cfg.Quotas()
+	return store.Quotas{TranscriptBytes: tb, DocBytes: db, DocCount: dc}
 }
 
 // connLimits are the API's connection limits, lowered to fit the
@@ -422,6 +437,7 @@ func (d *Daemon) openStore(ctx context.Context) error {
 		return fmt.Errorf("database: %w", err)
 	}
 	d.store, d.schema = st, v
+	st.SetQuotas(quotas(d.cfg.Load()))
 	return nil
 }
 

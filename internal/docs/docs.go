@@ -6,6 +6,7 @@ package docs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -66,6 +67,10 @@ type Doc struct {
 type Library struct {
 	Shipped string // read-only directory; "" for none
 	Shared  string // the runtime directory where Put writes
+	// Claim, when set, records that person writes the doc name of size
+	// bytes, or refuses it (their quotas: the store's ClaimDoc). It runs
+	// before the doc takes its place, so a refused doc is never written.
+	Claim func(ctx context.Context, person, name string, size int64) error
 }
 
 // List returns the snippets the role may read, by name.
@@ -149,7 +154,9 @@ func (l *Library) Get(role identity.Role, name string) (Doc, error) {
 // name; created reports whether it is new there. Only a snippet the role
 // may read can be replaced (a shipped one is overridden): nobody replaces
 // what they cannot see.
-func (l *Library) Put(role identity.Role, name string, content []byte) (doc Doc, created bool, err error) {
+//
+// person is who writes it: a doc counts against its last writer's quotas.
+func (l *Library) Put(ctx context.Context, role identity.Role, person, name string, content []byte) (doc Doc, created bool, err error) {
 	if name, err = checkName(name); err != nil {
 		return Doc{}, false, err
 	}
@@ -164,6 +171,14 @@ func (l *Library) Put(role identity.Role, name string, content []byte) (doc Doc,
 	}
 	if !utf8.Valid(content) || bytes.IndexByte(content, 0) >= 0 {
 		return Doc{}, false, errdefs.Invalidf("doc is not UTF-8 text")
+	}
+	// Markdown needs no terminal controls: a doc with an escape sequence
+	// is made to act on its readers' terminals (telec shows what comes
+	// from the daemon escaped, but other readers of the API may not).
+	for i, r := range string(content) {
+		if r != '\n' && r != '\t' && r != '\r' && (r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f) {
+			return Doc{}, false, errdefs.Invalidf("doc has control character %U at byte %d; docs are text (newlines and tabs are fine)", r, i)
+		}
 	}
 	if _, _, err := parse(content); err != nil {
 		return Doc{}, false, errdefs.Invalidf("doc %s: %v", name, err)
@@ -204,6 +219,11 @@ func (l *Library) Put(role identity.Role, name string, content []byte) (doc Doc,
 	}
 	if err := tmp.Close(); err != nil {
 		return Doc{}, false, fmt.Errorf("write doc: %w", err)
+	}
+	if l.Claim != nil {
+		if err := l.Claim(ctx, person, name, int64(len(content))); err != nil {
+			return Doc{}, false, err
+		}
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return Doc{}, false, fmt.Errorf("write doc: %w", err)

@@ -1,6 +1,7 @@
 package docs
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,11 +69,11 @@ func TestRolesAndOverride(t *testing.T) {
 func TestPut(t *testing.T) {
 	shared := filepath.Join(t.TempDir(), "shared")
 	lib := &Library{Shared: shared}
-	d, created, err := lib.Put(identity.Member, "howto", []byte("---\nrole: contributor\n---\nhow to\n"))
+	d, created, err := lib.Put(context.Background(), identity.Member, "p", "howto", []byte("---\nrole: contributor\n---\nhow to\n"))
 	if err != nil || !created || d.Role != identity.Contributor {
 		t.Fatalf("Put = %+v, %v, %v", d, created, err)
 	}
-	if _, created, _ := lib.Put(identity.Member, "howto.md", []byte("v2\n")); created {
+	if _, created, _ := lib.Put(context.Background(), identity.Member, "p", "howto.md", []byte("v2\n")); created {
 		t.Error("replacing reported created")
 	}
 	if d, _ := lib.Get(identity.Member, "howto"); d.Content != "v2\n" || d.Role != identity.Member {
@@ -87,16 +88,22 @@ func TestPut(t *testing.T) {
 	}{
 		{"../etc/passwd", "x", "doc name"},
 		{"UPPER", "x", "doc name"},
+		// A name that reads as something it is not, in every list.
+		{"fix\u202egnp.md", "x", "doc name"},
+		{"zero\u200bwidth", "x", "doc name"},
+		{"caf\u00e9", "x", "doc name"},
 		{"", "x", "doc name"},
 		{"r", "---\nrole: wizard\n---\n", "unknown role"},
 		{"r", "---\nrole: [\n---\n", "front matter"},
 		{"r", "---\nno end\n", "never ends"},
 		{"r", "a\x00b", "not UTF-8"},
 		{"r", "\xff\xfe", "not UTF-8"},
+		{"r", "# hi\n\x1b]52;c;aWQgPiAvdG1wL3B3bmVk\x07\x1b[2J", "control character U+001B at byte 5"},
+		{"r", "c1 \u009b2J", "control character U+009B"},
 		{"r", strings.Repeat("x", MaxSize+1), "at most"},
 	}
 	for _, b := range bad {
-		_, _, err := lib.Put(identity.Admin, b.name, []byte(b.content))
+		_, _, err := lib.Put(context.Background(), identity.Admin, "p", b.name, []byte(b.content))
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("Put(%q) = %v, want an error containing %q", b.name, err, b.want)
 		}
@@ -114,17 +121,17 @@ func TestPut(t *testing.T) {
 // may read; an admin may.
 func TestPutCannotReplaceUnseen(t *testing.T) {
 	lib := &Library{Shared: t.TempDir()}
-	if _, _, err := lib.Put(identity.Admin, "ops", []byte("---\nrole: admin\n---\nsecret runbook\n")); err != nil {
+	if _, _, err := lib.Put(context.Background(), identity.Admin, "p", "ops", []byte("---\nrole: admin\n---\nsecret runbook\n")); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := lib.Put(identity.Member, "ops", []byte("defaced\n"))
+	_, _, err := lib.Put(context.Background(), identity.Member, "p", "ops", []byte("defaced\n"))
 	if k, _ := errdefs.KindOf(err); k != errdefs.Forbidden {
 		t.Errorf("member replacing an admin doc: %v, want Forbidden", err)
 	}
 	if d, _ := lib.Get(identity.Admin, "ops"); !strings.Contains(d.Content, "secret runbook") {
 		t.Errorf("the admin doc changed: %q", d.Content)
 	}
-	if _, _, err := lib.Put(identity.Admin, "ops", []byte("---\nrole: admin\n---\nv2\n")); err != nil {
+	if _, _, err := lib.Put(context.Background(), identity.Admin, "p", "ops", []byte("---\nrole: admin\n---\nv2\n")); err != nil {
 		t.Errorf("admin replacing their doc: %v", err)
 	}
 }
@@ -164,7 +171,7 @@ func TestNested(t *testing.T) {
 	if d, err := lib.Get(identity.Member, "project/design/arch"); err != nil || d.Content != "arch\n" {
 		t.Errorf("Get nested = %+v, %v", d, err)
 	}
-	if _, created, err := lib.Put(identity.Member, "runbooks/deploy/steps", []byte("steps\n")); err != nil || !created {
+	if _, created, err := lib.Put(context.Background(), identity.Member, "p", "runbooks/deploy/steps", []byte("steps\n")); err != nil || !created {
 		t.Fatalf("Put nested: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(shared, "runbooks", "deploy", "steps.md")); err != nil || string(b) != "steps\n" {
@@ -175,6 +182,52 @@ func TestNested(t *testing.T) {
 			t.Errorf("Get(%q) succeeded", bad)
 		} else if k, _ := errdefs.KindOf(err); k != errdefs.Invalid {
 			t.Errorf("Get(%q): %v; want Invalid", bad, err)
+		}
+	}
+}
+
+// TestPutClaimRefused: a doc its writer's quota refuses is never written,
+// and the refusal reaches the caller as it is; a new doc and a replaced
+// one are claimed for the writer, at their size.
+func TestPutClaimRefused(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "shared")
+	type claim struct {
+		person, name string
+		size         int64
+	}
+	var claims []claim
+	lib := &Library{Shared: shared, Claim: func(_ context.Context, person, name string, size int64) error {
+		if size > 10 {
+			return errdefs.Quotaf("over quota")
+		}
+		claims = append(claims, claim{person, name, size})
+		return nil
+	}}
+	ctx := context.Background()
+	if _, _, err := lib.Put(ctx, identity.Member, "alice", "a", []byte("small\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := lib.Put(ctx, identity.Member, "alice", "b", []byte("far too long for the quota\n"))
+	if k, _ := errdefs.KindOf(err); k != errdefs.Quota {
+		t.Fatalf("Put over quota: %v; want a Quota error", err)
+	}
+	if _, err := lib.Get(identity.Admin, "b"); err == nil {
+		t.Error("the refused doc was written")
+	}
+	_, _, err = lib.Put(ctx, identity.Member, "alice", "a", []byte("longer than ten\n"))
+	if k, _ := errdefs.KindOf(err); k != errdefs.Quota {
+		t.Fatalf("replacing over quota: %v; want a Quota error", err)
+	}
+	if d, _ := lib.Get(identity.Member, "a"); d.Content != "small\n" {
+		t.Errorf("a refused replacement changed the doc to %q", d.Content)
+	}
+	if len(claims) != 1 || claims[0] != (claim{"alice", "a", 6}) {
+		t.Errorf("claims %+v; want alice's a of 6 bytes", claims)
+	}
+	entries, _ := os.ReadDir(shared)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".put-") {
+			t.Errorf("a refused put left %s", e.Name())
 		}
 	}
 }

@@ -69,7 +69,7 @@ func socketAndDatabase(ctx context.Context, sock string, system bool, group stri
 	var oc *Check
 	if st.Sessions.Orphaned > 0 {
 		oc = &Check{Name: "session owners", Status: Warn,
-			Detail: fmt.Sprintf("%d session(s) belong to a uid whose account is gone or now maps to another person; only admins reach them", st.Sessions.Orphaned),
+			Detail: fmt.Sprintf("%d session(s) belong to a uid whose account is gone, renamed or given to someone else, or that now maps to another person; only admins reach them", st.Sessions.Orphaned),
 			Fix:    "an admin lists them (telec sessions list) and ends or keeps them; a uid given again to someone else does not inherit them"}
 	}
 	return sc, &dc, oc

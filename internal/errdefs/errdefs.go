@@ -23,6 +23,9 @@ const (
 	// Unavailable: the machine cannot do this now; an admin must fix
 	// something (a missing program, a vanished directory).
 	Unavailable
+	// Quota: the caller's share of the machine's storage is used up
+	// (their transcripts, their docs); an admin can raise it.
+	Quota
 )
 
 // Error is a failure of a known kind with a message for the caller.
@@ -57,6 +60,9 @@ func Conflictf(format string, args ...any) error { return newf(Conflict, format,
 
 // Unavailablef returns an Unavailable error.
 func Unavailablef(format string, args ...any) error { return newf(Unavailable, format, args...) }
+
+// Quotaf returns a Quota error.
+func Quotaf(format string, args ...any) error { return newf(Quota, format, args...) }
 
 // WithFix returns err with fix as what its caller can do; err must be an
 // *Error (made by this package), else it is returned as it is.

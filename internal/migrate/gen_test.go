@@ -31,6 +31,9 @@ var genColumns = map[string][]string{
 	"transcript_entries": {"id", "session_id", "seq", "direction", "content", "at"},
 	"audit_log": {"id", "actor_person", "actor_uid", "actor_pid", "action", "target_session_id", "detail", "at",
 		"target_owner_person", "target_owner_uid"},
+	"session_accounts": {"session_id", "account", "home"},
+	"transcript_usage": {"session_id", "bytes", "quota_noted"},
+	"doc_owners":       {"name", "person", "bytes", "updated_at"},
 }
 
 type genOpts struct {
@@ -144,6 +147,13 @@ func fillSource(t testing.TB, path string, o genOpts) {
 	exec(aud, "alice", 1001, 4242, "transcript.read_as_admin", "s3", `{"why": "ünïcødé", "n": [1, 2.0]}`, "2026-01-02T03:04:05.000000Z", "bob", 1002)
 	exec(aud, nil, 0, 1, "sessions.end", nil, nil, int64(1700000000), nil, nil)
 	exec(aud, "dave", 1003, 77, "ëvent 🚀", "s1", `{}`, "2024-01-02 03:04:05", "alice", 1001)
+
+	exec(`INSERT INTO session_accounts (session_id, account, home) VALUES (?,?,?)`, "s1", "alice", "/home/alice")
+	exec(`INSERT INTO session_accounts (session_id, account, home) VALUES (?,?,?)`, "s3", "bøb", "/srv/home dir/bob")
+	exec(`INSERT INTO transcript_usage (session_id, bytes, quota_noted) VALUES (?,?,?)`, "s2", 52, 0)
+	exec(`INSERT INTO transcript_usage (session_id, bytes, quota_noted) VALUES (?,?,?)`, "s3", int64(1)<<40, 1)
+	exec(`INSERT INTO doc_owners (name, person, bytes, updated_at) VALUES (?,?,?,?)`, "runbooks/deploy", "alice", 1<<20, "2026-01-02T03:04:05.000001Z")
+	exec(`INSERT INTO doc_owners (name, person, bytes, updated_at) VALUES (?,?,?,?)`, "welcome", "bob", 0, int64(1700000000))
 }
 
 const storeTime = "2006-01-02T15:04:05.000000Z"

@@ -21,7 +21,11 @@ import (
 // signals a terminal or tmux sends reach the agent directly (same process
 // group); the shell catches them only to outlive the agent, and caught
 // signals are reset for the child, which keeps Ctrl-C and the rest.
-const waitScript = `f=$1; shift
+//
+// The exit file's path comes in the environment, not on the command line:
+// it names the session, and every user may read every command line (ps);
+// an environment only its owner may read. The agent does not inherit it.
+const waitScript = `f=$TELECLAUDE_EXIT_FILE; unset TELECLAUDE_EXIT_FILE
 trap : HUP INT QUIT TERM
 "$@"
 c=$?
@@ -68,12 +72,13 @@ func Exec(hostSock, session string) error {
 		env[k] = v
 	}
 	env["TELECLAUDE_SESSION_ID"] = session
+	env["TELECLAUDE_EXIT_FILE"] = spec.Exit
 	list := make([]string, 0, len(env))
 	for k, v := range env {
 		list = append(list, k+"="+v)
 	}
 	sort.Strings(list)
-	argv := append([]string{"teleclaude-session", "-c", waitScript, "teleclaude-session", spec.Exit, path}, spec.Argv[1:]...)
+	argv := append([]string{"teleclaude-session", "-c", waitScript, "teleclaude-session", path}, spec.Argv[1:]...)
 	return fmt.Errorf("run %s: %w", path, syscall.Exec("/bin/sh", argv, list))
 }
 

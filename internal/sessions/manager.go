@@ -195,10 +195,20 @@ func (m *Manager) Start(ctx context.Context, c identity.Identity, req StartReque
 		return store.Session{}, errdefs.Unavailablef("your account: %v", err)
 	}
 
+	// A session that could record nothing is not started: its transcript
+	// is the record an admin's audit rests on.
+	if used, max, err := m.o.Store.TranscriptUsage(ctx, c.Person); err != nil {
+		return store.Session{}, err
+	} else if max > 0 && used >= max {
+		return store.Session{}, errdefs.WithFix(errdefs.Quotaf("your transcripts hold %d bytes, the most one person may keep (sessions.person_transcript_max_bytes, %d): a new session could record nothing, so it was not started", used, max),
+			"ask an admin to raise sessions.person_transcript_max_bytes")
+	}
+
 	person := c.Person
 	s := store.Session{
 		ID: newID(), OwnerPerson: &person, OwnerUID: &uid, Project: proj.Name, ProjectPath: proj.Path,
 		Agent: agentName, Title: req.Title, Status: Starting,
+		OwnerAccount: &owner.Username, OwnerHome: &owner.Home,
 	}
 	s.TmuxName = s.ID
 	if err := m.createRow(ctx, &s, cfg.Sessions.MaxRunning); err != nil {
@@ -493,12 +503,12 @@ func (m *Manager) Send(ctx context.Context, c identity.Identity, id, text string
 	// not typed, so a client that retries a failed send never types it
 	// twice, and nothing reaches a program without a record.
 	if _, err := m.o.Store.AppendTranscript(ctx, id, store.TranscriptEntry{Direction: "in", Content: in}); err != nil {
-		kind, why := errdefs.Unavailable, "the database refused the write (the daemon's log says why)"
+		kind, why, fix := errdefs.Unavailable, "the database refused the write (the daemon's log says why)", ""
 		var de *errdefs.Error
 		if errors.As(err, &de) {
-			kind, why = de.Kind, de.Msg
+			kind, why, fix = de.Kind, de.Msg, de.Fix
 		}
-		return &errdefs.Error{Kind: kind, Err: err, Msg: fmt.Sprintf("your input was not sent to session %s, because it could not be recorded: %s", id, why)}
+		return &errdefs.Error{Kind: kind, Err: err, Fix: fix, Msg: fmt.Sprintf("your input was not sent to session %s, because it could not be recorded: %s", id, why)}
 	}
 	err = m.paste(ctx, int(*s.OwnerUID), s.ID, text, enter)
 	if err == nil {
@@ -666,9 +676,9 @@ func (m *Manager) Audit(ctx context.Context, f AuditFilter) ([]store.AuditRecord
 // AuditMine lists the records about the caller's own sessions: an admin's
 // look is never silent.
 func (m *Manager) AuditMine(ctx context.Context, c identity.Identity, f AuditFilter) ([]store.AuditRecord, error) {
-	uid, person := int64(c.UID), c.Person
+	uid, person, account := int64(c.UID), c.Person, c.OSUsername
 	return m.o.Store.ListAudit(ctx, store.AuditFilter{ActorPerson: f.Actor, SessionID: f.Session, Since: f.Since, Limit: f.Limit,
-		SessionOwnerUID: &uid, SessionOwnerPerson: &person})
+		SessionOwnerUID: &uid, SessionOwnerPerson: &person, SessionOwnerAccount: &account})
 }
 
 func (m *Manager) lock(id string) *sync.Mutex {

@@ -12,13 +12,16 @@ import (
 // session runs as it; the person it was started for must still be the one
 // that uid maps to. A uid can be given again to a new account after the old
 // one is deleted, and the new account, mapped to someone else, must see
-// nothing of the old one's sessions.
+// nothing of the old one's sessions. Sessions also keep the account's name
+// at start: the uid and the person can both come back (an admin who maps a
+// new account to an old person entry), the account's name then differs.
 
 // owns reports whether the caller owns the session. Unowned (legacy)
 // sessions belong to nobody.
 func owns(c identity.Identity, s store.Session) bool {
 	return c.HasPerson() && s.OwnerUID != nil && *s.OwnerUID == int64(c.UID) &&
-		s.OwnerPerson != nil && *s.OwnerPerson == c.Person
+		s.OwnerPerson != nil && *s.OwnerPerson == c.Person &&
+		(s.OwnerAccount == nil || *s.OwnerAccount == c.OSUsername)
 }
 
 // canSee reports whether the caller may see the session's metadata: its
@@ -32,8 +35,8 @@ func canSee(c identity.Identity, s store.Session) bool {
 func listFilter(c identity.Identity) store.SessionFilter {
 	f := store.SessionFilter{}
 	if c.Role != identity.Admin {
-		uid, person := int64(c.UID), c.Person
-		f.OwnerUID, f.OwnerPerson = &uid, &person
+		uid, person, account := int64(c.UID), c.Person, c.OSUsername
+		f.OwnerUID, f.OwnerPerson, f.OwnerAccount = &uid, &person, &account
 	}
 	return f
 }
@@ -43,7 +46,7 @@ func listFilter(c identity.Identity) store.SessionFilter {
 // from listFilter, so the two cannot disagree.
 func ListView(c identity.Identity) string {
 	if f := listFilter(c); f.OwnerUID != nil {
-		return "uid:" + strconv.FormatInt(*f.OwnerUID, 10) + " person:" + *f.OwnerPerson
+		return "uid:" + strconv.FormatInt(*f.OwnerUID, 10) + " person:" + *f.OwnerPerson + " account:" + *f.OwnerAccount
 	}
 	return "all"
 }

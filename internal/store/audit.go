@@ -33,8 +33,11 @@ type AuditFilter struct {
 	// SessionOwnerPerson narrows SessionOwnerUID to the person the uid
 	// mapped to then (a uid given again to someone else sees nothing).
 	SessionOwnerPerson *string
-	Since              time.Time
-	Limit              int
+	// SessionOwnerAccount narrows further to sessions its owner started
+	// from this OS account (and those from before accounts were kept).
+	SessionOwnerAccount *string
+	Since               time.Time
+	Limit               int
 }
 
 const auditCols = `id, actor_person, actor_uid, actor_pid, action, target_session_id, target_owner_person, target_owner_uid, detail, at`
@@ -90,6 +93,10 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) (_ []AuditRecord, 
 	if f.SessionOwnerPerson != nil {
 		where = append(where, "target_owner_person = ?")
 		args = append(args, *f.SessionOwnerPerson)
+	}
+	if f.SessionOwnerAccount != nil {
+		where = append(where, "NOT EXISTS (SELECT 1 FROM session_accounts a WHERE a.session_id = target_session_id AND a.account <> ?)")
+		args = append(args, *f.SessionOwnerAccount)
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "at >= ?")

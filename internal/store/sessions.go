@@ -31,6 +31,11 @@ type Session struct {
 	UpdatedAt    time.Time       `json:"updated_at"`
 	EndedAt      *time.Time      `json:"ended_at"`
 	Meta         json.RawMessage `json:"meta,omitempty"`
+	// OwnerAccount and OwnerHome are the owner's OS account name and home
+	// when the session started; nil for sessions from before they were
+	// kept. Together with the uid and person they say whose it is.
+	OwnerAccount *string `json:"owner_account,omitempty"`
+	OwnerHome    *string `json:"-"`
 }
 
 // SessionFilter narrows ListSessions.
@@ -38,12 +43,20 @@ type SessionFilter struct {
 	OwnerUID *int64 // only sessions of this uid
 	// OwnerPerson: only sessions started for this person.
 	OwnerPerson *string
-	OwnedOnly   bool     // exclude unowned sessions
-	Status      []string // only these statuses
-	Limit       int      // 0: no limit
+	// OwnerAccount: only sessions started by this OS account, or from
+	// before accounts were kept.
+	OwnerAccount *string
+	OwnedOnly    bool     // exclude unowned sessions
+	Status       []string // only these statuses
+	Limit        int      // 0: no limit
 }
 
+// sessionCols are the sessions table's own columns; selectSessions reads
+// them with the owner's account (session_accounts) beside.
 const sessionCols = `id, owner_person, owner_uid, project, project_path, agent, title, status, exit_code, tmux_name, output_offset, created_at, updated_at, ended_at, meta`
+
+const selectSessions = `SELECT s.id, s.owner_person, s.owner_uid, s.project, s.project_path, s.agent, s.title, s.status, s.exit_code, s.tmux_name, s.output_offset, s.created_at, s.updated_at, s.ended_at, s.meta, a.account, a.home
+	FROM sessions s LEFT JOIN session_accounts a ON a.session_id = s.id`
 
 // CreateSession inserts sess; the caller chooses its ID. Zero CreatedAt and
 // UpdatedAt are set to now, and all times are stored as UTC microseconds
@@ -55,7 +68,18 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session) (err error) {
 		return err
 	}
 	defer release()
-	return s.createSession(ctx, s.db, sess)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create session %s: %w", sess.ID, err)
+	}
+	defer tx.Rollback()
+	if err := s.createSession(ctx, tx, sess); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create session %s: %w", sess.ID, err)
+	}
+	return nil
 }
 
 // CreateSessions inserts many sessions in one transaction (imports, bulk
@@ -136,16 +160,22 @@ func (s *Store) CreateSessionWithin(ctx context.Context, sess *Session, statuses
 	return nil
 }
 
-// OwnerCount is how many sessions one (uid, person) owns.
+// OwnerCount is how many sessions one owner has: a (uid, person) and,
+// for sessions that recorded it, the account and home at start.
 type OwnerCount struct {
 	UID      int64
 	Person   string
+	Account  *string // nil: sessions from before accounts were kept
+	Home     *string
 	Sessions int
 }
 
-// Owners returns every (uid, person) that owns sessions, with how many.
+// Owners returns every owner of sessions, with how many.
 func (s *Store) Owners(ctx context.Context) ([]OwnerCount, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT owner_uid, owner_person, count(*) FROM sessions WHERE owner_uid IS NOT NULL AND owner_person IS NOT NULL GROUP BY owner_uid, owner_person`)
+	rows, err := s.db.QueryContext(ctx, `SELECT s.owner_uid, s.owner_person, a.account, a.home, count(*)
+		FROM sessions s LEFT JOIN session_accounts a ON a.session_id = s.id
+		WHERE s.owner_uid IS NOT NULL AND s.owner_person IS NOT NULL
+		GROUP BY s.owner_uid, s.owner_person, a.account, a.home`)
 	if err != nil {
 		return nil, fmt.Errorf("session owners: %w", err)
 	}
@@ -153,8 +183,12 @@ func (s *Store) Owners(ctx context.Context) ([]OwnerCount, error) {
 	var out []OwnerCount
 	for rows.Next() {
 		var o OwnerCount
-		if err := rows.Scan(&o.UID, &o.Person, &o.Sessions); err != nil {
+		var account, home sql.NullString
+		if err := rows.Scan(&o.UID, &o.Person, &account, &home, &o.Sessions); err != nil {
 			return nil, fmt.Errorf("session owners: %w", err)
+		}
+		if account.Valid && home.Valid {
+			o.Account, o.Home = &account.String, &home.String
 		}
 		out = append(out, o)
 	}
@@ -186,6 +220,14 @@ func (s *Store) createSession(ctx context.Context, db execer, sess *Session) err
 	if err != nil {
 		return fmt.Errorf("create session %s: %w", sess.ID, err)
 	}
+	if (sess.OwnerAccount == nil) != (sess.OwnerHome == nil) {
+		return fmt.Errorf("create session %s: an owner's account needs its home too", sess.ID)
+	}
+	if sess.OwnerAccount != nil {
+		if _, err := db.ExecContext(ctx, s.q(`INSERT INTO session_accounts (session_id, account, home) VALUES (?,?,?)`), sess.ID, *sess.OwnerAccount, *sess.OwnerHome); err != nil {
+			return fmt.Errorf("create session %s: %w", sess.ID, err)
+		}
+	}
 	return nil
 }
 
@@ -194,13 +236,13 @@ type scanner interface{ Scan(...any) error }
 func scanSession(r scanner) (Session, error) {
 	var (
 		ss                      Session
-		person                  sql.NullString
+		person, account, home   sql.NullString
 		uid, exit               sql.NullInt64
 		created, updated, ended dbTime
 		meta                    dbJSON
 	)
 	err := r.Scan(&ss.ID, &person, &uid, &ss.Project, &ss.ProjectPath, &ss.Agent, &ss.Title, &ss.Status, &exit, &ss.TmuxName,
-		&ss.OutputOffset, &created, &updated, &ended, &meta)
+		&ss.OutputOffset, &created, &updated, &ended, &meta, &account, &home)
 	if err != nil {
 		return Session{}, err
 	}
@@ -209,6 +251,9 @@ func scanSession(r scanner) (Session, error) {
 	}
 	if uid.Valid {
 		ss.OwnerUID = &uid.Int64
+	}
+	if account.Valid && home.Valid {
+		ss.OwnerAccount, ss.OwnerHome = &account.String, &home.String
 	}
 	if exit.Valid {
 		c := int(exit.Int64)
@@ -221,7 +266,7 @@ func scanSession(r scanner) (Session, error) {
 // GetSession returns one session or ErrNotFound.
 func (s *Store) GetSession(ctx context.Context, id string) (_ Session, err error) {
 	defer s.classify(&err)
-	ss, err := scanSession(s.db.QueryRowContext(ctx, s.q(`SELECT `+sessionCols+` FROM sessions WHERE id = ?`), id))
+	ss, err := scanSession(s.db.QueryRowContext(ctx, s.q(selectSessions+` WHERE s.id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, errdefs.NotFoundf("session %s: %w", id, ErrNotFound)
 	}
@@ -245,6 +290,10 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) (_ []Session,
 		where = append(where, "owner_person = ?")
 		args = append(args, *f.OwnerPerson)
 	}
+	if f.OwnerAccount != nil {
+		where = append(where, "(a.account IS NULL OR a.account = ?)")
+		args = append(args, *f.OwnerAccount)
+	}
 	if f.OwnedOnly {
 		where = append(where, "owner_uid IS NOT NULL")
 	}
@@ -254,11 +303,11 @@ func (s *Store) ListSessions(ctx context.Context, f SessionFilter) (_ []Session,
 			args = append(args, st)
 		}
 	}
-	q := `SELECT ` + sessionCols + ` FROM sessions`
+	q := selectSessions
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY project, created_at, id"
+	q += " ORDER BY s.project, s.created_at, s.id"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
@@ -350,8 +399,10 @@ func (s *Store) DeleteSession(ctx context.Context, id string) (err error) {
 		return fmt.Errorf("delete session %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM transcript_entries WHERE session_id = ?`), id); err != nil {
-		return fmt.Errorf("delete session %s: %w", id, err)
+	for _, table := range []string{"transcript_entries", "transcript_usage", "session_accounts"} {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE session_id = ?`), id); err != nil {
+			return fmt.Errorf("delete session %s: %w", id, err)
+		}
 	}
 	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE id = ?`), id)
 	if err != nil {

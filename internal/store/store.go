@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/errdefs"
@@ -110,6 +111,7 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 	goose     *goose.Provider
+	quotas    atomic.Pointer[Quotas]
 }
 
 // Open validates cfg, opens the database, takes the instance lock (unless

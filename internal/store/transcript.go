@@ -62,14 +62,22 @@ func (s *Store) appendTranscript(ctx context.Context, sessionID string, offset *
 	// same MAX(seq). SQLite's BEGIN IMMEDIATE (see openSQLite) already makes
 	// writers take turns; PostgreSQL locks the session's row. NO KEY UPDATE
 	// still lets other sessions' foreign-key checks through.
-	lock := `SELECT id FROM sessions WHERE id = ?`
+	lock := `SELECT id, owner_person FROM sessions WHERE id = ?`
 	if s.engine == PostgreSQL {
 		lock += ` FOR NO KEY UPDATE`
 	}
 	var id string
-	if err := tx.QueryRowContext(ctx, s.q(lock), sessionID).Scan(&id); errors.Is(err, sql.ErrNoRows) {
+	var person sql.NullString
+	if err := tx.QueryRowContext(ctx, s.q(lock), sessionID).Scan(&id, &person); errors.Is(err, sql.ErrNoRows) {
 		return nil, fail(errdefs.NotFoundf("session %s: %w", sessionID, ErrNotFound))
 	} else if err != nil {
+		return nil, fail(err)
+	}
+	entries, err = s.transcriptQuota(ctx, tx, sessionID, person.String, offset != nil, entries)
+	if err != nil {
+		if _, ok := errdefs.KindOf(err); ok {
+			return nil, err
+		}
 		return nil, fail(err)
 	}
 	var last int64
@@ -82,6 +90,7 @@ func (s *Store) appendTranscript(ctx context.Context, sessionID string, offset *
 	}
 	defer stmt.Close()
 	out := make([]TranscriptEntry, len(entries))
+	var size int64
 	for i, e := range entries {
 		last++
 		e.Seq = last
@@ -94,6 +103,10 @@ func (s *Store) appendTranscript(ctx context.Context, sessionID string, offset *
 			return nil, fail(err)
 		}
 		out[i] = e
+		size += int64(len(e.Content))
+	}
+	if err := s.addUsage(ctx, tx, sessionID, size); err != nil {
+		return nil, fail(err)
 	}
 	if offset != nil {
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE sessions SET output_offset = ? WHERE id = ?`), *offset, sessionID); err != nil {

@@ -3,12 +3,14 @@
 package pkgtest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -156,7 +158,37 @@ func bootScenario(t *testing.T, script, oldPkg, newPkg string) string {
 	root := overlay(t, debianRoot(t))
 	copyInto(t, root, "root/pkgtest/old", oldPkg)
 	copyInto(t, root, "root/pkgtest/new", newPkg)
+	copyInto(t, root, "root/pkgtest/bin", floodBin(t))
 	console := bootAndRun(t, root, script, 10*time.Minute)
 	report(t, root, console)
 	return root
+}
+
+var (
+	floodOnce sync.Once
+	floodPath string
+	floodErr  error
+)
+
+// floodBin builds the hostile member of the flood check (./flood), once.
+func floodBin(t *testing.T) string {
+	t.Helper()
+	floodOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tc-flood-")
+		if err != nil {
+			floodErr = err
+			return
+		}
+		floodPath = filepath.Join(dir, "flood")
+		cmd := exec.Command("go", "build", "-o", floodPath, "./packaging/pkgtest/flood")
+		cmd.Dir = repoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			floodErr = fmt.Errorf("build the flood helper: %v\n%s", err, out)
+		}
+	})
+	if floodErr != nil {
+		t.Fatal(floodErr)
+	}
+	return floodPath
 }

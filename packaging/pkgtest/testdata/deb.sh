@@ -37,6 +37,9 @@ check reload-applies-roles reload_applies
 check whoami-through-systemd-run whoami_via_systemd_run
 check outsider-gets-the-group-fix outsider_gets_group_fix
 check_sessions
+check users-dir-own-tmpfs users_dir_own_tmpfs
+check users-dir-full-leaves-run-alone users_dir_full_leaves_run
+check flood-admin-whoami-answers flood_admin_whoami
 check socket-activation socket_activation
 check watchdog-pings watchdog_pings
 

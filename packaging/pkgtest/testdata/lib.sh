@@ -146,7 +146,7 @@ check_dirs() {
 }
 
 check_units_files() {
-	for u in teleclaude.service teleclaude.socket teleclaude-sessions@.service; do
+	for u in teleclaude.service teleclaude.socket teleclaude-sessions@.service run-teleclaude-users.mount; do
 		[ -f "/usr/lib/systemd/system/$u" ] || { echo "no /usr/lib/systemd/system/$u"; return 1; }
 		[ ! -e "/etc/systemd/system/$u" ] || { echo "/etc/systemd/system/$u exists"; return 1; }
 	done
@@ -163,7 +163,7 @@ enabled_not_started() {
 
 # systemd-analyze verify prints nothing for units it finds clean.
 analyze_verify() {
-	out=$(systemd-analyze verify teleclaude.socket teleclaude.service teleclaude-sessions@1000.service 2>&1)
+	out=$(systemd-analyze verify teleclaude.socket teleclaude.service teleclaude-sessions@1000.service run-teleclaude-users.mount 2>&1)
 	rc=$?
 	[ $rc -eq 0 ] && [ -z "$out" ] || { echo "exit $rc: $out"; return 1; }
 }
@@ -412,6 +412,59 @@ check_sessions() {
 	check directory-polkit-example-lets-in directory_polkit_example
 	check directory-user-sessions-as-owner sessions_as_owner dora
 	check polkit-refuses-system-uids polkit_refuses_system_uids
+}
+
+# Users' session directories are on a tmpfs of their own, the service
+# user's, 0711, bounded, and closed to devices, setuid and execution.
+users_dir_own_tmpfs() {
+	out=$(findmnt -n -o FSTYPE,OPTIONS /run/teleclaude/users) || { echo "/run/teleclaude/users is not a mount point:"; findmnt -R /run; return 1; }
+	contains "$out" tmpfs && contains "$out" size= && contains "$out" noexec && contains "$out" nosuid && contains "$out" nodev || return 1
+	owner_mode /run/teleclaude/users "teleclaude:teleclaude 711"
+}
+
+# A user filling their own session directory fills the users' tmpfs (made
+# small here, as an admin's drop-in would) and never /run.
+users_dir_full_leaves_run() {
+	d=/run/teleclaude/users/$(id -u alice)
+	[ -d "$d" ] || { echo "no $d (alice's sessions made it)"; return 1; }
+	mount -o remount,size=16M /run/teleclaude/users || return 1
+	before=$(df --output=avail /run | tail -n 1)
+	if as alice dd if=/dev/zero of="$d/fill" bs=1M count=64 2>"$T/dd.err"; then
+		rm -f "$d/fill"
+		echo "alice wrote 64 MiB into a users tmpfs of 16 MiB"
+		return 1
+	fi
+	after=$(df --output=avail /run | tail -n 1)
+	rm -f "$d/fill"
+	mount -o remount,size=10% /run/teleclaude/users
+	grep -q "No space left" "$T/dd.err" || { cat "$T/dd.err"; return 1; }
+	[ $((before - after)) -lt 1024 ] || { echo "/run lost $((before - after)) KiB to alice's file"; return 1; }
+}
+
+# The flood of issue 12 against the shipped unit: bob holds 200
+# connections that drip their bodies; alice's (an admin's) whoami is
+# answered within 3 seconds, bob holds no more than his share (32), and the
+# daemon's descriptors grow by no more than that share.
+flood_admin_whoami() {
+	install -m 0755 /root/pkgtest/bin/flood /usr/local/bin/tc-flood || return 1
+	pid=$(main_pid)
+	fd_before=$(ls /proc/"$pid"/fd | wc -l)
+	as bob /usr/local/bin/tc-flood /run/teleclaude/teleclaude.sock 200 20s >"$T/flood.out" 2>&1 &
+	fpid=$!
+	wait_for grep -q opened "$T/flood.out" || { kill "$fpid"; cat "$T/flood.out"; return 1; }
+	fd_during=$(ls /proc/"$pid"/fd | wc -l)
+	t0=$(date +%s%N)
+	out=$(timeout 10 sh -c '. /root/pkgtest/lib.sh; as alice telec whoami --json' 2>&1)
+	rc=$?
+	took=$((($(date +%s%N) - t0) / 1000000))
+	wait "$fpid"
+	cat "$T/flood.out"
+	echo "admin whoami during the flood: exit $rc in $took ms; daemon descriptors $fd_before before, $fd_during during"
+	[ $rc -eq 0 ] && contains "$out" '"role": "admin"' || return 1
+	[ "$took" -lt 3000 ] || { echo "too slow"; return 1; }
+	held=$(sed -n 's/^held=\([0-9]*\) .*/\1/p' "$T/flood.out")
+	[ -n "$held" ] && [ "$held" -le 32 ] || { echo "bob held $held connections"; return 1; }
+	[ $((fd_during - fd_before)) -le 48 ] || { echo "the daemon's descriptors grew by $((fd_during - fd_before))"; return 1; }
 }
 
 pg_start() {
