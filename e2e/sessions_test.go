@@ -412,6 +412,27 @@ func TestSessionBadInput(t *testing.T) {
 		t.Errorf("agent killed by SIGTERM: exit %v, want 143", got.ExitCode)
 	}
 
+	// Recorded, their exit status and output log leave the owner's
+	// directory (busy runs once left dozens of *.exit files there).
+	udir := filepath.Join(d.dir, "run", "users", strconv.Itoa(max.uid))
+	var left []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		left = nil
+		for _, id := range []string{q.ID, k.ID} {
+			for _, ext := range []string{".exit", ".out"} {
+				if _, err := os.Lstat(filepath.Join(udir, id+ext)); err == nil {
+					left = append(left, id+ext)
+				}
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("files of finished sessions left in %s: %v", udir, left)
+	}
+
 	// An agent that cannot start at all: refused, nothing created.
 	d.refused(t, max, 1, `agent ghost cannot start: command "tce-no-such-agent" not found in PATH`, "sessions", "start", "--project", "demo", "--agent", "ghost")
 
