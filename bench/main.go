@@ -36,11 +36,13 @@ func main() {
 	clients := flag.Int("clients", 8, "concurrent API clients")
 	sections := flag.String("sections", "api,flood,starts,recording,migrate,upstream", "what to measure: api, flood, starts, recording, migrate, upstream (comma-separated)")
 	recRuns := flag.Int("recording-runs", 3, "floods per engine in the recording section (and as many bare tmux ones)")
+	recHist := flag.Int("recording-history", 0, "history-limit of the recording section's bare tmux server (0: tmux's default; the daemon's servers keep 50000)")
 	migSessions := flag.Int("migrate-sessions", 20000, "sessions in the migration benchmark's database")
 	migRows := flag.Int("migrate-rows", 1000000, "transcript rows in the migration benchmark's database")
 	flag.Parse()
 	b := &bench{bin: *bin}
 	b.recRuns = *recRuns
+	b.recHist = *recHist
 	err := b.run(*sections, *runs, *requests, *clients, *migSessions, *migRows)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -52,6 +54,7 @@ type bench struct {
 	bin     string
 	rows    [][]string
 	recRuns int
+	recHist int
 	flood   string // the recording's flood file
 }
 

@@ -195,7 +195,7 @@ func (b *bench) recording(runs int) error {
 		}
 		var bare, rec []time.Duration
 		for range runs {
-			t, err := bareFlood(tmuxBin, dir, b.flood)
+			t, err := bareFlood(tmuxBin, dir, b.flood, b.recHist)
 			if err != nil {
 				d.stop()
 				return err
@@ -216,21 +216,33 @@ func (b *bench) recording(runs int) error {
 		for i := range rec {
 			each = append(each, fmt.Sprintf("%.2f", float64(rec[i])/float64(bare[i])))
 		}
+		ref := "bare tmux, pipe-pane to a file: "
+		if b.recHist > 0 {
+			ref = fmt.Sprintf("bare tmux (history-limit %d), pipe-pane to a file: ", b.recHist)
+		}
 		b.row(fmt.Sprintf("20 MiB of output into the transcript, %s (start to stored, median of %d)", eng.name, runs), ms(median(rec)),
-			"bare tmux, pipe-pane to a file: "+ms(median(bare)), ratio(median(rec), median(bare))+" (runs: "+strings.Join(each, ", ")+")")
+			ref+ms(median(bare)), ratio(median(rec), median(bare))+" (runs: "+strings.Join(each, ", ")+")")
 	}
 	return nil
 }
 
 // bareFlood is the reference: a tmux server of its own, a session printing
 // the flood and pipe-pane appending it to a file; done when the file has
-// it all.
-func bareFlood(tmuxBin, dir, flood string) (time.Duration, error) {
+// it all. hist > 0 sets the server's history-limit, as the daemon's
+// servers have theirs (a longer history costs tmux more per line).
+func bareFlood(tmuxBin, dir, flood string, hist int) (time.Duration, error) {
 	sock := filepath.Join(dir, "bare.sock")
 	out := filepath.Join(dir, "bare.out")
 	os.Remove(out)
+	conf := "/dev/null"
+	if hist > 0 {
+		conf = filepath.Join(dir, "bare.conf")
+		if err := os.WriteFile(conf, []byte(fmt.Sprintf("set -g history-limit %d\n", hist)), 0o644); err != nil {
+			return 0, err
+		}
+	}
 	tm := func(args ...string) error {
-		if o, err := exec.Command(tmuxBin, append([]string{"-S", sock, "-f", "/dev/null"}, args...)...).CombinedOutput(); err != nil {
+		if o, err := exec.Command(tmuxBin, append([]string{"-S", sock, "-f", conf}, args...)...).CombinedOutput(); err != nil {
 			return fmt.Errorf("tmux %v: %v %s", args, err, o)
 		}
 		return nil

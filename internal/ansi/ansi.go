@@ -25,7 +25,13 @@ const (
 // (a progress bar redrawing its line) and other control characters are
 // dropped. Invalid UTF-8 passes through for the store to replace.
 func Strip(p []byte, final bool) (text []byte, n int) {
-	out := make([]byte, 0, len(p))
+	return AppendStrip(make([]byte, 0, len(p)), p, final)
+}
+
+// AppendStrip is Strip appending the text to dst: a caller reading a
+// stream keeps one buffer rather than allocate one per piece.
+func AppendStrip(dst, p []byte, final bool) (text []byte, n int) {
+	out := dst
 	i := 0
 	for i < len(p) {
 		// Most output is runs of printable ASCII: copied a run at a time.

@@ -31,6 +31,11 @@ func TestStrip(t *testing.T) {
 			if string(got) != tt.want || n != len(tt.in) {
 				t.Errorf("Strip(%q) = %q, %d; want %q, %d", tt.in, got, n, tt.want, len(tt.in))
 			}
+			// A reused buffer: what it held stays, the text follows.
+			got, n = AppendStrip([]byte("kept|"), []byte(tt.in), true)
+			if string(got) != "kept|"+tt.want || n != len(tt.in) {
+				t.Errorf("AppendStrip(\"kept|\", %q) = %q, %d; want %q, %d", tt.in, got, n, "kept|"+tt.want, len(tt.in))
+			}
 		})
 	}
 }

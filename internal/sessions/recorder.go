@@ -246,15 +246,21 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 			}
 			break
 		}
-		buf := make([]byte, min(end-l.offset, maxRead))
+		bufs := drainBufs.Get().(*drainBuf)
+		buf := bufs.raw[:min(end-l.offset, maxRead)]
 		if _, err := l.f.ReadAt(buf, l.offset); err != nil && !errors.Is(err, io.EOF) {
+			drainBufs.Put(bufs)
 			return err
 		}
-		text, n := ansi.Strip(buf, final && l.offset+int64(len(buf)) == end)
+		text, n := ansi.AppendStrip(bufs.text[:0], buf, final && l.offset+int64(len(buf)) == end)
 		if n == 0 {
+			drainBufs.Put(bufs)
 			return nil // only the start of a sequence so far
 		}
 		entries, kept := m.keep(l, text)
+		// The entries hold strings of their own: the buffers may go back.
+		bufs.text = text
+		drainBufs.Put(bufs)
 		if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, l.offset+int64(n), entries...); err != nil {
 			return err
 		}
@@ -324,18 +330,32 @@ func (m *Manager) limitNote(cut int) store.TranscriptEntry {
 	return store.TranscriptEntry{Direction: "out", Content: fmt.Sprintf("\n[teleclaude: this session's transcript reached its limit of %d bytes (sessions.transcript_max_bytes); %d bytes of this output and all after it are not kept]\n", m.o.MaxOutput, cut)}
 }
 
+// drainBuf is what one read of a log needs: the raw bytes, and their
+// text. A busy session reads maxRead at a time, every poll; allocating
+// both each time cost a flood more in zeroing and garbage collection than
+// stripping it did. Pooled rather than kept per session: sessions read in
+// turn, and an idle daemon gives them back to the collector.
+type drainBuf struct{ raw, text []byte }
+
+var drainBufs = sync.Pool{New: func() any {
+	return &drainBuf{raw: make([]byte, maxRead), text: make([]byte, 0, maxRead)}
+}}
+
+// outputEntries splits text into entries of at most maxEntry bytes; they
+// share one copy of it.
 func outputEntries(text []byte) []store.TranscriptEntry {
 	var out []store.TranscriptEntry
-	for len(text) > 0 {
-		n := min(len(text), maxEntry)
-		for n < len(text) && n > 0 && !utf8.RuneStart(text[n]) {
+	all := string(text)
+	for len(all) > 0 {
+		n := min(len(all), maxEntry)
+		for n < len(all) && n > 0 && !utf8.RuneStart(all[n]) {
 			n--
 		}
 		if n == 0 {
-			n = min(len(text), maxEntry)
+			n = min(len(all), maxEntry)
 		}
-		out = append(out, store.TranscriptEntry{Direction: "out", Content: string(text[:n])})
-		text = text[n:]
+		out = append(out, store.TranscriptEntry{Direction: "out", Content: all[:n]})
+		all = all[n:]
 	}
 	return out
 }
