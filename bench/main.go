@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/instruktai/teleclaude/internal/sessionhost"
 )
 
 func main() {
@@ -36,7 +38,7 @@ func main() {
 	clients := flag.Int("clients", 8, "concurrent API clients")
 	sections := flag.String("sections", "api,flood,starts,recording,migrate,upstream", "what to measure: api, flood, starts, recording, migrate, upstream (comma-separated)")
 	recRuns := flag.Int("recording-runs", 3, "floods per engine in the recording section (and as many bare tmux ones)")
-	recHist := flag.Int("recording-history", 0, "history-limit of the recording section's bare tmux server (0: tmux's default; the daemon's servers keep 50000)")
+	recHist := flag.Int("recording-history", sessionhost.HistoryLimit, "history-limit of the recording section's bare tmux server (the daemon's servers keep sessionhost.HistoryLimit; 0: tmux's default of 2000)")
 	migSessions := flag.Int("migrate-sessions", 20000, "sessions in the migration benchmark's database")
 	migRows := flag.Int("migrate-rows", 1000000, "transcript rows in the migration benchmark's database")
 	flag.Parse()

@@ -99,6 +99,13 @@ func RunHost(ctx context.Context, o HostOptions) error {
 	}
 }
 
+// HistoryLimit is the scrollback, in lines, that each owner's tmux server
+// keeps per pane for people who attach. tmux does that work for every
+// line a program writes, recorded or not (about a third more of its CPU
+// in a flood than its default of 2000), which is why the recording
+// benchmark gives its bare tmux reference the same limit.
+const HistoryLimit = 50000
+
 // ensureTmux starts the owner's tmux server unless one answers. Its
 // options come on the command line: no configuration file of anyone's is
 // read by it. The server outlives the sessions in it; a dead pane stays
@@ -109,7 +116,7 @@ func (h *host) ensureTmux(ctx context.Context) error {
 	}
 	_, err := h.srv.Run(ctx, nil, "-f", "/dev/null", "start-server", ";",
 		"set", "-g", "exit-empty", "off", ";", "set", "-g", "remain-on-exit", "on", ";",
-		"set", "-g", "default-size", "200x50", ";", "set", "-g", "history-limit", "50000")
+		"set", "-g", "default-size", "200x50", ";", "set", "-g", "history-limit", strconv.Itoa(HistoryLimit))
 	if err != nil {
 		return fmt.Errorf("session host: start tmux: %w", err)
 	}
