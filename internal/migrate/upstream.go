@@ -468,10 +468,30 @@ func (r *upstreamReader) meta() (json.RawMessage, error) {
 	return append(b, '}'), nil
 }
 
-// appendJSONString is json.Marshal of a string, without its reflection.
+// appendJSONString is json.Marshal of a string. Most strings need no
+// escaping at all and are copied between quotes; the rest go through
+// json.Marshal, whose escapes (HTML characters, U+2028, invalid UTF-8)
+// they then get exactly.
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			ascii = false
+			continue
+		}
+		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	if !ascii && (!utf8.ValidString(s) || strings.Contains(s, "\u2028") || strings.Contains(s, "\u2029")) {
+		q, _ := json.Marshal(s)
+		return append(b, q...)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // appendJSONValue writes one value of meta.upstream.
@@ -618,54 +638,10 @@ func scrubNUL(v any) any {
 	return v
 }
 
-// hasDuplicateKeys walks JSON text and reports whether an object names a
-// key twice.
+// hasDuplicateKeys reports whether valid JSON text has an object that
+// names a key twice.
 func hasDuplicateKeys(b []byte) bool {
-	d := json.NewDecoder(bytes.NewReader(b))
-	type frame struct {
-		obj    bool
-		keys   map[string]bool
-		expKey bool
-	}
-	var stack []*frame
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return false
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				if top != nil && top.obj {
-					top.expKey = true
-				}
-				stack = append(stack, &frame{obj: true, keys: map[string]bool{}, expKey: true})
-			case '[':
-				if top != nil && top.obj {
-					top.expKey = true
-				}
-				stack = append(stack, &frame{})
-			default:
-				stack = stack[:len(stack)-1]
-			}
-			continue
-		case string:
-			if top != nil && top.obj && top.expKey {
-				if top.keys[t] {
-					return true
-				}
-				top.keys[t] = true
-				top.expKey = false
-				continue
-			}
-		}
-		if top != nil && top.obj {
-			top.expKey = true
-		}
-	}
+	r := jsonReader{in: b}
+	_, err := r.canonDoc(nil)
+	return err == nil && r.dup
 }
