@@ -201,6 +201,11 @@ func verifyUpstreamSessions(tp *tablePlan, srcCols []string) func(buf []byte, ra
 		}
 	}
 	cols := upstreamColumns(srcCols)
+	at := make(map[string]int, len(cols))
+	for i, c := range cols {
+		at[c] = i
+	}
+	vals := make([][]byte, len(cols)) // this row's meta.upstream values, by column
 	return func(buf []byte, raw [][]byte) ([]byte, error) {
 		if id < 0 || meta < 0 || raw[meta] == nil {
 			return nil, fmt.Errorf("a session without id or meta")
@@ -214,10 +219,8 @@ func verifyUpstreamSessions(tp *tablePlan, srcCols []string) func(buf []byte, ra
 		}
 		// meta as jsonb gives it back: no duplicate keys, so each
 		// member's text is looked up by name.
-		var (
-			upstream map[string][]byte
-			coerced  map[string]map[string]string
-		)
+		clear(vals)
+		var coerced map[string]map[string]string
 		top := jsonReader{in: j}
 		err := top.objectMembers(func(k, v []byte) error {
 			switch string(k) {
@@ -225,10 +228,11 @@ func verifyUpstreamSessions(tp *tablePlan, srcCols []string) func(buf []byte, ra
 				if string(v) == "null" {
 					return nil
 				}
-				upstream = make(map[string][]byte, len(cols))
 				in := jsonReader{in: v}
 				return in.objectMembers(func(k, v []byte) error {
-					upstream[string(k)] = v
+					if i, ok := at[string(k)]; ok {
+						vals[i] = v
+					}
 					return nil
 				})
 			case coercedKey:
@@ -239,31 +243,32 @@ func verifyUpstreamSessions(tp *tablePlan, srcCols []string) func(buf []byte, ra
 		if err != nil {
 			return nil, fmt.Errorf("meta: %w", err)
 		}
-		for _, c := range cols {
+		for i, c := range cols {
 			if c == "session_id" {
 				buf = upstreamCanon(buf, c, value{typ: sqlite3.TEXT, b: raw[id]})
 				continue
 			}
-			orig, ok := coerced["upstream."+c]
-			if !ok {
-				orig, ok = coerced[c]
-			}
-			if ok {
-				v, err := valueOfOriginal(orig)
-				if err != nil {
-					return nil, fmt.Errorf("meta.%s.%s: %w", coercedKey, c, err)
+			if coerced != nil {
+				orig, ok := coerced["upstream."+c]
+				if !ok {
+					orig, ok = coerced[c]
 				}
-				buf = upstreamCanon(buf, c, v)
-				continue
+				if ok {
+					v, err := valueOfOriginal(orig)
+					if err != nil {
+						return nil, fmt.Errorf("meta.%s.%s: %w", coercedKey, c, err)
+					}
+					buf = upstreamCanon(buf, c, v)
+					continue
+				}
 			}
-			js, ok := upstream[c]
-			if !ok {
+			if vals[i] == nil {
 				buf = upstreamCanon(buf, c, value{typ: sqlite3.NULL})
 				continue
 			}
 			buf = appendLen(buf, 'c', []byte(c))
 			var err error
-			if buf, err = appendMetaText(buf, c, js); err != nil {
+			if buf, err = appendMetaText(buf, c, vals[i]); err != nil {
 				return nil, fmt.Errorf("meta.upstream.%s: %w", c, err)
 			}
 		}

@@ -320,8 +320,8 @@ func TestParseNaiveAgrees(t *testing.T) {
 	}
 }
 
-// appendJSONString copies plain strings as they are: every string must
-// come out as json.Marshal writes it.
+// appendJSONString and appendJSONText copy plain strings as they are:
+// every string must come out as json.Marshal writes it.
 func TestAppendJSONStringAgrees(t *testing.T) {
 	pieces := []string{"a", "Z", " ", "\"", "\\", "<", ">", "&", "\x00", "\x1f", "\x7f", "\n", "\t", "\b", "\f", "é", "🚀",
 		"\u2028", "\u2029", "\xe2\x80", "\xff", "\xc3", "\ufffd", "/", "'", "\u00a0"}
@@ -334,6 +334,9 @@ func TestAppendJSONStringAgrees(t *testing.T) {
 		want, _ := json.Marshal(s.String())
 		if got := appendJSONString([]byte("x"), s.String()); string(got) != "x"+string(want) {
 			t.Fatalf("appendJSONString(%q) = %s; json.Marshal gives %s", s.String(), got[1:], want)
+		}
+		if got := appendJSONText([]byte("x"), []byte(s.String())); string(got) != "x"+string(want) {
+			t.Fatalf("appendJSONText(%q) = %s; json.Marshal gives %s", s.String(), got[1:], want)
 		}
 	}
 }

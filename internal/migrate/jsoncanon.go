@@ -22,6 +22,7 @@ type jsonReader struct {
 	pos int
 	dup bool   // an object named a key twice
 	str []byte // scratch for decoded strings
+	key []byte // objectMembers' current key
 }
 
 var errJSONSyntax = errors.New("invalid JSON")
@@ -366,14 +367,83 @@ func appendRat(out, num []byte) ([]byte, error) {
 	return append(out, rat.RatString()...), nil
 }
 
-// skipValue steps over the value at pos and returns its text.
+// skipValue steps over the value at pos, checking it as canonValue
+// would without rendering it, and returns its text.
 func (r *jsonReader) skipValue() ([]byte, error) {
 	r.ws()
 	start := r.pos
-	if _, err := r.canonValue(nil); err != nil {
+	if err := r.skip(); err != nil {
 		return nil, err
 	}
 	return r.in[start:r.pos], nil
+}
+
+func (r *jsonReader) skip() error {
+	r.ws()
+	if r.pos >= len(r.in) {
+		return r.fail("unexpected end")
+	}
+	switch c := r.in[r.pos]; {
+	case c == '{' || c == '[':
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		r.pos++
+		r.ws()
+		if r.pos < len(r.in) && r.in[r.pos] == end {
+			r.pos++
+			return nil
+		}
+		for {
+			if end == '}' {
+				r.ws()
+				if r.pos >= len(r.in) || r.in[r.pos] != '"' {
+					return r.fail("expected a key")
+				}
+				if _, err := r.readString(); err != nil {
+					return err
+				}
+				r.ws()
+				if r.pos >= len(r.in) || r.in[r.pos] != ':' {
+					return r.fail("expected :")
+				}
+				r.pos++
+			}
+			if err := r.skip(); err != nil {
+				return err
+			}
+			r.ws()
+			if r.pos >= len(r.in) {
+				return r.fail("unexpected end")
+			}
+			if r.in[r.pos] == ',' {
+				r.pos++
+				continue
+			}
+			if r.in[r.pos] != end {
+				return r.fail("expected , or " + string(end))
+			}
+			r.pos++
+			return nil
+		}
+	case c == '"':
+		_, err := r.readString()
+		return err
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, err := r.readNumber()
+		return err
+	case c == 't':
+		_, err := r.literal(nil, "true")
+		return err
+	case c == 'f':
+		_, err := r.literal(nil, "false")
+		return err
+	case c == 'n':
+		_, err := r.literal(nil, "null")
+		return err
+	}
+	return r.fail(fmt.Sprintf("unexpected %q", r.in[r.pos]))
 }
 
 // objectMembers calls f with each member of the object at pos: its key
@@ -398,7 +468,7 @@ func (r *jsonReader) objectMembers(f func(key, val []byte) error) error {
 		if err != nil {
 			return err
 		}
-		key := slices.Clone(k)
+		r.key = append(r.key[:0], k...) // r.str is reused within the value
 		r.ws()
 		if r.pos >= len(r.in) || r.in[r.pos] != ':' {
 			return r.fail("expected :")
@@ -408,7 +478,7 @@ func (r *jsonReader) objectMembers(f func(key, val []byte) error) error {
 		if err != nil {
 			return err
 		}
-		if err := f(key, val); err != nil {
+		if err := f(r.key, val); err != nil {
 			return err
 		}
 		r.ws()
