@@ -201,6 +201,11 @@ func verifyUpstreamSessions(tp *tablePlan, srcCols []string) func(buf []byte, ra
 		}
 	}
 	cols := upstreamColumns(srcCols)
+	at := make(map[string]int, len(cols))
+	for i, c := range cols {
+		at[c] = i
+	}
+	vals := make([][]byte, len(cols)) // this row's meta.upstream values, by column
 	return func(buf []byte, raw [][]byte) ([]byte, error) {
 		if id < 0 || meta < 0 || raw[meta] == nil {
 			return nil, fmt.Errorf("a session without id or meta")
@@ -212,40 +217,58 @@ func verifyUpstreamSessions(tp *tablePlan, srcCols []string) func(buf []byte, ra
 			}
 			j = j[1:]
 		}
-		var m struct {
-			Upstream map[string]any               `json:"upstream"`
-			Coerced  map[string]map[string]string `json:"teleclaude_coerced"`
-		}
-		d := json.NewDecoder(bytes.NewReader(j))
-		d.UseNumber()
-		if err := d.Decode(&m); err != nil {
+		// meta as jsonb gives it back: no duplicate keys, so each
+		// member's text is looked up by name.
+		clear(vals)
+		var coerced map[string]map[string]string
+		top := jsonReader{in: j}
+		err := top.objectMembers(func(k, v []byte) error {
+			switch string(k) {
+			case "upstream":
+				if string(v) == "null" {
+					return nil
+				}
+				in := jsonReader{in: v}
+				return in.objectMembers(func(k, v []byte) error {
+					if i, ok := at[string(k)]; ok {
+						vals[i] = v
+					}
+					return nil
+				})
+			case coercedKey:
+				return json.Unmarshal(v, &coerced)
+			}
+			return nil
+		})
+		if err != nil {
 			return nil, fmt.Errorf("meta: %w", err)
 		}
-		for _, c := range cols {
+		for i, c := range cols {
 			if c == "session_id" {
 				buf = upstreamCanon(buf, c, value{typ: sqlite3.TEXT, b: raw[id]})
 				continue
 			}
-			orig, ok := m.Coerced["upstream."+c]
-			if !ok {
-				orig, ok = m.Coerced[c]
-			}
-			if ok {
-				v, err := valueOfOriginal(orig)
-				if err != nil {
-					return nil, fmt.Errorf("meta.%s.%s: %w", coercedKey, c, err)
+			if coerced != nil {
+				orig, ok := coerced["upstream."+c]
+				if !ok {
+					orig, ok = coerced[c]
 				}
-				buf = upstreamCanon(buf, c, v)
-				continue
+				if ok {
+					v, err := valueOfOriginal(orig)
+					if err != nil {
+						return nil, fmt.Errorf("meta.%s.%s: %w", coercedKey, c, err)
+					}
+					buf = upstreamCanon(buf, c, v)
+					continue
+				}
 			}
-			js, ok := m.Upstream[c]
-			if !ok {
+			if vals[i] == nil {
 				buf = upstreamCanon(buf, c, value{typ: sqlite3.NULL})
 				continue
 			}
 			buf = appendLen(buf, 'c', []byte(c))
 			var err error
-			if buf, err = appendMetaValue(buf, c, js); err != nil {
+			if buf, err = appendMetaText(buf, c, vals[i]); err != nil {
 				return nil, fmt.Errorf("meta.upstream.%s: %w", c, err)
 			}
 		}
@@ -253,87 +276,40 @@ func verifyUpstreamSessions(tp *tablePlan, srcCols []string) func(buf []byte, ra
 	}
 }
 
-// appendMetaValue renders a value of meta.upstream (decoded, numbers as
-// json.Number) as upstreamCanon renders the SQLite value it came from.
-func appendMetaValue(buf []byte, col string, v any) ([]byte, error) {
+// appendMetaText renders a value of meta.upstream, given as its JSON text,
+// as upstreamCanon renders the SQLite value it came from.
+func appendMetaText(buf []byte, col string, text []byte) ([]byte, error) {
 	if isUpstreamJSON(col) {
-		c, err := canonAny(nil, v)
+		c, err := canonJSON(text)
 		if err != nil {
 			return nil, err
 		}
 		return appendLen(buf, 'J', c), nil
 	}
-	switch v := v.(type) {
-	case bool:
-		b := byte(0)
-		if v {
-			b = 1
+	r := jsonReader{in: text}
+	switch {
+	case string(text) == "true":
+		return append(buf, 'B', 1), nil
+	case string(text) == "false":
+		return append(buf, 'B', 0), nil
+	case len(text) > 0 && text[0] == '"':
+		s, err := r.readString()
+		if err != nil {
+			return nil, err
 		}
-		return append(buf, 'B', b), nil
-	case string:
-		return appendLen(buf, 'S', []byte(v)), nil
-	case json.Number:
-		r, ok := new(big.Rat).SetString(string(v))
-		if !ok {
-			return nil, fmt.Errorf("number %q", v)
+		return appendLen(buf, 'S', s), nil
+	case len(text) > 0 && (text[0] == '-' || text[0] >= '0' && text[0] <= '9'):
+		num, err := r.readNumber()
+		if err != nil {
+			return nil, err
 		}
-		return appendLen(buf, 'R', []byte(r.RatString())), nil
+		mark := len(buf)
+		if buf, err = appendRat(buf, num); err != nil {
+			return nil, err
+		}
+		// As appendLen(buf, 'R', rational), the rational written in place.
+		rat := append([]byte(nil), buf[mark:]...)
+		return appendLen(buf[:mark], 'R', rat), nil
 	}
-	return nil, fmt.Errorf("unexpected %T", v)
-}
-
-// canonAny is canonJSON for a document already decoded (numbers as
-// json.Number), which has no duplicate keys left to keep: jsonb's, read
-// back.
-func canonAny(out []byte, v any) ([]byte, error) {
-	switch v := v.(type) {
-	case nil:
-		return append(out, "null"...), nil
-	case bool:
-		if v {
-			return append(out, "true"...), nil
-		}
-		return append(out, "false"...), nil
-	case json.Number:
-		r, ok := new(big.Rat).SetString(string(v))
-		if !ok {
-			return nil, fmt.Errorf("number %q", v)
-		}
-		return append(out, r.RatString()...), nil
-	case string:
-		b, _ := json.Marshal(v)
-		return append(out, b...), nil
-	case []any:
-		out = append(out, '[')
-		for i, e := range v {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			var err error
-			if out, err = canonAny(out, e); err != nil {
-				return nil, err
-			}
-		}
-		return append(out, ']'), nil
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		out = append(out, '{')
-		for i, k := range keys {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			b, _ := json.Marshal(k)
-			out = append(append(out, b...), ':')
-			var err error
-			if out, err = canonAny(out, v[k]); err != nil {
-				return nil, err
-			}
-		}
-		return append(out, '}'), nil
-	}
-	return nil, fmt.Errorf("unexpected %T", v)
+	return nil, fmt.Errorf("unexpected %.20s", text)
 }

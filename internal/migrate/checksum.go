@@ -1,17 +1,13 @@
 package migrate
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"math/big"
 	"math/bits"
-	"sort"
 	"time"
 )
 
@@ -176,91 +172,10 @@ func appendCanonRaw(buf []byte, k kind, pgType string, raw []byte) ([]byte, erro
 // with duplicates or \u0000 renders differently from any jsonb value, so
 // jsonb's collapsing of the one or refusal of the other cannot go unseen.
 func canonJSON(b []byte) ([]byte, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	out, err := canonValue(d, nil)
+	r := jsonReader{in: b}
+	out, err := r.canonDoc(nil)
 	if err != nil {
 		return nil, fmt.Errorf("canonical JSON: %w", err)
 	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, fmt.Errorf("canonical JSON: more than one value")
-	}
 	return out, nil
-}
-
-func canonValue(d *json.Decoder, out []byte) ([]byte, error) {
-	tok, err := d.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case nil:
-		return append(out, "null"...), nil
-	case bool:
-		if t {
-			return append(out, "true"...), nil
-		}
-		return append(out, "false"...), nil
-	case json.Number:
-		r, ok := new(big.Rat).SetString(string(t))
-		if !ok {
-			return nil, fmt.Errorf("number %q", t)
-		}
-		return append(out, r.RatString()...), nil
-	case string:
-		b, _ := json.Marshal(t)
-		return append(out, b...), nil
-	case json.Delim:
-		switch t {
-		case '[':
-			out = append(out, '[')
-			for i := 0; d.More(); i++ {
-				if i > 0 {
-					out = append(out, ',')
-				}
-				if out, err = canonValue(d, out); err != nil {
-					return nil, err
-				}
-			}
-			if _, err := d.Token(); err != nil {
-				return nil, err
-			}
-			return append(out, ']'), nil
-		case '{':
-			type pair struct {
-				key string
-				val []byte
-			}
-			var pairs []pair
-			for d.More() {
-				k, err := d.Token()
-				if err != nil {
-					return nil, err
-				}
-				ks, ok := k.(string)
-				if !ok {
-					return nil, fmt.Errorf("object key %v", k)
-				}
-				v, err := canonValue(d, nil)
-				if err != nil {
-					return nil, err
-				}
-				pairs = append(pairs, pair{ks, v})
-			}
-			if _, err := d.Token(); err != nil {
-				return nil, err
-			}
-			sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].key < pairs[j].key })
-			out = append(out, '{')
-			for i, p := range pairs {
-				if i > 0 {
-					out = append(out, ',')
-				}
-				b, _ := json.Marshal(p.key)
-				out = append(append(append(out, b...), ':'), p.val...)
-			}
-			return append(out, '}'), nil
-		}
-	}
-	return nil, fmt.Errorf("unexpected %v", tok)
 }

@@ -396,6 +396,9 @@ func parseTimeText(b []byte) (time.Time, form, bool) {
 	if s == "" {
 		return time.Time{}, 0, false
 	}
+	if t, ok := parseNaive(s); ok {
+		return t, fTimeNoZone, true
+	}
 	if x, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(x) && !math.IsInf(x, 0) {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			t, f := fromEpoch(float64(n), n)
@@ -426,6 +429,53 @@ func parseTimeText(b []byte) (time.Time, form, bool) {
 		return t, fTimeDate, true
 	}
 	return time.Time{}, 0, false
+}
+
+// parseNaive reads what SQLite's CURRENT_TIMESTAMP and Python's
+// isoformat() of a naive time write, 2006-01-02 15:04:05 with 'T' or a
+// space and up to nine digits of fraction, as the naive layouts below
+// read it, without time.Parse trying each zoned layout first: upstream
+// writes every time this way. Anything else is left to them.
+func parseNaive(s string) (time.Time, bool) {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	ns := 0
+	if len(s) > 19 {
+		frac := s[20:]
+		if s[19] != '.' || len(frac) == 0 || len(frac) > 9 {
+			return time.Time{}, false
+		}
+		for i := 0; i < 9; i++ {
+			d := 0
+			if i < len(frac) {
+				if frac[i] < '0' || frac[i] > '9' {
+					return time.Time{}, false
+				}
+				d = int(frac[i] - '0')
+			}
+			ns = ns*10 + d
+		}
+	}
+	var p [6]int
+	for i, r := range [6][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}} {
+		n := 0
+		for _, c := range []byte(s[r[0]:r[1]]) {
+			if c < '0' || c > '9' {
+				return time.Time{}, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		p[i] = n
+	}
+	if p[1] < 1 || p[1] > 12 || p[2] < 1 || p[3] > 23 || p[4] > 59 || p[5] > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(p[0], time.Month(p[1]), p[2], p[3], p[4], p[5], ns, time.UTC)
+	if t.Day() != p[2] { // February 30th and the like
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // parseOurs reads the daemon's own format, 2006-01-02T15:04:05.000000Z,

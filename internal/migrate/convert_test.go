@@ -3,6 +3,7 @@ package migrate
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,21 +219,124 @@ func TestCopyDocs(t *testing.T) {
 	}
 }
 
-// TestCanonAnyAgrees: a document decoded and rendered by canonAny (the
-// target side) renders as canonJSON renders its text (the source side).
-func TestCanonAnyAgrees(t *testing.T) {
-	for _, s := range []string{`{"b": 1.50, "a": [1, 2, {"z": null}], "é": "x\ny", "n": 1e2}`, `[]`, `"s"`, `null`, `-0.0`,
-		`{"<&>": "\u003c", "k": [true, false, {"": 12345678901234567890}]}`} {
-		d := json.NewDecoder(strings.NewReader(s))
-		d.UseNumber()
-		var v any
-		if err := d.Decode(&v); err != nil {
-			t.Fatal(err)
+// TestMetaTextAgrees: a value of an upstream session as meta.upstream
+// holds it (the target side) renders as the SQLite value it came from
+// (the source side).
+func TestMetaTextAgrees(t *testing.T) {
+	for _, c := range []struct {
+		col  string
+		v    value
+		json string
+	}{
+		{"title", text("x\ny <&> é 🚀"), ""},
+		{"title", text(""), ""},
+		{"char_offset", integer(-12345678901234), ""},
+		{"char_offset", integer(0), ""},
+		{"terminal_size", real(1.5), ""},
+		{"terminal_size", real(1e300), ""},
+		{"terminal_size", real(-0.000123), ""},
+		{"closed", integer(1), "true"},
+		{"closed", integer(0), "false"},
+		{"adapter_metadata", text(`{"b": 1.50, "a": [1, 2, {"z": null}], "é": "x\ny", "n": 1e2}`), `{"a": [1, 2, {"z": null}], "b": 1.50, "n": 100, "é": "x\ny"}`},
+		{"ux_state", text(`[]`), ""},
+		{"ux_state", text(`{"<&>": "\u003c", "k": [true, false, {"": 12345678901234567890}]}`), ""},
+	} {
+		js := []byte(c.json)
+		if c.json == "" {
+			var err error
+			switch c.v.typ {
+			case sqlite3.TEXT:
+				if isUpstreamJSON(c.col) {
+					js = c.v.b
+				} else {
+					js = appendJSONString(nil, string(c.v.b))
+				}
+			case sqlite3.INTEGER:
+				js, err = appendJSONValue(nil, c.v.i)
+			case sqlite3.FLOAT:
+				js, err = appendJSONValue(nil, c.v.f)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
-		a, err1 := canonAny(nil, v)
-		b, err2 := canonJSON([]byte(s))
-		if err1 != nil || err2 != nil || string(a) != string(b) {
-			t.Errorf("%s: canonAny %s (%v), canonJSON %s (%v)", s, a, err1, b, err2)
+		want := upstreamCanon(nil, c.col, c.v)
+		got, err := appendMetaText(appendLen(nil, 'c', []byte(c.col)), c.col, js)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s %s: meta %s renders %q (%v); the source %q", c.col, describeValue(c.v), js, got, err, want)
+		}
+	}
+	for _, bad := range []string{`null`, `[1]`, `{"a":1}`, `"unterminated`, `1.`} {
+		if _, err := appendMetaText(nil, "title", []byte(bad)); err == nil {
+			t.Errorf("meta.upstream.title %s was accepted", bad)
+		}
+	}
+}
+
+// parseNaive is a shortcut past time.Parse for upstream's usual form: on
+// every input it accepts it must give what the layouts give.
+func TestParseNaiveAgrees(t *testing.T) {
+	slow := func(s string) (time.Time, bool) {
+		for _, l := range naiveLayouts {
+			if tm, err := time.ParseInLocation(l, s, time.UTC); err == nil {
+				return tm, true
+			}
+		}
+		return time.Time{}, false
+	}
+	inputs := []string{
+		"2026-01-02 15:04:05", "2026-01-02T15:04:05", "2026-01-02 15:04:05.1", "2026-01-02 15:04:05.123456",
+		"2026-01-02 15:04:05.123456789", "2026-01-02 15:04:05.1234567891", "2026-01-02 15:04:05,5", "2026-01-02 15:04:05.",
+		"2024-02-29 00:00:00", "2023-02-29 00:00:00", "2026-04-31 10:00:00", "2026-13-01 10:00:00", "2026-00-01 10:00:00",
+		"2026-01-00 10:00:00", "2026-01-02 24:00:00", "2026-01-02 23:60:00", "2026-01-02 23:59:60", "0000-01-01 00:00:00",
+		"9999-12-31 23:59:59.999999999", "2026-01-02 5:04:05", "2026-1-02 15:04:05", "2026-01-02x15:04:05", "2026-01-02 15:04",
+		"2026-01-02 15:04:05Z", "2026-01-02 15:04:05+00:00", "2026-01-02 15:04:05.12a", "20a6-01-02 15:04:05", "2026-01-02 15:04:05.-1",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const chars = "0123456789-: T.,Z+"
+	for i := 0; i < 200000; i++ {
+		b := []byte(inputs[rng.IntN(len(inputs))])
+		for j := rng.IntN(3); j > 0; j-- {
+			b[rng.IntN(len(b))] = chars[rng.IntN(len(chars))]
+		}
+		inputs = append(inputs, string(b))
+	}
+	accepted := 0
+	for _, s := range inputs {
+		fast, ok := parseNaive(s)
+		want, wok := slow(s)
+		if ok && (!wok || !fast.Equal(want) || fast.Location() != want.Location()) {
+			t.Fatalf("parseNaive(%q) = %v; the layouts give %v, %v", s, fast, want, wok)
+		}
+		if ok {
+			accepted++
+		}
+		if got, f, ok := parseTimeText([]byte(s)); ok && wok && (!got.Equal(want) || f != fTimeNoZone) {
+			t.Fatalf("parseTimeText(%q) = %v (form %d); want %v", s, got, f, want)
+		}
+	}
+	if accepted < 300 {
+		t.Fatalf("parseNaive accepted only %d inputs", accepted)
+	}
+}
+
+// appendJSONString and appendJSONText copy plain strings as they are:
+// every string must come out as json.Marshal writes it.
+func TestAppendJSONStringAgrees(t *testing.T) {
+	pieces := []string{"a", "Z", " ", "\"", "\\", "<", ">", "&", "\x00", "\x1f", "\x7f", "\n", "\t", "\b", "\f", "é", "🚀",
+		"\u2028", "\u2029", "\xe2\x80", "\xff", "\xc3", "\ufffd", "/", "'", "\u00a0"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 100000; i++ {
+		var s strings.Builder
+		for j := rng.IntN(8); j > 0; j-- {
+			s.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		want, _ := json.Marshal(s.String())
+		if got := appendJSONString([]byte("x"), s.String()); string(got) != "x"+string(want) {
+			t.Fatalf("appendJSONString(%q) = %s; json.Marshal gives %s", s.String(), got[1:], want)
+		}
+		if got := appendJSONText([]byte("x"), []byte(s.String())); string(got) != "x"+string(want) {
+			t.Fatalf("appendJSONText(%q) = %s; json.Marshal gives %s", s.String(), got[1:], want)
 		}
 	}
 }

@@ -244,6 +244,7 @@ type sqlReader struct {
 	st     *sqlite3.Stmt
 	cols   []*colPlan
 	vals   []any
+	row    []value // the row as SQLite holds it (its bytes valid until the next step)
 	hook   func([]any)
 	canon  []byte
 	lossy  []bool
@@ -263,7 +264,7 @@ func genericReader(src *source, tp *tablePlan, o Options, rep *Report, hook func
 		if err != nil {
 			return nil, fmt.Errorf("source %s: read %s: %w", src.path, tp.name, explainSQLite(err))
 		}
-		return &sqlReader{src: src, table: tp.name, st: st, cols: tp.cols, vals: make([]any, len(tp.cols)), lossy: make([]bool, len(tp.cols)), hook: hook, rep: rep, mangle: o.mangle}, nil
+		return &sqlReader{src: src, table: tp.name, st: st, cols: tp.cols, vals: make([]any, len(tp.cols)), row: make([]value, len(tp.cols)), lossy: make([]bool, len(tp.cols)), hook: hook, rep: rep, mangle: o.mangle}, nil
 	}
 }
 
@@ -281,6 +282,7 @@ func (r *sqlReader) next() (bool, error) {
 	for i, c := range r.cols {
 		lossy := lossyCount(&c.fs)
 		sv := readValue(r.st, i)
+		r.row[i] = sv
 		v, err := convert(c.kind, sv, &c.fs)
 		if err != nil {
 			return false, fmt.Errorf("source %s: table %s, row with rowid %d, column %s: %w", r.src.path, r.table, r.st.ColumnInt64(len(r.cols)), c.name, err)
@@ -319,7 +321,7 @@ func (r *sqlReader) next() (bool, error) {
 			}
 			continue
 		}
-		r.canon = appendSourceCanon(r.canon, c.kind, readValue(r.st, i))
+		r.canon = appendSourceCanon(r.canon, c.kind, r.row[i])
 	}
 	return true, nil
 }

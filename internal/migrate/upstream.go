@@ -141,13 +141,30 @@ func planUpstream(src *source, plans []*tablePlan, o Options, rep *Report) error
 				return nil, fmt.Errorf("source %s: read sessions: %w", src.path, explainSQLite(err))
 			}
 			r := &upstreamReader{src: src, st: st, cols: tp.cols, vals: make([]any, len(tp.cols)),
-				idx: map[string]int{}, pos: map[string]int{}, owner: o.Owner, people: o.People, rep: rep, metaCols: meta,
+				idx: map[string]int{}, pos: map[string]int{}, owner: o.Owner, people: o.People, rep: rep,
 				coerce: o.Coerce, now: time.Now().UTC().Truncate(time.Microsecond), mangle: o.mangle, sorted: upstreamColumns(cols)}
 			for i := 0; i < st.ColumnCount(); i++ {
 				r.idx[st.ColumnName(i)] = i
 			}
 			for i, c := range tp.cols {
 				r.pos[c.name] = i
+			}
+			for _, c := range meta {
+				mc := metaCol{name: c, key: "upstream." + c, at: -1, isBool: slices.Contains(upstreamBools, c), isJSON: slices.Contains(upstreamJSON, c)}
+				if slices.Contains(upstreamConsumed, c) {
+					mc.key = c
+				}
+				if i, ok := r.idx[c]; ok {
+					mc.at = i
+				}
+				r.metaCols = append(r.metaCols, mc)
+			}
+			for _, c := range r.sorted {
+				i, ok := r.idx[c]
+				if !ok {
+					i = -1
+				}
+				r.sortedAt = append(r.sortedAt, i)
 			}
 			return r, nil
 		}
@@ -170,9 +187,12 @@ type upstreamReader struct {
 	coerced  map[string]any // this row's originals of coerced values
 	pending  []Coercion     // reported once the row is whole
 	rep      *Report
-	metaCols []string
+	metaCols []metaCol
+	up       []metaVal // this row's meta.upstream
+	metaBuf  []byte
 	scratch  forms
 	sorted   []string // the upstream columns in the checksum's order
+	sortedAt []int    // and their positions in SELECT *
 	canon    []byte
 	mangle   func(table, column string, v any) any
 }
@@ -308,8 +328,12 @@ func (r *upstreamReader) next() (bool, error) {
 	r.pending = r.pending[:0]
 	r.fs("meta")[fJSONText]++
 	r.canon = r.canon[:0]
-	for _, c := range r.sorted {
-		r.canon = upstreamCanon(r.canon, c, r.get(c))
+	for i, c := range r.sorted {
+		v := value{typ: sqlite3.NULL}
+		if r.sortedAt[i] >= 0 {
+			v = readValue(r.st, r.sortedAt[i])
+		}
+		r.canon = upstreamCanon(r.canon, c, v)
 	}
 	return true, nil
 }
@@ -375,86 +399,142 @@ func unmappedOwners(src *source, cols []string, people map[string]Owner) ([]stri
 	return out, st.Err()
 }
 
+// metaCol is a column kept in meta.upstream, with what meta needs of it
+// worked out once rather than per row.
+type metaCol struct {
+	name   string
+	key    string // its name in the report and in meta.teleclaude_coerced
+	at     int    // its position in SELECT *; -1: absent
+	isBool bool
+	isJSON bool
+}
+
+// metaVal is one value for meta.upstream, kept without an interface so
+// that a row costs no allocation per value.
+type metaVal struct {
+	kind byte // 0 none, 'b' bool, 'i' int64, 'f' float64, 's' text, 'j' JSON
+	b    bool
+	i    int64
+	f    float64
+	s    []byte // text or JSON; SQLite's bytes are valid until the next step
+}
+
+func (m metaVal) any() any {
+	switch m.kind {
+	case 'b':
+		return m.b
+	case 'i':
+		return m.i
+	case 'f':
+		return m.f
+	case 's':
+		return string(m.s)
+	case 'j':
+		return json.RawMessage(m.s)
+	}
+	return nil
+}
+
 // meta keeps every upstream column that has no column of ours, so that
 // nothing of a session is lost: flags as booleans, JSON text as JSON,
-// numbers as numbers, everything else as text.
+// numbers as numbers, everything else as text. The document is written
+// into a buffer reused from row to row: COPY encodes a row before the
+// next is read.
 func (r *upstreamReader) meta() (json.RawMessage, error) {
-	up := map[string]any{}
-	for _, c := range r.metaCols {
-		v := r.get(c)
-		key := "upstream." + c
-		if slices.Contains(upstreamConsumed, c) {
-			key = c
+	if len(r.up) != len(r.metaCols) {
+		r.up = make([]metaVal, len(r.metaCols))
+	}
+	for n, c := range r.metaCols {
+		r.up[n] = metaVal{}
+		v := value{typ: sqlite3.NULL}
+		if c.at >= 0 {
+			v = readValue(r.st, c.at)
 		}
 		switch {
 		case v.typ == sqlite3.NULL:
 			continue
-		case slices.Contains(upstreamBools, c) && v.typ == sqlite3.INTEGER && (v.i == 0 || v.i == 1):
-			up[c] = v.i == 1
+		case c.isBool && v.typ == sqlite3.INTEGER && (v.i == 0 || v.i == 1):
+			r.up[n] = metaVal{kind: 'b', b: v.i == 1}
 			continue
-		case slices.Contains(upstreamBools, c) && v.typ == sqlite3.TEXT:
+		case c.isBool && v.typ == sqlite3.TEXT:
 			// A word where upstream writes 0/1: true, but not silently.
 			if b, err := toBool(v, &r.scratch); err == nil {
-				if err := r.problem(key, v, b); err != nil {
-					return nil, fmt.Errorf("%s: %w", c, err)
+				if err := r.problem(c.key, v, b); err != nil {
+					return nil, fmt.Errorf("%s: %w", c.name, err)
 				}
-				up[c] = b
+				r.up[n] = metaVal{kind: 'b', b: b.(bool)}
 				continue
 			}
-		case slices.Contains(upstreamJSON, c) && v.typ == sqlite3.TEXT && json.Valid(v.b):
+		case c.isJSON && v.typ == sqlite3.TEXT && json.Valid(v.b):
 			nearest, why := jsonbNearest(v.b)
 			if why != "" {
-				if err := r.problem(key, v, nearest); err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", c, why, err)
+				if err := r.problem(c.key, v, nearest); err != nil {
+					return nil, fmt.Errorf("%s: %s: %w", c.name, why, err)
 				}
 			}
-			up[c] = nearest
+			r.up[n] = metaVal{kind: 'j', s: nearest}
 			continue
 		}
 		switch v.typ {
 		case sqlite3.INTEGER:
-			up[c] = v.i
+			r.up[n] = metaVal{kind: 'i', i: v.i}
 		case sqlite3.FLOAT:
 			if math.IsNaN(v.f) || math.IsInf(v.f, 0) {
-				if err := r.problem(key, v, nil); err != nil {
-					return nil, fmt.Errorf("%s: %w", c, err)
+				if err := r.problem(c.key, v, nil); err != nil {
+					return nil, fmt.Errorf("%s: %w", c.name, err)
 				}
 				continue
 			}
-			up[c] = v.f
+			r.up[n] = metaVal{kind: 'f', f: v.f}
 		default:
-			s, err := r.exact(kText, key, v, &r.scratch)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", c, err)
+			if v.typ == sqlite3.TEXT && utf8.Valid(v.b) && bytes.IndexByte(v.b, 0) < 0 {
+				r.up[n] = metaVal{kind: 's', s: v.b} // what exact gives, uncopied
+				continue
 			}
-			up[c] = s
-		}
-	}
-	if r.mangle != nil {
-		for c, v := range up {
-			up[c] = r.mangle("sessions", "meta.upstream."+c, v)
+			s, err := r.exact(kText, c.key, v, &r.scratch)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			r.up[n] = metaVal{kind: 's', s: []byte(s.(string))}
 		}
 	}
 	// Written by hand in metaCols' order: encoding/json's map encoder
 	// (reflection, sorting) was a third of this reader's time.
-	b := append(make([]byte, 0, 1024), `{"migrated_at":"`...)
-	b = append(b, r.now.Format(time.RFC3339)...)
+	b := append(r.metaBuf[:0], `{"migrated_at":"`...)
+	b = r.now.AppendFormat(b, time.RFC3339)
 	b = append(b, `","upstream":{`...)
 	n := 0
-	for _, c := range r.metaCols {
-		v, ok := up[c]
-		if !ok {
+	for i, c := range r.metaCols {
+		m := r.up[i]
+		if m.kind == 0 {
 			continue
 		}
 		if n > 0 {
 			b = append(b, ',')
 		}
 		n++
-		b = appendJSONString(b, c)
+		b = appendJSONString(b, c.name)
 		b = append(b, ':')
-		var err error
-		if b, err = appendJSONValue(b, v); err != nil {
-			return nil, fmt.Errorf("%s: %w", c, err)
+		if r.mangle != nil {
+			var err error
+			if b, err = appendJSONValue(b, r.mangle("sessions", "meta.upstream."+c.name, m.any())); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			continue
+		}
+		switch m.kind {
+		case 'b':
+			b = strconv.AppendBool(b, m.b)
+		case 'i':
+			b = strconv.AppendInt(b, m.i, 10)
+		case 'f':
+			// The shortest form that reads back as the same float64, as
+			// the checksum's source side renders it.
+			b = strconv.AppendFloat(b, m.f, 'g', -1, 64)
+		case 's':
+			b = appendJSONText(b, m.s)
+		case 'j':
+			b = append(b, m.s...)
 		}
 	}
 	b = append(b, '}')
@@ -465,13 +545,45 @@ func (r *upstreamReader) meta() (json.RawMessage, error) {
 		}
 		b = append(append(b, `,"`+coercedKey+`":`...), co...)
 	}
-	return append(b, '}'), nil
+	b = append(b, '}')
+	r.metaBuf = b
+	return json.RawMessage(b), nil
 }
 
-// appendJSONString is json.Marshal of a string, without its reflection.
+// appendJSONString is json.Marshal of a string. Most strings need no
+// escaping at all and are copied between quotes; the rest go through
+// json.Marshal, whose escapes (HTML characters, U+2028, invalid UTF-8)
+// they then get exactly.
 func appendJSONString(b []byte, s string) []byte {
+	if jsonPlain(s) && utf8.ValidString(s) {
+		return append(append(append(b, '"'), s...), '"')
+	}
 	q, _ := json.Marshal(s)
 	return append(b, q...)
+}
+
+// appendJSONText is appendJSONString of text given as bytes.
+func appendJSONText(b []byte, s []byte) []byte {
+	if jsonPlain(s) && utf8.Valid(s) {
+		return append(append(append(b, '"'), s...), '"')
+	}
+	q, _ := json.Marshal(string(s))
+	return append(b, q...)
+}
+
+// jsonPlain says whether json.Marshal leaves s as it is between quotes,
+// provided it is valid UTF-8: no control characters, quotes, backslashes,
+// HTML characters, U+2028 or U+2029.
+func jsonPlain[S string | []byte](s S) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&':
+			return false
+		case c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9):
+			return false
+		}
+	}
+	return true
 }
 
 // appendJSONValue writes one value of meta.upstream.
@@ -618,54 +730,10 @@ func scrubNUL(v any) any {
 	return v
 }
 
-// hasDuplicateKeys walks JSON text and reports whether an object names a
-// key twice.
+// hasDuplicateKeys reports whether valid JSON text has an object that
+// names a key twice.
 func hasDuplicateKeys(b []byte) bool {
-	d := json.NewDecoder(bytes.NewReader(b))
-	type frame struct {
-		obj    bool
-		keys   map[string]bool
-		expKey bool
-	}
-	var stack []*frame
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return false
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				if top != nil && top.obj {
-					top.expKey = true
-				}
-				stack = append(stack, &frame{obj: true, keys: map[string]bool{}, expKey: true})
-			case '[':
-				if top != nil && top.obj {
-					top.expKey = true
-				}
-				stack = append(stack, &frame{})
-			default:
-				stack = stack[:len(stack)-1]
-			}
-			continue
-		case string:
-			if top != nil && top.obj && top.expKey {
-				if top.keys[t] {
-					return true
-				}
-				top.keys[t] = true
-				top.expKey = false
-				continue
-			}
-		}
-		if top != nil && top.obj {
-			top.expKey = true
-		}
-	}
+	r := jsonReader{in: b}
+	_, err := r.canonDoc(nil)
+	return err == nil && r.dup
 }
