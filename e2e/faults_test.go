@@ -316,6 +316,14 @@ func TestRunDirRemovedSessionsKept(t *testing.T) {
 	if len(oldHost) != 1 || len(oldTmux) != 1 {
 		t.Fatalf("hosts %v and tmux servers %v of %s, want one each", oldHost, oldTmux, max.name)
 	}
+	// rm -rf may take the tmux socket before the host's, and a status
+	// check (every second) may come in between: the host, still reachable,
+	// must not answer that its sessions are gone (it once said "no
+	// sessions", and the daemon recorded both lost).
+	if err := os.Remove(filepath.Join(udir, "tmux.sock")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
 	emptyDir(t, filepath.Join(d.dir, "run"))
 	// The daemon's socket is back within seconds (TestRunDirRemoved).
 	waitFor(t, func() bool { return d.telec(t, max, "status").code == 0 })

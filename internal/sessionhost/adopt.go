@@ -129,3 +129,18 @@ func (h *host) adoptTmux(ctx context.Context) {
 		log.Warn("session host: a tmux server that lost its socket did not make it again")
 	}
 }
+
+// tmuxUnreachable reports whether a tmux server of ours runs on this
+// directory's socket path while the socket itself is gone: its sessions
+// may be alive, and nobody can ask them.
+func (h *host) tmuxUnreachable() bool {
+	if _, err := os.Lstat(h.srv.Socket); err == nil {
+		return false
+	}
+	for _, args := range ownProcs(h.uid) {
+		if len(args) > 0 && filepath.Base(args[0]) == "tmux" && hasPair(args, "-S", h.srv.Socket) {
+			return true
+		}
+	}
+	return false
+}

@@ -176,7 +176,19 @@ func (h *host) handle(ctx context.Context, peer int, req Request) Response {
 		return h.start(ctx, req)
 	case OpPanes:
 		var panes []tmux.Pane
-		if panes, err = h.srv.Panes(ctx); errors.Is(err, tmux.ErrNoServer) {
+		panes, err = h.srv.Panes(ctx)
+		if errors.Is(err, tmux.ErrNoServer) {
+			// The socket may be gone under a live server (the run
+			// directory being emptied): have it make the socket again
+			// before answering, since "no sessions" makes the daemon
+			// record them lost.
+			h.adoptTmux(ctx)
+			panes, err = h.srv.Panes(ctx)
+		}
+		if errors.Is(err, tmux.ErrNoServer) {
+			if h.tmuxUnreachable() {
+				return Response{Error: "the tmux server runs but its socket " + h.srv.Socket + " is gone and was not made again"}
+			}
 			return Response{} // no server: no sessions
 		} else if err == nil {
 			return Response{Panes: panes}
