@@ -14,11 +14,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/instruktai/teleclaude/internal/flood"
 )
 
 // floodConns is how many connections the flooding member tries to hold:
@@ -111,66 +111,14 @@ func fdCount(t *testing.T, pid int) int {
 	return len(es)
 }
 
-// floodHelper opens E2E_N connections to E2E_SOCK, each sending a request
-// whose body never quite arrives, and keeps them dripping for E2E_HOLD. It
-// prints "opened" once all are open, then counts at the end: connections it
-// still held, those answered 429 at once, and those the daemon closed.
+// floodHelper runs internal/flood as the member it was started as: E2E_N
+// connections to E2E_SOCK, dripping for E2E_HOLD. It prints "opened" once
+// all are open, then what the flood saw.
 func floodHelper() int {
-	sock := os.Getenv("E2E_SOCK")
 	n, _ := strconv.Atoi(os.Getenv("E2E_N"))
 	hold, _ := time.ParseDuration(os.Getenv("E2E_HOLD"))
-	var refused, closed, openedN atomic.Int64
-	var conns []net.Conn
-	var wg sync.WaitGroup
-	end := time.Now().Add(hold)
-	for i := 0; i < n; i++ {
-		c, err := net.Dial("unix", sock)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "dial:", err)
-			continue
-		}
-		openedN.Add(1)
-		conns = append(conns, c)
-		fmt.Fprintf(c, "POST /v1/sessions HTTP/1.1\r\nHost: teleclaude\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
-		wg.Add(1)
-		go func(c net.Conn) {
-			defer wg.Done()
-			// A refusal comes at once; a held connection answers nothing
-			// until the daemon gives up on it.
-			got := make(chan string, 1)
-			go func() {
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				got <- line
-			}()
-			tick := time.NewTicker(time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case line := <-got:
-					if strings.HasPrefix(line, "HTTP/1.1 429") {
-						refused.Add(1)
-					} else {
-						closed.Add(1)
-					}
-					return
-				case <-tick.C:
-					if time.Now().After(end) {
-						return
-					}
-					c.Write([]byte(" "))
-				}
-			}
-		}(c)
-	}
-	// Give refusals a moment to arrive before saying all are in place.
-	time.Sleep(500 * time.Millisecond)
-	fmt.Println("opened")
-	wg.Wait()
-	held := int(openedN.Load() - refused.Load())
-	fmt.Printf("held=%d refused429=%d closed_by_daemon=%d opened=%d\n", held, refused.Load(), closed.Load(), openedN.Load())
-	for _, c := range conns {
-		c.Close()
-	}
+	st := flood.Run(os.Getenv("E2E_SOCK"), n, hold, func() { fmt.Println("opened") })
+	fmt.Println(st)
 	return 0
 }
 
