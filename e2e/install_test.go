@@ -74,14 +74,7 @@ agents:
 		filepath.Join(dir, "docs", "global", "general", "policy", "a.md"):     "# policy a\n",
 		filepath.Join(dir, "docs", "project", "design", "architecture.md"):    "# architecture\n",
 	}
-	for p, s := range files {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migratetest.MustWriteFiles(t, files)
 	return dir, home
 }
 

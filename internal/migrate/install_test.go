@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/instruktai/teleclaude/internal/migrate/migratetest"
 	"github.com/instruktai/teleclaude/internal/pgtest"
 	"github.com/instruktai/teleclaude/internal/store"
 )
@@ -78,14 +79,7 @@ func makeInstall(t *testing.T) (dir, home string) {
 		filepath.Join(home, ".teleclaude", "teleclaude.yml"):                  installPeople,
 		filepath.Join(home, ".teleclaude", "people", "ann", "teleclaude.yml"): "creds:\n  telegram:\n    user_id: 1\n",
 	}
-	for p, s := range files {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migratetest.MustWriteFiles(t, files)
 	return dir, home
 }
 

@@ -120,3 +120,17 @@ func MustBuild(t testing.TB, sql string, leaveWAL bool, fill func(*sqlite3.Conn)
 	}
 	return p
 }
+
+// MustWriteFiles writes each file (path to content) with mode 0644, making
+// its directories: an upstream checkout and home are laid out this way.
+func MustWriteFiles(t testing.TB, files map[string]string) {
+	t.Helper()
+	for p, s := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
