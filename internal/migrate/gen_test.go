@@ -34,6 +34,7 @@ var genColumns = map[string][]string{
 	"session_accounts": {"session_id", "account", "home"},
 	"transcript_usage": {"session_id", "bytes", "quota_noted"},
 	"doc_owners":       {"name", "person", "bytes", "updated_at"},
+	"person_usage":     {"person", "transcript_bytes"},
 }
 
 type genOpts struct {
@@ -154,6 +155,8 @@ func fillSource(t testing.TB, path string, o genOpts) {
 	exec(`INSERT INTO transcript_usage (session_id, bytes, quota_noted) VALUES (?,?,?)`, "s3", int64(1)<<40, 1)
 	exec(`INSERT INTO doc_owners (name, person, bytes, updated_at) VALUES (?,?,?,?)`, "runbooks/deploy", "alice", 1<<20, "2026-01-02T03:04:05.000001Z")
 	exec(`INSERT INTO doc_owners (name, person, bytes, updated_at) VALUES (?,?,?,?)`, "welcome", "bob", 0, int64(1700000000))
+	exec(`INSERT INTO person_usage (person, transcript_bytes) VALUES (?,?)`, "bøb", int64(1)<<40)
+	exec(`INSERT INTO person_usage (person, transcript_bytes) VALUES (?,?)`, "alice", 52)
 }
 
 const storeTime = "2006-01-02T15:04:05.000000Z"

@@ -43,7 +43,7 @@ func TestMigrateAwkward(t *testing.T) {
 	if got := fileSum(t, src); got != sum {
 		t.Errorf("source changed: %s → %s", sum, got)
 	}
-	want := map[string]int64{"sessions": 4, "transcript_entries": 3000 + 3 + 1, "audit_log": 3, "session_accounts": 2, "transcript_usage": 2, "doc_owners": 2}
+	want := map[string]int64{"sessions": 4, "transcript_entries": 3000 + 3 + 1, "audit_log": 3, "session_accounts": 2, "transcript_usage": 2, "doc_owners": 2, "person_usage": 2}
 	var order []string
 	for _, tr := range rep.Tables {
 		order = append(order, tr.Name)
@@ -54,7 +54,7 @@ func TestMigrateAwkward(t *testing.T) {
 			t.Errorf("%s: verified %v, checksums %s / %s", tr.Name, tr.Verified, tr.SourceChecksum, tr.TargetChecksum)
 		}
 	}
-	if !slices.Equal(order, []string{"audit_log", "doc_owners", "sessions", "transcript_entries", "transcript_usage", "session_accounts"}) {
+	if !slices.Equal(order, []string{"audit_log", "doc_owners", "person_usage", "sessions", "transcript_entries", "transcript_usage", "session_accounts"}) {
 		t.Errorf("table order %v: want referenced tables first, ties by name", order)
 	}
 	if got := targetCounts(t, dsn); got["sessions"] != 4 || got["transcript_entries"] != 3004 || got["audit_log"] != 3 {

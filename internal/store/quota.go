@@ -64,7 +64,7 @@ func transcriptUsed(ctx context.Context, s *Store, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, person string) (int64, error) {
 	var n int64
-	err := q.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(u.bytes), 0) FROM transcript_usage u JOIN sessions s ON s.id = u.session_id WHERE s.owner_person = ?`), person).Scan(&n)
+	err := q.QueryRowContext(ctx, s.q(`SELECT COALESCE((SELECT transcript_bytes FROM person_usage WHERE person = ?), 0)`), person).Scan(&n)
 	return n, err
 }
 
@@ -144,7 +144,7 @@ func (s *Store) DocUsage(ctx context.Context, person string) (count int, bytes i
 }
 
 // transcriptQuota decides, inside an append's transaction, what of entries
-// person's quota lets in. Input (output false) is all or nothing: input
+// (their content already storable) person's quota lets in. Input (output false) is all or nothing: input
 // that cannot be recorded must not be typed, so the caller is refused.
 // Output is kept up to the quota, cut at a character boundary, and the
 // first time a session's output is cut its transcript says so (the note
@@ -164,7 +164,7 @@ func (s *Store) transcriptQuota(ctx context.Context, tx *sql.Tx, sessionID, pers
 	}
 	var adding int64
 	for _, e := range entries {
-		adding += int64(len(storableText(e.Content)))
+		adding += int64(len(e.Content))
 	}
 	if used+adding <= max {
 		return entries, nil
@@ -178,7 +178,7 @@ func (s *Store) transcriptQuota(ctx context.Context, tx *sql.Tx, sessionID, pers
 	room := max - used
 	var kept []TranscriptEntry
 	for _, e := range entries {
-		c := storableText(e.Content)
+		c := e.Content
 		if room <= 0 {
 			break
 		}
@@ -206,12 +206,20 @@ func (s *Store) transcriptQuota(ctx context.Context, tx *sql.Tx, sessionID, pers
 	return kept, nil
 }
 
-// addUsage counts n more bytes in a session's transcript.
-func (s *Store) addUsage(ctx context.Context, tx *sql.Tx, sessionID string, n int64) error {
+// addUsage counts n more bytes in a session's transcript, and in its
+// owner's total (person_usage) when it has an owner.
+func (s *Store) addUsage(ctx context.Context, tx *sql.Tx, sessionID, person string, n int64) error {
 	if n == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO transcript_usage (session_id, bytes) VALUES (?, ?)
-		ON CONFLICT (session_id) DO UPDATE SET bytes = transcript_usage.bytes + excluded.bytes`), sessionID, n)
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO transcript_usage (session_id, bytes) VALUES (?, ?)
+		ON CONFLICT (session_id) DO UPDATE SET bytes = transcript_usage.bytes + excluded.bytes`), sessionID, n); err != nil {
+		return err
+	}
+	if person == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO person_usage (person, transcript_bytes) VALUES (?, ?)
+		ON CONFLICT (person) DO UPDATE SET transcript_bytes = person_usage.transcript_bytes + excluded.transcript_bytes`), person, n)
 	return err
 }

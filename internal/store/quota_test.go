@@ -272,6 +272,12 @@ func TestUpgradeCountsTranscripts(t *testing.T) {
 			"INSERT INTO sessions (id, owner_person, owner_uid, project, agent, status, created_at, updated_at) VALUES ('old', 'dana', 1004, 'p', 'a', 'exited', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')",
 			"INSERT INTO transcript_entries (session_id, seq, direction, content, at) VALUES ('old', 1, 'out', 'héllo', '2025-01-01T00:00:00.000000Z')",
 			"INSERT INTO transcript_entries (session_id, seq, direction, content, at) VALUES ('old', 2, 'in', 'abc', '2025-01-01T00:00:00.000000Z')",
+			"INSERT INTO sessions (id, owner_person, owner_uid, project, agent, status, created_at, updated_at) VALUES ('old2', 'dana', 1004, 'p', 'a', 'exited', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')",
+			"INSERT INTO transcript_entries (session_id, seq, direction, content, at) VALUES ('old2', 1, 'out', 'four', '2025-01-01T00:00:00.000000Z')",
+			"INSERT INTO sessions (id, owner_person, owner_uid, project, agent, status, created_at, updated_at) VALUES ('eve1', 'eve', 1005, 'p', 'a', 'exited', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')",
+			"INSERT INTO transcript_entries (session_id, seq, direction, content, at) VALUES ('eve1', 1, 'out', 'eve', '2025-01-01T00:00:00.000000Z')",
+			"INSERT INTO sessions (id, owner_uid, project, agent, status, created_at, updated_at) VALUES ('nobody', 1006, 'p', 'a', 'exited', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')",
+			"INSERT INTO transcript_entries (session_id, seq, direction, content, at) VALUES ('nobody', 1, 'out', 'x', '2025-01-01T00:00:00.000000Z')",
 		} {
 			if _, err := db.ExecContext(ctx, q); err != nil {
 				t.Fatal(err)
@@ -279,8 +285,52 @@ func TestUpgradeCountsTranscripts(t *testing.T) {
 		}
 		db.Close()
 		s := open(t, cfg)
-		if used, _, err := s.TranscriptUsage(ctx, "dana"); err != nil || used != 9 {
-			t.Errorf("TranscriptUsage after the upgrade = %d, %v; want 9 (héllo is 6 bytes, abc 3)", used, err)
+		if used, _, err := s.TranscriptUsage(ctx, "dana"); err != nil || used != 13 {
+			t.Errorf("TranscriptUsage after the upgrade = %d, %v; want 13 (héllo is 6 bytes, abc 3, four 4)", used, err)
+		}
+		if used, _, err := s.TranscriptUsage(ctx, "eve"); err != nil || used != 3 {
+			t.Errorf("eve's TranscriptUsage after the upgrade = %d, %v; want 3", used, err)
+		}
+	})
+}
+
+// TestUsageFollowsAppendsAndDeletes: a person's total is the sum of their
+// sessions' transcripts as appends add to it, and a deleted session (a
+// start that failed) takes its bytes with it.
+func TestUsageFollowsAppendsAndDeletes(t *testing.T) {
+	engines(t, func(t *testing.T, cfg Config) {
+		ctx := context.Background()
+		s := open(t, cfg)
+		mkSession(t, s, "a1", "alice", 1001)
+		mkSession(t, s, "a2", "alice", 1001)
+		mkSession(t, s, "b1", "bob", 1002)
+		for id, text := range map[string]string{"a1": "hello", "a2": "wörld!", "b1": "bob's"} {
+			if _, err := s.AppendOutput(ctx, id, 1, TranscriptEntry{Direction: "out", Content: text}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.AppendTranscript(ctx, "a1", TranscriptEntry{Direction: "in", Content: "ls"}); err != nil {
+			t.Fatal(err)
+		}
+		usage := func(person string) int64 {
+			t.Helper()
+			used, _, err := s.TranscriptUsage(ctx, person)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return used
+		}
+		if a, b := usage("alice"), usage("bob"); a != 5+7+2 || b != 5 {
+			t.Fatalf("usage alice %d, bob %d; want 14 and 5", a, b)
+		}
+		if err := s.DeleteSession(ctx, "a2"); err != nil {
+			t.Fatal(err)
+		}
+		if a, b := usage("alice"), usage("bob"); a != 7 || b != 5 {
+			t.Errorf("after deleting a2: usage alice %d, bob %d; want 7 and 5", a, b)
+		}
+		if n := usage("carol"); n != 0 {
+			t.Errorf("usage of someone with no sessions = %d", n)
 		}
 	})
 }

@@ -399,6 +399,12 @@ func (s *Store) DeleteSession(ctx context.Context, id string) (err error) {
 		return fmt.Errorf("delete session %s: %w", id, err)
 	}
 	defer tx.Rollback()
+	// A start that failed may still have recorded some output.
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE person_usage
+		SET transcript_bytes = transcript_bytes - (SELECT COALESCE(SUM(bytes), 0) FROM transcript_usage WHERE session_id = ?)
+		WHERE person = (SELECT owner_person FROM sessions WHERE id = ?)`), id, id); err != nil {
+		return fmt.Errorf("delete session %s: %w", id, err)
+	}
 	for _, table := range []string{"transcript_entries", "transcript_usage", "session_accounts"} {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE session_id = ?`), id); err != nil {
 			return fmt.Errorf("delete session %s: %w", id, err)
