@@ -61,6 +61,7 @@ bench: build
 	fi
 	scripts/with-postgres.sh $(GO) run ./bench -bin $(BIN)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/osuser   # CGO_ENABLED=0, as the programs
+	scripts/with-postgres.sh $(GO) test -run '^$$' -bench AppendOutput -benchtime 3x -count 3 ./internal/store
 
 # The Linux packages (packaging/nfpm.yaml): programs, man pages and
 # completions built and packed by packaging/mkpkgs with a pinned nfpm.

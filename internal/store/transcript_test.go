@@ -268,3 +268,46 @@ func TestDeleteSession(t *testing.T) {
 		}
 	})
 }
+
+// TestAppendSplitsStatements: an append bigger than one INSERT carries (by
+// rows and by bytes) arrives whole and in order.
+func TestAppendSplitsStatements(t *testing.T) {
+	engines(t, func(t *testing.T, cfg Config) {
+		ctx := context.Background()
+		s := open(t, cfg)
+		mkSession(t, s, "big", "alice", 1001)
+		var es []TranscriptEntry
+		for i := range insertRows + 20 {
+			es = append(es, TranscriptEntry{Direction: "out", Content: fmt.Sprintf("line %d\n", i)})
+		}
+		for i := range 3 {
+			es = append(es, TranscriptEntry{Direction: "out", Content: strings.Repeat(string(rune('a'+i)), insertBytes*2/3)})
+		}
+		es = append(es, TranscriptEntry{Direction: "in", Content: "after"})
+		if _, err := s.AppendOutput(ctx, "big", 99, es...); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Transcript(ctx, "big", 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(es) {
+			t.Fatalf("%d entries stored; want %d", len(got), len(es))
+		}
+		for i, e := range got {
+			if e.Seq != int64(i+1) || e.Content != es[i].Content || e.Direction != es[i].Direction {
+				t.Fatalf("entry %d: seq %d, %s, %d bytes; want seq %d, %s, %d bytes", i, e.Seq, e.Direction, len(e.Content), i+1, es[i].Direction, len(es[i].Content))
+			}
+		}
+		if used, _, err := s.TranscriptUsage(ctx, "alice"); err != nil || used != int64(totalBytes(es)) {
+			t.Errorf("usage %d, %v; want %d", used, err, totalBytes(es))
+		}
+	})
+}
+
+func totalBytes(es []TranscriptEntry) (n int) {
+	for _, e := range es {
+		n += len(e.Content)
+	}
+	return n
+}
