@@ -193,7 +193,7 @@ func (b *bench) recording(runs int) error {
 		if id, _, err := startOne(hc, "cat"); err == nil {
 			endOne(hc, id)
 		}
-		var bare, rec []time.Duration
+		var bare, rec, tails []time.Duration
 		for range runs {
 			t, err := bareFlood(tmuxBin, dir, b.flood, b.recHist)
 			if err != nil {
@@ -201,13 +201,13 @@ func (b *bench) recording(runs int) error {
 				return err
 			}
 			bare = append(bare, t)
-			t, err = recordFlood(hc, st, dir)
+			t, tl, err := recordFlood(hc, st, dir)
 			if err != nil {
 				st.Close()
 				d.stop()
 				return err
 			}
-			rec = append(rec, t)
+			rec, tails = append(rec, t), append(tails, tl)
 		}
 		st.Close()
 		killUserTmux(tmuxBin, dir)
@@ -222,6 +222,7 @@ func (b *bench) recording(runs int) error {
 		}
 		b.row(fmt.Sprintf("20 MiB of output into the transcript, %s (start to stored, median of %d)", eng.name, runs), ms(median(rec)),
 			ref+ms(median(bare)), ratio(median(rec), median(bare))+" (runs: "+strings.Join(each, ", ")+")")
+		b.row(fmt.Sprintf("  of which after the log held it all, %s (median)", eng.name), ms(median(tails)), "", "")
 	}
 	return nil
 }
@@ -267,44 +268,51 @@ func bareFlood(tmuxBin, dir, flood string, hist int) (time.Duration, error) {
 // recordFlood starts a flood session and waits until the database has
 // recorded its log up to the log's end, the log holding at least the
 // flood; then (not timed) checks that the transcript has all of it.
-func recordFlood(hc *http.Client, st *store.Store, dir string) (time.Duration, error) {
+// tail is how long after the log held the whole flood the database did
+// (to the bench's 10 ms polls): what the recorder was behind tmux.
+func recordFlood(hc *http.Client, st *store.Store, dir string) (took, tail time.Duration, err error) {
 	t0 := time.Now()
+	var logDone time.Time
 	id, _, err := startOne(hc, "flood")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer endOne(hc, id)
 	log := filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()), id+".out")
 	ctx := context.Background()
 	for {
 		if time.Since(t0) > 5*time.Minute {
-			return 0, fmt.Errorf("the flood did not reach the transcript")
+			return 0, 0, fmt.Errorf("the flood did not reach the transcript")
 		}
 		time.Sleep(10 * time.Millisecond)
 		fi, err := os.Stat(log)
 		if err != nil || fi.Size() < floodWant {
 			continue
 		}
+		if logDone.IsZero() {
+			logDone = time.Now()
+		}
 		s, err := st.GetSession(ctx, id)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if s.OutputOffset >= fi.Size() {
 			break
 		}
 	}
-	took := time.Since(t0)
+	took = time.Since(t0)
+	tail = time.Since(logDone)
 	var got int
 	for after := int64(0); ; {
 		resp, err := hc.Get(fmt.Sprintf("http://teleclaude/v1/sessions/%s/transcript?after=%d", id, after))
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		var es []apitype.TranscriptEntry
 		err = json.NewDecoder(resp.Body).Decode(&es)
 		resp.Body.Close()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if len(es) == 0 {
 			break
@@ -317,9 +325,9 @@ func recordFlood(hc *http.Client, st *store.Store, dir string) (time.Duration, e
 		}
 	}
 	if got < floodWant {
-		return 0, fmt.Errorf("the transcript holds %d bytes of the flood's %d", got, floodWant)
+		return 0, 0, fmt.Errorf("the transcript holds %d bytes of the flood's %d", got, floodWant)
 	}
-	return took, nil
+	return took, tail, nil
 }
 
 // refusal names a failed start by its HTTP status and code, or its error.
