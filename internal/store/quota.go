@@ -144,8 +144,9 @@ func (s *Store) DocUsage(ctx context.Context, person string) (count int, bytes i
 }
 
 // transcriptQuota decides, inside an append's transaction, what of entries
-// (their content already storable) person's quota lets in. Input (output false) is all or nothing: input
-// that cannot be recorded must not be typed, so the caller is refused.
+// (their content already storable) person's quota lets in. Input (output
+// false) is all or nothing: input that cannot be recorded must not be
+// typed, so the caller is refused.
 // Output is kept up to the quota, cut at a character boundary, and the
 // first time a session's output is cut its transcript says so (the note
 // counts against nothing): the log is read on either way, and nothing is

@@ -399,11 +399,26 @@ func (s *Store) DeleteSession(ctx context.Context, id string) (err error) {
 		return fmt.Errorf("delete session %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	// A start that failed may still have recorded some output.
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE person_usage
-		SET transcript_bytes = transcript_bytes - (SELECT COALESCE(SUM(bytes), 0) FROM transcript_usage WHERE session_id = ?)
-		WHERE person = (SELECT owner_person FROM sessions WHERE id = ?)`), id, id); err != nil {
+	// A start that failed may still have recorded some output: its owner's
+	// total gives it back. The session's row is locked first, as an append
+	// locks it before its owner's total, so that the two never wait on
+	// each other in turn.
+	lock := `SELECT owner_person FROM sessions WHERE id = ?`
+	if s.engine == PostgreSQL {
+		lock += ` FOR UPDATE`
+	}
+	var person sql.NullString
+	if err := tx.QueryRowContext(ctx, s.q(lock), id).Scan(&person); errors.Is(err, sql.ErrNoRows) {
+		return errdefs.NotFoundf("session %s: %w", id, ErrNotFound)
+	} else if err != nil {
 		return fmt.Errorf("delete session %s: %w", id, err)
+	}
+	if person.String != "" {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE person_usage
+			SET transcript_bytes = transcript_bytes - (SELECT COALESCE(SUM(bytes), 0) FROM transcript_usage WHERE session_id = ?)
+			WHERE person = ?`), id, person.String); err != nil {
+			return fmt.Errorf("delete session %s: %w", id, err)
+		}
 	}
 	for _, table := range []string{"transcript_entries", "transcript_usage", "session_accounts"} {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE session_id = ?`), id); err != nil {
