@@ -33,6 +33,10 @@ func refuseForeign(path string) error {
 		return err
 	}
 	tables, err := schemaTables(path)
+	if errors.Is(err, sqlite3.CORRUPT) {
+		// Its schema pages are damaged: quick_check would say the same.
+		return damaged(path, err.Error())
+	}
 	if err != nil {
 		return err
 	}
@@ -41,7 +45,9 @@ func refuseForeign(path string) error {
 		// alone may not show the tables yet. Read a copy with its -wal,
 		// since opening the original would write its -shm.
 		if wst, err := os.Stat(path + "-wal"); err == nil && wst.Size() > 0 {
-			if tables, err = schemaTablesOfCopy(path); err != nil {
+			if tables, err = schemaTablesOfCopy(path); errors.Is(err, sqlite3.CORRUPT) {
+				return damaged(path, err.Error())
+			} else if err != nil {
 				return err
 			}
 		}
@@ -80,7 +86,7 @@ func schemaTables(path string) ([]string, error) {
 func tablesOf(c *sqlite3.Conn) ([]string, error) {
 	st, _, err := c.Prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
 	if err != nil {
-		if errors.Is(err, sqlite3.NOTADB) || errors.Is(err, sqlite3.CORRUPT) {
+		if errors.Is(err, sqlite3.NOTADB) {
 			return nil, fmt.Errorf("the file is damaged, encrypted or not a SQLite database (it was left untouched): %w", err)
 		}
 		return nil, fmt.Errorf("read its schema: %w", err)

@@ -249,7 +249,12 @@ func quickCheck(ctx context.Context, db *sql.DB, path string) error {
 	if errors.Is(err, sqlite3.NOTADB) {
 		return fmt.Errorf("the file is damaged, encrypted or not a SQLite database (it was left untouched): %w", err)
 	}
-	return fmt.Errorf("the database is damaged (PRAGMA quick_check: %v). The daemon will not use it. Keep a copy of it (with any -wal file), then recover what it holds: sqlite3 %s .recover | sqlite3 %s.recovered, check the result, and move it into place; or restore a backup", err, path, path)
+	return damaged(path, "PRAGMA quick_check: "+err.Error())
+}
+
+// damaged refuses a damaged database with the way to recover it.
+func damaged(path, found string) error {
+	return fmt.Errorf("the database is damaged (%s). The daemon will not use it. Keep a copy of it (with any -wal file), then recover what it holds: sqlite3 %s .recover | sqlite3 %s.recovered, check the result, and move it into place; or restore a backup", found, path, path)
 }
 
 // checkSQLiteHeader refuses a file that is not a SQLite database before
