@@ -27,7 +27,8 @@ func TestDemoStopsWhatItStarted(t *testing.T) {
 	// starts names it in its command line.
 	cmd.Env = []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin", "HOME=" + home, "TMPDIR=" + tmp, "SHELL=/bin/sh"}
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "hello from a TeleClaude session") {
+	// The command as typed names $PWD; its output names the directory.
+	if err != nil || !strings.Contains(string(out), "hello from a TeleClaude session in "+home) {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
 	var left []string

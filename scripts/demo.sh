@@ -59,8 +59,13 @@ if command -v tmux >/dev/null 2>&1; then
 	echo "started session $id"
 	echo
 	show sessions send "$id" 'echo "hello from a TeleClaude session in $PWD"'
-	# Output reaches the transcript within about a second.
-	sleep 1.5
+	# Output reaches the transcript within about a second of the shell
+	# running it; a shell still starting up runs it when it is ready (on a
+	# slow machine that took over 1.5 s), so wait for it, up to 15 s.
+	for _ in $(seq 75); do
+		"$bin/telec" sessions transcript "$id" 2>/dev/null | grep -q '^hello from a TeleClaude session' && break
+		sleep 0.2
+	done
 	show sessions transcript "$id"
 	show sessions list
 	show sessions end "$id"
