@@ -5,6 +5,7 @@ package pkgtest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -339,7 +340,20 @@ WantedBy=multi-user.target
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	// --private-network: the root's PostgreSQL must not meet the host's.
-	cmd := exec.CommandContext(ctx, nspawn, "--quiet", "--register=no", "--keep-unit", "--private-network", "-D", root, "-b")
+	// --keep-unit runs the container in the cgroup it was started in: each
+	// gets one of its own (ownCgroups), or the containers booted side by
+	// side share one tree, and one's systemd moves or removes the others'
+	// units (a unit started as another container's stopped failed with
+	// 219/CGROUP).
+	args := []string{nspawn, "--quiet", "--register=no", "--keep-unit", "--private-network", "-D", root, "-b"}
+	procs, cgroups := ownCgroups(t)
+	defer func() {
+		for _, dir := range cgroups {
+			removeCgroup(t, dir)
+		}
+	}()
+	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", `for p in $PKGTEST_CGROUPS; do echo $$ > "$p"; done; exec "$@"`, "sh"}, args...)...)
+	cmd.Env = append(os.Environ(), "PKGTEST_CGROUPS="+strings.Join(procs, " "))
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // halts the container
 	cmd.WaitDelay = 30 * time.Second
 	var console bytes.Buffer
@@ -399,4 +413,73 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ownCgroups makes a cgroup of its own for one container beside this
+// process's, in the hierarchies systemd uses (name=systemd of a v1 or
+// hybrid host, and the v2 one), and returns their cgroup.procs files and
+// the cgroups, to be removed once the container is gone. A host with
+// neither gets none.
+func ownCgroups(t *testing.T) (procs, dirs []string) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One name in every hierarchy: on a hybrid host nspawn makes its
+	// payload and supervisor cgroups in name=systemd at its v2 path.
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	name := "pkgtest-" + hex.EncodeToString(rnd[:])
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		var mnt string
+		switch {
+		case f[1] == "name=systemd":
+			mnt = "/sys/fs/cgroup/systemd"
+		case f[0] == "0" && f[1] == "":
+			mnt = "/sys/fs/cgroup/unified"
+			if _, err := os.Stat(mnt); err != nil {
+				mnt = "/sys/fs/cgroup"
+			}
+		default:
+			continue
+		}
+		dir := filepath.Join(mnt, f[2], name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatalf("a cgroup for the container: %v", err)
+		}
+		procs, dirs = append(procs, filepath.Join(dir, "cgroup.procs")), append(dirs, dir)
+	}
+	return procs, dirs
+}
+
+// removeCgroup removes an emptied cgroup and what the container's systemd
+// made in it, deepest first (cgroups are removed with rmdir alone). The
+// container's last processes may still be on their way out: it tries for
+// a few seconds.
+func removeCgroup(t *testing.T, dir string) {
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var dirs []string
+		filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		err = nil
+		for i := len(dirs) - 1; i >= 0; i-- {
+			if e := syscall.Rmdir(dirs[i]); e != nil && !errors.Is(e, syscall.ENOENT) {
+				err = fmt.Errorf("rmdir %s: %w", dirs[i], e)
+			}
+		}
+		if err == nil {
+			return
+		}
+	}
+	t.Logf("the container's cgroup is left behind: %v", err)
 }
