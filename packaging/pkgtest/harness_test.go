@@ -341,10 +341,10 @@ WantedBy=multi-user.target
 	defer cancel()
 	// --private-network: the root's PostgreSQL must not meet the host's.
 	// --keep-unit runs the container in the cgroup it was started in: each
-	// gets one of its own (ownCgroups), or the containers booted side by
-	// side share one tree, and one's systemd moves or removes the others'
-	// units (a unit started as another container's stopped failed with
-	// 219/CGROUP).
+	// gets one of its own (ownCgroups). Otherwise the containers booted
+	// side by side share one tree, one's systemd moves or removes cgroups
+	// the others' units are in, and a unit starting then fails with
+	// 219/CGROUP.
 	args := []string{nspawn, "--quiet", "--register=no", "--keep-unit", "--private-network", "-D", root, "-b"}
 	procs, cgroups := ownCgroups(t)
 	defer func() {
