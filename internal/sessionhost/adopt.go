@@ -108,13 +108,7 @@ func processAlive(pid int) bool {
 // and waits for it to answer; nothing happens when the socket is there or
 // no such server runs.
 func (h *host) adoptTmux(ctx context.Context) {
-	if _, err := os.Lstat(h.srv.Socket); err == nil {
-		return
-	}
-	for pid, args := range ownProcs(h.uid) {
-		if len(args) == 0 || filepath.Base(args[0]) != "tmux" || !hasPair(args, "-S", h.srv.Socket) {
-			continue
-		}
+	for _, pid := range h.socketlessTmux() {
 		log := logrus.WithFields(logrus.Fields{"pid": pid, "socket": h.srv.Socket})
 		if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
 			log.WithError(err).Warn("session host: cannot ask a tmux server that lost its socket to make it again")
@@ -130,17 +124,18 @@ func (h *host) adoptTmux(ctx context.Context) {
 	}
 }
 
-// tmuxUnreachable reports whether a tmux server of ours runs on this
-// directory's socket path while the socket itself is gone: its sessions
+// socketlessTmux lists the tmux servers of ours that run on this
+// directory's socket path while the socket itself is gone: their sessions
 // may be alive, and nobody can ask them.
-func (h *host) tmuxUnreachable() bool {
+func (h *host) socketlessTmux() []int {
 	if _, err := os.Lstat(h.srv.Socket); err == nil {
-		return false
+		return nil
 	}
-	for _, args := range ownProcs(h.uid) {
+	var pids []int
+	for pid, args := range ownProcs(h.uid) {
 		if len(args) > 0 && filepath.Base(args[0]) == "tmux" && hasPair(args, "-S", h.srv.Socket) {
-			return true
+			pids = append(pids, pid)
 		}
 	}
-	return false
+	return pids
 }

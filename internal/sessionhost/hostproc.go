@@ -186,7 +186,7 @@ func (h *host) handle(ctx context.Context, peer int, req Request) Response {
 			panes, err = h.srv.Panes(ctx)
 		}
 		if errors.Is(err, tmux.ErrNoServer) {
-			if h.tmuxUnreachable() {
+			if len(h.socketlessTmux()) > 0 {
 				return Response{Error: "the tmux server runs but its socket " + h.srv.Socket + " is gone and was not made again"}
 			}
 			return Response{} // no server: no sessions
