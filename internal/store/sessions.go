@@ -425,12 +425,9 @@ func (s *Store) DeleteSession(ctx context.Context, id string) (err error) {
 			return fmt.Errorf("delete session %s: %w", id, err)
 		}
 	}
-	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE id = ?`), id)
-	if err != nil {
+	// The row is locked and there (above): no one deletes it meanwhile.
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE id = ?`), id); err != nil {
 		return fmt.Errorf("delete session %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errdefs.NotFoundf("session %s: %w", id, ErrNotFound)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("delete session %s: %w", id, err)
