@@ -305,6 +305,62 @@ func TestAppendSplitsStatements(t *testing.T) {
 	})
 }
 
+// TestFailedInsertKeepsNothing: when the database refuses an entry in the
+// middle of an append (here a trigger; in life a full disk or a lost
+// server), nothing of the append is kept: no entry, no usage, and the
+// output offset where it was, so the recorder reads the same output again.
+// The connection serves the next append.
+func TestFailedInsertKeepsNothing(t *testing.T) {
+	engines(t, func(t *testing.T, cfg Config) {
+		ctx := context.Background()
+		s := open(t, cfg)
+		mkSession(t, s, "s", "alice", 1001)
+		if _, err := s.AppendOutput(ctx, "s", 10, TranscriptEntry{Direction: "out", Content: "first\n"}); err != nil {
+			t.Fatal(err)
+		}
+		trigger := []string{`CREATE TRIGGER refuse BEFORE INSERT ON transcript_entries
+			WHEN NEW.content = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`}
+		if cfg.Engine == PostgreSQL {
+			trigger = []string{`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN IF NEW.content = 'refused' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`,
+				`CREATE TRIGGER refuse BEFORE INSERT ON transcript_entries FOR EACH ROW EXECUTE FUNCTION refuse()`}
+		}
+		for _, q := range trigger {
+			if _, err := s.DB().ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := s.AppendOutput(ctx, "s", 500,
+			TranscriptEntry{Direction: "out", Content: strings.Repeat("x", 300<<10)},
+			TranscriptEntry{Direction: "out", Content: "refused"},
+			TranscriptEntry{Direction: "out", Content: "after"})
+		if err == nil || !strings.Contains(err.Error(), "refused by the test") {
+			t.Fatalf("append: %v; want the trigger's refusal", err)
+		}
+		// The database answered: that is not a database out of reach.
+		if k, ok := errdefs.KindOf(err); ok && k == errdefs.Unavailable {
+			t.Errorf("a refused insert is classed unavailable: %v", err)
+		}
+		got, err := s.Transcript(ctx, "s", 0, 0)
+		if err != nil || len(got) != 1 || got[0].Content != "first\n" {
+			t.Fatalf("transcript after the refusal: %d entries, %v; want only the first", len(got), err)
+		}
+		sess, err := s.GetSession(ctx, "s")
+		if err != nil || sess.OutputOffset != 10 {
+			t.Fatalf("offset %d, %v; want 10", sess.OutputOffset, err)
+		}
+		if used, _, err := s.TranscriptUsage(ctx, "alice"); err != nil || used != int64(len("first\n")) {
+			t.Errorf("usage %d, %v; want %d", used, err, len("first\n"))
+		}
+		// Every pooled connection (one: open's pool may hold more) takes the next.
+		for range 3 {
+			if _, err := s.AppendOutput(ctx, "s", 600, TranscriptEntry{Direction: "out", Content: "next\n"}); err != nil {
+				t.Fatalf("append after the refusal: %v", err)
+			}
+		}
+	})
+}
+
 func totalBytes(es []TranscriptEntry) (n int) {
 	for _, e := range es {
 		n += len(e.Content)

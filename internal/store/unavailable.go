@@ -64,9 +64,14 @@ func unavailable(err error) string {
 		}
 		return ""
 	}
+	// ncruces' errors are net.Errors too (they say Timeout and
+	// Temporary): one not named above is SQLite's own refusal (a
+	// constraint, say), not a network out of reach.
+	var se *sqlite3.Error
 	var ne net.Error
+	network := errors.As(err, &ne) && !errors.As(err, &se)
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) ||
+	if errors.As(err, &ce) || network || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || pgconn.SafeToRetry(err) ||
 		errors.Is(err, context.DeadlineExceeded) {
 		return "the database does not answer (a PostgreSQL server down or restarting, or overloaded): try again shortly; if it lasts, an admin must check the server." + tail
