@@ -5,7 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/instruktai/teleclaude/internal/pgtest"
@@ -17,6 +21,13 @@ import (
 // entries of at most 64 kB and appended in one transaction, under the
 // daemon's default quota. PostgreSQL
 // runs when TELECLAUDE_TEST_PG_DSN names a server (make bench).
+//
+// Besides the time, it reports the CPU this process used (cpu-ms/op: the
+// daemon's share of recording) and, where the server runs on this machine
+// and its processes can be read, the CPU of all processes named postgres
+// (server-cpu-ms/op). On a machine of two cores, both are taken from tmux
+// while a session floods, so the recording row of the bench follows them
+// more than the time here.
 func BenchmarkAppendOutput(b *testing.B) {
 	raw := make([]byte, 15<<20)
 	rand.Read(raw)
@@ -35,6 +46,14 @@ func BenchmarkAppendOutput(b *testing.B) {
 				defer s.Close()
 				s.SetQuotas(Quotas{TranscriptBytes: 1 << 30}) // the daemon's default
 				b.SetBytes(int64(len(text)))
+				self0, server0 := cpuTicks()
+				defer func() {
+					self1, server1 := cpuTicks()
+					b.ReportMetric(float64(self1-self0)/float64(b.N), "cpu-ms/op")
+					if engine == PostgreSQL && server0 >= 0 {
+						b.ReportMetric(float64(server1-server0)/float64(b.N), "server-cpu-ms/op")
+					}
+				}()
 				for i := 0; b.Loop(); i++ {
 					id := fmt.Sprintf("s%d", i)
 					person, uid := fmt.Sprintf("p%d", i), int64(1001)
@@ -55,4 +74,39 @@ func BenchmarkAppendOutput(b *testing.B) {
 			})
 		}
 	}
+}
+
+// cpuTicks is the CPU time this process has used, and that of every
+// process named postgres (-1 when none can be read), in milliseconds.
+func cpuTicks() (self, server int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		self = (ru.Utime.Nano() + ru.Stime.Nano()) / 1e6
+	}
+	server = -1
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …: utime and stime are the 14th and 15th
+		// fields, in clock ticks (USER_HZ, 100 on Linux).
+		st := string(b)
+		open, end := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
+		if open < 0 || end < open || st[open+1:end] != "postgres" {
+			continue
+		}
+		f := strings.Fields(st[end+1:])
+		if len(f) < 13 {
+			continue
+		}
+		u, uerr := strconv.ParseInt(f[11], 10, 64)
+		k, kerr := strconv.ParseInt(f[12], 10, 64)
+		if uerr != nil || kerr != nil {
+			continue
+		}
+		server = max(server, 0) + (u+k)*10
+	}
+	return self, server
 }
