@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -194,20 +195,21 @@ func (b *bench) recording(runs int) error {
 			endOne(hc, id)
 		}
 		var bare, rec, tails []time.Duration
+		var bareCPU, recCPU []floodCPU
 		for range runs {
-			t, err := bareFlood(tmuxBin, dir, b.flood, b.recHist)
+			t, c, err := bareFlood(tmuxBin, dir, b.flood, b.recHist)
 			if err != nil {
 				d.stop()
 				return err
 			}
-			bare = append(bare, t)
-			t, tl, err := recordFlood(hc, st, dir)
+			bare, bareCPU = append(bare, t), append(bareCPU, c)
+			t, tl, c, err := recordFlood(hc, st, dir, tmuxBin, d.cmd.Process.Pid, eng.name == "postgresql")
 			if err != nil {
 				st.Close()
 				d.stop()
 				return err
 			}
-			rec, tails = append(rec, t), append(tails, tl)
+			rec, tails, recCPU = append(rec, t), append(tails, tl), append(recCPU, c)
 		}
 		st.Close()
 		killUserTmux(tmuxBin, dir)
@@ -223,6 +225,7 @@ func (b *bench) recording(runs int) error {
 		b.row(fmt.Sprintf("20 MiB of output into the transcript, %s (start to stored, median of %d)", eng.name, runs), ms(median(rec)),
 			ref+ms(median(bare)), ratio(median(rec), median(bare))+" (runs: "+strings.Join(each, ", ")+")")
 		b.row(fmt.Sprintf("  of which after the log held it all, %s (median)", eng.name), ms(median(tails)), "", "")
+		b.cpuRows(eng.name, recCPU, bareCPU)
 	}
 	return nil
 }
@@ -230,8 +233,10 @@ func (b *bench) recording(runs int) error {
 // bareFlood is the reference: a tmux server of its own, a session printing
 // the flood and pipe-pane appending it to a file; done when the file has
 // it all. hist > 0 sets the server's history-limit, as the daemon's
-// servers have theirs (a longer history costs tmux more per line).
-func bareFlood(tmuxBin, dir, flood string, hist int) (time.Duration, error) {
+// servers have theirs (a longer history costs tmux more per line). The
+// tmux server's CPU counts from its start.
+func bareFlood(tmuxBin, dir, flood string, hist int) (time.Duration, floodCPU, error) {
+	var c floodCPU
 	sock := filepath.Join(dir, "bare.sock")
 	out := filepath.Join(dir, "bare.out")
 	os.Remove(out)
@@ -239,7 +244,7 @@ func bareFlood(tmuxBin, dir, flood string, hist int) (time.Duration, error) {
 	if hist > 0 {
 		conf = filepath.Join(dir, "bare.conf")
 		if err := os.WriteFile(conf, []byte(fmt.Sprintf("set -g history-limit %d\n", hist)), 0o644); err != nil {
-			return 0, err
+			return 0, c, err
 		}
 	}
 	tm := func(args ...string) error {
@@ -249,40 +254,63 @@ func bareFlood(tmuxBin, dir, flood string, hist int) (time.Duration, error) {
 		return nil
 	}
 	defer exec.Command(tmuxBin, "-S", sock, "kill-server").Run()
+	busy0 := machineBusy()
 	t0 := time.Now()
 	if err := tm("new-session", "-d", "-x", "200", "-y", "50", "-s", "bare", "sleep 0.2; "+floodCmd(flood), ";", "pipe-pane", "-t", "bare", "cat >> "+out); err != nil {
-		return 0, err
+		return 0, c, err
 	}
+	// Asked within the 0.2 s before the flood.
+	pid := tmuxPID(tmuxBin, sock)
 	for {
 		st, err := os.Stat(out)
 		if err == nil && st.Size() >= floodWant {
-			return time.Since(t0), nil
+			c.wall = time.Since(t0)
+			c.busy, c.tmux = machineBusy()-busy0, procCPU(pid)
+			return c.wall, c, nil
 		}
 		if time.Since(t0) > 5*time.Minute {
-			return 0, fmt.Errorf("bare tmux: the flood did not arrive")
+			return 0, c, fmt.Errorf("bare tmux: the flood did not arrive")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// tmuxPID is the pid of the tmux server on sock, 0 if it does not say.
+func tmuxPID(tmuxBin, sock string) int {
+	out, err := exec.Command(tmuxBin, "-S", sock, "display-message", "-p", "#{pid}").Output()
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	return pid
 }
 
 // recordFlood starts a flood session and waits until the database has
 // recorded its log up to the log's end, the log holding at least the
 // flood; then (not timed) checks that the transcript has all of it.
 // tail is how long after the log held the whole flood the database did
-// (to the bench's 10 ms polls): what the recorder was behind tmux.
-func recordFlood(hc *http.Client, st *store.Store, dir string) (took, tail time.Duration, err error) {
+// (to the bench's 10 ms polls): what the recorder was behind tmux. The
+// daemon (pid daemon) and the user's tmux server count from the start
+// request, as do the PostgreSQL server's processes if pg.
+func recordFlood(hc *http.Client, st *store.Store, dir, tmuxBin string, daemon int, pg bool) (took, tail time.Duration, c floodCPU, err error) {
+	tmux := tmuxPID(tmuxBin, filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()), "tmux.sock"))
+	var server0 map[int]time.Duration
+	if pg {
+		server0 = namedCPU("postgres")
+	}
+	tmux0, daemon0, busy0 := procCPU(tmux), procCPU(daemon), machineBusy()
 	t0 := time.Now()
 	var logDone time.Time
 	id, _, err := startOne(hc, "flood")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, c, err
 	}
 	defer endOne(hc, id)
 	log := filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()), id+".out")
 	ctx := context.Background()
 	for {
 		if time.Since(t0) > 5*time.Minute {
-			return 0, 0, fmt.Errorf("the flood did not reach the transcript")
+			return 0, 0, c, fmt.Errorf("the flood did not reach the transcript")
 		}
 		time.Sleep(10 * time.Millisecond)
 		fi, err := os.Stat(log)
@@ -294,7 +322,7 @@ func recordFlood(hc *http.Client, st *store.Store, dir string) (took, tail time.
 		}
 		s, err := st.GetSession(ctx, id)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, c, err
 		}
 		if s.OutputOffset >= fi.Size() {
 			break
@@ -302,17 +330,21 @@ func recordFlood(hc *http.Client, st *store.Store, dir string) (took, tail time.
 	}
 	took = time.Since(t0)
 	tail = time.Since(logDone)
+	c = floodCPU{wall: took, busy: machineBusy() - busy0, tmux: procCPU(tmux) - tmux0, daemon: procCPU(daemon) - daemon0}
+	if pg {
+		c.server = cpuSince(server0, namedCPU("postgres"))
+	}
 	var got int
 	for after := int64(0); ; {
 		resp, err := hc.Get(fmt.Sprintf("http://teleclaude/v1/sessions/%s/transcript?after=%d", id, after))
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, c, err
 		}
 		var es []apitype.TranscriptEntry
 		err = json.NewDecoder(resp.Body).Decode(&es)
 		resp.Body.Close()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, c, err
 		}
 		if len(es) == 0 {
 			break
@@ -325,9 +357,9 @@ func recordFlood(hc *http.Client, st *store.Store, dir string) (took, tail time.
 		}
 	}
 	if got < floodWant {
-		return 0, 0, fmt.Errorf("the transcript holds %d bytes of the flood's %d", got, floodWant)
+		return 0, 0, c, fmt.Errorf("the transcript holds %d bytes of the flood's %d", got, floodWant)
 	}
-	return took, tail, nil
+	return took, tail, c, nil
 }
 
 // refusal names a failed start by its HTTP status and code, or its error.
