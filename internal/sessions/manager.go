@@ -98,6 +98,8 @@ type Manager struct {
 
 	checking map[int64]bool // owners whose host is being asked, under mu
 	bg       sync.WaitGroup // the recorder's goroutines beside its loop
+
+	buf *drainBuf // the log reads' buffers while output comes, under mu
 }
 
 // Generation changes whenever any session's listed metadata may have; a

@@ -122,6 +122,8 @@ func (m *Manager) Run(ctx context.Context) {
 			next = 0
 		case pollRead:
 			next = min(busyPoll, m.o.Poll)
+		default:
+			m.dropBuf()
 		}
 		if time.Since(lastStatus) >= 4*m.o.Poll {
 			m.pollStatus(ctx)
@@ -246,21 +248,21 @@ func (m *Manager) drain(ctx context.Context, l *live, final bool) error {
 			}
 			break
 		}
-		bufs := drainBufs.Get().(*drainBuf)
+		bufs := m.getBuf()
 		buf := bufs.raw[:min(end-l.offset, maxRead)]
 		if _, err := l.f.ReadAt(buf, l.offset); err != nil && !errors.Is(err, io.EOF) {
-			drainBufs.Put(bufs)
+			m.putBuf(bufs)
 			return err
 		}
 		text, n := ansi.AppendStrip(bufs.text[:0], buf, final && l.offset+int64(len(buf)) == end)
 		if n == 0 {
-			drainBufs.Put(bufs)
+			m.putBuf(bufs)
 			return nil // only the start of a sequence so far
 		}
 		entries, kept := m.keep(l, text)
 		// The entries hold strings of their own: the buffers may go back.
 		bufs.text = text
-		drainBufs.Put(bufs)
+		m.putBuf(bufs)
 		if _, err := m.o.Store.AppendOutput(ctx, l.s.ID, l.offset+int64(n), entries...); err != nil {
 			return err
 		}
@@ -333,13 +335,54 @@ func (m *Manager) limitNote(cut int) store.TranscriptEntry {
 // drainBuf is what one read of a log needs: the raw bytes, and their
 // text. A busy session reads maxRead at a time, every poll; allocating
 // both each time cost a flood more in zeroing and garbage collection than
-// stripping it did. Pooled rather than kept per session: sessions read in
-// turn, and an idle daemon gives them back to the collector.
+// stripping it did. Kept by the Manager while output comes (sessions read
+// in turn) and given back to the collector when a poll finds none. Not a
+// sync.Pool alone: a pool is emptied by every second collection, and a
+// flood's appends collect more than once between two reads, so nearly
+// every read of a flood found the pool empty and zeroed 8 MiB anew.
 type drainBuf struct{ raw, text []byte }
 
 var drainBufs = sync.Pool{New: func() any {
 	return &drainBuf{raw: make([]byte, maxRead), text: make([]byte, 0, maxRead)}
 }}
+
+// getBuf returns the kept buffers, or others if a read beside the
+// recorder's loop (a finalize) has them.
+func (m *Manager) getBuf() *drainBuf {
+	m.mu.Lock()
+	b := m.buf
+	m.buf = nil
+	m.mu.Unlock()
+	if b == nil {
+		b = drainBufs.Get().(*drainBuf)
+	}
+	return b
+}
+
+// putBuf keeps b for the next read, or pools it if buffers are kept.
+func (m *Manager) putBuf(b *drainBuf) {
+	m.mu.Lock()
+	keep := m.buf == nil
+	if keep {
+		m.buf = b
+	}
+	m.mu.Unlock()
+	if !keep {
+		drainBufs.Put(b)
+	}
+}
+
+// dropBuf gives the kept buffers up once output stops: an idle daemon
+// holds no 8 MiB.
+func (m *Manager) dropBuf() {
+	m.mu.Lock()
+	b := m.buf
+	m.buf = nil
+	m.mu.Unlock()
+	if b != nil {
+		drainBufs.Put(b)
+	}
+}
 
 // outputEntries splits text into entries of at most maxEntry bytes; they
 // share one copy of it.

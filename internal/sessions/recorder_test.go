@@ -291,3 +291,46 @@ func TestRunReadsABacklogOn(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestReadBuffersKeptWhileOutputComes: one read's buffers serve the next
+// (a flood's reads do not each zero 8 MiB anew), and a poll that finds no
+// output gives them up, so an idle daemon holds none.
+func TestReadBuffersKeptWhileOutputComes(t *testing.T) {
+	m, l, log := recorderWith(t, DefaultMaxOutput)
+	ctx := context.Background()
+	kept := func() *drainBuf {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.buf
+	}
+	appendTo(t, log, "first\n")
+	if err := m.drain(ctx, l, false); err != nil {
+		t.Fatal(err)
+	}
+	first := kept()
+	if first == nil {
+		t.Fatal("no buffers kept after a read")
+	}
+	appendTo(t, log, "second\n")
+	if err := m.drain(ctx, l, false); err != nil {
+		t.Fatal(err)
+	}
+	if kept() != first {
+		t.Fatal("the second read did not reuse the first one's buffers")
+	}
+	if got := transcriptText(t, m); got != "first\nsecond\n" {
+		t.Fatalf("transcript %q", got)
+	}
+
+	m.o.Poll = 20 * time.Millisecond
+	m.live[l.s.ID] = l
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(5 * time.Second); kept() != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the buffers are still kept 5 s after the output stopped")
+		}
+	}
+}
