@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/instruktai/teleclaude/internal/apitype"
+	"github.com/instruktai/teleclaude/internal/cputime"
 	"github.com/instruktai/teleclaude/internal/store"
 )
 
@@ -132,10 +133,16 @@ logging: {level: warn}
 	return d, dir, db, err
 }
 
+// userDir is this user's directory in the run directory of the bench's
+// daemon in dir: its session host's socket, its tmux server's, the logs.
+func userDir(dir string) string {
+	return filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()))
+}
+
 // killUserTmux ends the session host and the tmux server the bench's
 // daemon started in dir (both outlive a daemon, by design).
 func killUserTmux(tmuxBin, dir string) {
-	udir := filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()))
+	udir := userDir(dir)
 	exec.Command(tmuxBin, "-S", filepath.Join(udir, "tmux.sock"), "kill-server").Run()
 	exec.Command("pkill", "-u", fmt.Sprint(os.Getuid()), "-f", "session-host --dir "+udir+" ").Run()
 }
@@ -254,7 +261,7 @@ func bareFlood(tmuxBin, dir, flood string, hist int) (time.Duration, floodCPU, e
 		return nil
 	}
 	defer exec.Command(tmuxBin, "-S", sock, "kill-server").Run()
-	busy0 := machineBusy()
+	busy0 := cputime.Busy()
 	t0 := time.Now()
 	if err := tm("new-session", "-d", "-x", "200", "-y", "50", "-s", "bare", "sleep 0.2; "+floodCmd(flood), ";", "pipe-pane", "-t", "bare", "cat >> "+out); err != nil {
 		return 0, c, err
@@ -265,7 +272,7 @@ func bareFlood(tmuxBin, dir, flood string, hist int) (time.Duration, floodCPU, e
 		st, err := os.Stat(out)
 		if err == nil && st.Size() >= floodWant {
 			c.wall = time.Since(t0)
-			c.busy, c.tmux = machineBusy()-busy0, procCPU(pid)
+			c.busy, c.tmux = cputime.Busy()-busy0, cputime.Process(pid)
 			return c.wall, c, nil
 		}
 		if time.Since(t0) > 5*time.Minute {
@@ -293,12 +300,12 @@ func tmuxPID(tmuxBin, sock string) int {
 // daemon (pid daemon) and the user's tmux server count from the start
 // request, as do the PostgreSQL server's processes if pg.
 func recordFlood(hc *http.Client, st *store.Store, dir, tmuxBin string, daemon int, pg bool) (took, tail time.Duration, c floodCPU, err error) {
-	tmux := tmuxPID(tmuxBin, filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()), "tmux.sock"))
+	tmux := tmuxPID(tmuxBin, filepath.Join(userDir(dir), "tmux.sock"))
 	var server0 map[int]time.Duration
 	if pg {
-		server0 = namedCPU("postgres")
+		server0 = cputime.Named("postgres")
 	}
-	tmux0, daemon0, busy0 := procCPU(tmux), procCPU(daemon), machineBusy()
+	tmux0, daemon0, busy0 := cputime.Process(tmux), cputime.Process(daemon), cputime.Busy()
 	t0 := time.Now()
 	var logDone time.Time
 	id, _, err := startOne(hc, "flood")
@@ -306,7 +313,7 @@ func recordFlood(hc *http.Client, st *store.Store, dir, tmuxBin string, daemon i
 		return 0, 0, c, err
 	}
 	defer endOne(hc, id)
-	log := filepath.Join(dir, "run", "users", fmt.Sprint(os.Getuid()), id+".out")
+	log := filepath.Join(userDir(dir), id+".out")
 	ctx := context.Background()
 	for {
 		if time.Since(t0) > 5*time.Minute {
@@ -330,9 +337,9 @@ func recordFlood(hc *http.Client, st *store.Store, dir, tmuxBin string, daemon i
 	}
 	took = time.Since(t0)
 	tail = time.Since(logDone)
-	c = floodCPU{wall: took, busy: machineBusy() - busy0, tmux: procCPU(tmux) - tmux0, daemon: procCPU(daemon) - daemon0}
+	c = floodCPU{wall: took, busy: cputime.Busy() - busy0, tmux: cputime.Process(tmux) - tmux0, daemon: cputime.Process(daemon) - daemon0}
 	if pg {
-		c.server = cpuSince(server0, namedCPU("postgres"))
+		c.server = cputime.Since(server0, cputime.Named("postgres"))
 	}
 	var got int
 	for after := int64(0); ; {

@@ -5,13 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/instruktai/teleclaude/internal/cputime"
 	"github.com/instruktai/teleclaude/internal/pgtest"
 )
 
@@ -84,29 +82,8 @@ func cpuTicks() (self, server int64) {
 		self = (ru.Utime.Nano() + ru.Stime.Nano()) / 1e6
 	}
 	server = -1
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid …: utime and stime are the 14th and 15th
-		// fields, in clock ticks (USER_HZ, 100 on Linux).
-		st := string(b)
-		open, end := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
-		if open < 0 || end < open || st[open+1:end] != "postgres" {
-			continue
-		}
-		f := strings.Fields(st[end+1:])
-		if len(f) < 13 {
-			continue
-		}
-		u, uerr := strconv.ParseInt(f[11], 10, 64)
-		k, kerr := strconv.ParseInt(f[12], 10, 64)
-		if uerr != nil || kerr != nil {
-			continue
-		}
-		server = max(server, 0) + (u+k)*10
+	for _, d := range cputime.Named("postgres") {
+		server = max(server, 0) + d.Milliseconds()
 	}
 	return self, server
 }
