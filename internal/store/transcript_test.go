@@ -352,7 +352,7 @@ func TestFailedInsertKeepsNothing(t *testing.T) {
 		if used, _, err := s.TranscriptUsage(ctx, "alice"); err != nil || used != int64(len("first\n")) {
 			t.Errorf("usage %d, %v; want %d", used, err, len("first\n"))
 		}
-		// Every pooled connection (one: open's pool may hold more) takes the next.
+		// The next appends go through, on whichever pooled connection.
 		for range 3 {
 			if _, err := s.AppendOutput(ctx, "s", 600, TranscriptEntry{Direction: "out", Content: "next\n"}); err != nil {
 				t.Fatalf("append after the refusal: %v", err)
